@@ -1,0 +1,610 @@
+// SPDX-License-Identifier: MIT
+/*
+ * preload.c — the LD_PRELOAD front-end: makes /dev/iommu exist for an unmodified program.
+ *
+ * What it owns: nothing but routing. open() of "/dev/iommu" becomes softiommu_open(); every
+ * fd call (ioctl, read, write, mmap, close, dup*, fcntl F_DUPFD*) on an fd for which
+ * softiommu_is_fd() says yes goes to the library, with the -errno result turned into -1 and
+ * errno at this boundary; every other call goes to the next definition (libc) untouched.
+ * poll/select/epoll are not interposed: softiommu fds are real eventfds the core signals.
+ *
+ * /proc/self/status (and /proc/<own pid>/status) opened for reading is served from a memfd
+ * holding the real text with VmPin:/VmLck: raised by softiommu's pin accounting, because the
+ * upstream selftests check pinning there. Another process's status is passed through.
+ *
+ * Invariants:
+ * - The passthrough path takes no lock and allocates nothing: a TLS depth check, one
+ *   softiommu_is_fd() call and an indirect call.
+ * - Calls made while softiommu is running on this thread (the core's own close() of an eventfd,
+ *   write() to signal one, mmap() of a region) reach libc directly: the core is linked into this
+ *   same object, so its libc references bind to these interposers. Threads the core starts
+ *   itself do not carry the depth mark; the core must use raw system calls for its own fds there.
+ * - Real symbols are resolved lazily with dlsym(RTLD_NEXT), so calls that arrive before any
+ *   constructor has run work; a racing double resolution stores the same pointer twice.
+ * - dup2/dup3 onto one of our fds release it with softiommu_close() before the real call, after
+ *   checking that the source fd is valid (dup2 must not close the target when it fails). The
+ *   kernel replaces the target atomically; here another thread can take the number in between.
+ */
+#undef _FORTIFY_SOURCE
+#undef _FILE_OFFSET_BITS
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
+#include <dlfcn.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <softiommu/softiommu.h>
+
+#define SHIM_EXPORT __attribute__((visibility("default")))
+#define DEV_IOMMU "/dev/iommu"
+
+/* Fortified and internal entry points glibc's headers only declare under _FORTIFY_SOURCE. */
+int __open_2(const char *path, int oflag);
+int __open64_2(const char *path, int oflag);
+int __openat_2(int dirfd, const char *path, int oflag);
+int __openat64_2(int dirfd, const char *path, int oflag);
+ssize_t __read_chk(int fd, void *buf, size_t nbytes, size_t buflen);
+
+/*
+ * Depth of softiommu calls on this thread; non-zero means "pass everything through".
+ * initial-exec: this object is preloaded, so it gets static TLS and the check is one load.
+ */
+static __thread int shim_depth __attribute__((tls_model("initial-exec")));
+
+/* ---- resolution of the real definitions ---- */
+
+typedef int (*open_fn)(const char *, int, ...);
+typedef int (*openat_fn)(int, const char *, int, ...);
+typedef FILE *(*fopen_fn)(const char *, const char *);
+typedef int (*ioctl_fn)(int, unsigned long, ...);
+typedef ssize_t (*read_fn)(int, void *, size_t);
+typedef ssize_t (*read_chk_fn)(int, void *, size_t, size_t);
+typedef ssize_t (*write_fn)(int, const void *, size_t);
+typedef int (*close_fn)(int);
+typedef void *(*mmap_fn)(void *, size_t, int, int, int, off_t);
+typedef int (*dup_fn)(int);
+typedef int (*dup2_fn)(int, int);
+typedef int (*dup3_fn)(int, int, int);
+typedef int (*fcntl_fn)(int, int, ...);
+
+enum real_id {
+	R_OPEN, R_OPEN64, R_OPENAT, R_OPENAT64, R_FOPEN, R_FOPEN64, R_IOCTL, R_READ, R_READ_CHK,
+	R_WRITE, R_CLOSE, R_MMAP, R_DUP, R_DUP2, R_DUP3, R_FCNTL, R_FCNTL64, R_NR
+};
+
+static const char *const real_names[R_NR] = {
+	[R_OPEN] = "open", [R_OPEN64] = "open64", [R_OPENAT] = "openat",
+	[R_OPENAT64] = "openat64", [R_FOPEN] = "fopen", [R_FOPEN64] = "fopen64",
+	[R_IOCTL] = "ioctl", [R_READ] = "read", [R_READ_CHK] = "__read_chk", [R_WRITE] = "write",
+	[R_CLOSE] = "close", [R_MMAP] = "mmap", [R_DUP] = "dup", [R_DUP2] = "dup2",
+	[R_DUP3] = "dup3", [R_FCNTL] = "fcntl", [R_FCNTL64] = "fcntl64",
+};
+
+static void *_Atomic real_syms[R_NR];
+
+static void *real_sym_slow(enum real_id id)
+{
+	void *p = dlsym(RTLD_NEXT, real_names[id]);
+
+	if (!p) {
+		static const char msg[] = "softiommu-preload: cannot resolve a libc symbol\n";
+
+		/* Raw system calls: no libc symbol is usable. */
+		syscall(SYS_write, 2, msg, sizeof(msg) - 1);
+		abort();
+	}
+	atomic_store_explicit(&real_syms[id], p, memory_order_release);
+	return p;
+}
+
+static inline void *real_sym(enum real_id id)
+{
+	void *p = atomic_load_explicit(&real_syms[id], memory_order_acquire);
+
+	return p ? p : real_sym_slow(id);
+}
+
+#define REAL(id, type) ((type)real_sym(id))
+
+/* ---- the softiommu boundary: depth mark, errno ---- */
+
+/* Whether @fd is ours and this call is not one the core itself is making. */
+static inline int routed(int fd)
+{
+	return !shim_depth && fd >= 0 && softiommu_is_fd(fd);
+}
+
+static inline void enter(void)
+{
+	shim_depth++;
+}
+
+static inline void leave(void)
+{
+	shim_depth--;
+}
+
+/* Turn a softiommu result into the libc convention; keeps errno on success. */
+static inline long to_libc(long ret, int saved_errno)
+{
+	if (ret < 0) {
+		errno = (int)-ret;
+		return -1;
+	}
+	errno = saved_errno;
+	return ret;
+}
+
+/* ---- /proc/self/status ---- */
+
+/* "/proc/self/status", "/proc/thread-self/status" or "/proc/<our pid>/status". */
+static int is_own_status(const char *path)
+{
+	const char *p;
+	char *end;
+	long pid;
+
+	if (strncmp(path, "/proc/", 6))
+		return 0;
+	p = path + 6;
+	if (!strcmp(p, "self/status") || !strcmp(p, "thread-self/status"))
+		return 1;
+	if (*p < '1' || *p > '9')
+		return 0;
+	pid = strtol(p, &end, 10);
+	return !strcmp(end, "/status") && pid == getpid();
+}
+
+/* Read all of @fd into a malloc'd, NUL-terminated buffer. */
+static char *slurp(int fd)
+{
+	size_t cap = 4096, len = 0;
+	char *buf = malloc(cap), *nbuf;
+	ssize_t n;
+
+	while (buf) {
+		if (len + 1 == cap) {
+			nbuf = realloc(buf, cap * 2);
+			if (!nbuf)
+				break;
+			buf = nbuf;
+			cap *= 2;
+		}
+		n = read(fd, buf + len, cap - 1 - len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			break;
+		if (n == 0) {
+			buf[len] = 0;
+			return buf;
+		}
+		len += n;
+	}
+	free(buf);
+	return NULL;
+}
+
+static int write_all(int fd, const char *p, size_t len)
+{
+	ssize_t n;
+
+	while (len) {
+		n = write(fd, p, len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return -1;
+		p += n;
+		len -= n;
+	}
+	return 0;
+}
+
+/*
+ * Write @text to @out with the value of a "VmPin:"/"VmLck:" line raised by the matching
+ * softiommu page count, printed the way the kernel prints it.
+ */
+static int write_status(int out, const char *text)
+{
+	unsigned long pinned = 0, locked = 0, kb_per_page = sysconf(_SC_PAGESIZE) / 1024;
+	const char *line = text, *nl;
+	char tmp[64];
+	int n;
+
+	softiommu_pinned_pages(&pinned, &locked);
+	for (; *line; line = nl) {
+		unsigned long extra = 0;
+
+		nl = strchrnul(line, '\n');
+		if (*nl)
+			nl++;
+		if (!strncmp(line, "VmPin:", 6))
+			extra = pinned;
+		else if (!strncmp(line, "VmLck:", 6))
+			extra = locked;
+		if (extra) {
+			n = snprintf(tmp, sizeof(tmp), "%.6s\t%8lu kB\n", line,
+				     strtoul(line + 6, NULL, 10) + extra * kb_per_page);
+			if (write_all(out, tmp, n))
+				return -1;
+		} else if (write_all(out, line, nl - line)) {
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/*
+ * Open our own status file with the pin accounting applied: a memfd positioned at 0.
+ * Return: the fd, or -1 with errno set.
+ */
+static int open_status(const char *path, int flags)
+{
+	int in, out, err;
+	char *text;
+
+	enter();
+	out = -1;
+	in = REAL(R_OPENAT, openat_fn)(AT_FDCWD, path, O_RDONLY | O_CLOEXEC);
+	if (in < 0)
+		goto done;
+	text = slurp(in);
+	err = errno;
+	close(in);
+	errno = err;
+	if (!text)
+		goto done;
+	out = memfd_create("softiommu-status", (flags & O_CLOEXEC) ? MFD_CLOEXEC : 0);
+	if (out >= 0 && (write_status(out, text) || lseek(out, 0, SEEK_SET))) {
+		err = errno ? errno : EIO;
+		close(out);
+		errno = err;
+		out = -1;
+	}
+	free(text);
+done:
+	leave();
+	return out;
+}
+
+static int status_wanted(const char *path, int flags)
+{
+	return path && (flags & O_ACCMODE) == O_RDONLY && !(flags & (O_CREAT | O_PATH)) &&
+	       is_own_status(path);
+}
+
+/* ---- open ---- */
+
+static int needs_mode(int flags)
+{
+	return (flags & O_CREAT) || (flags & O_TMPFILE) == O_TMPFILE;
+}
+
+/*
+ * Whether this open is ours to answer; if so, *@ret is the result in libc convention.
+ */
+static int open_special(const char *path, int flags, int *ret)
+{
+	int saved = errno;
+
+	if (shim_depth || !path || path[0] != '/')
+		return 0;
+	if (!strcmp(path, DEV_IOMMU)) {
+		enter();
+		*ret = (int)to_libc(softiommu_open(flags), saved);
+		leave();
+		return 1;
+	}
+	if (status_wanted(path, flags)) {
+		*ret = open_status(path, flags);
+		if (*ret >= 0)
+			errno = saved;
+		return 1;
+	}
+	return 0;
+}
+
+#define OPEN_BODY(real_call)                                   \
+	do {                                                   \
+		mode_t mode = 0;                               \
+		int ret;                                       \
+		if (needs_mode(flags)) {                       \
+			va_list ap;                            \
+			va_start(ap, flags);                   \
+			mode = va_arg(ap, mode_t);             \
+			va_end(ap);                            \
+		}                                              \
+		if (open_special(path, flags, &ret))           \
+			return ret;                            \
+		return real_call;                              \
+	} while (0)
+
+SHIM_EXPORT int open(const char *path, int flags, ...)
+{
+	OPEN_BODY(REAL(R_OPEN, open_fn)(path, flags, mode));
+}
+
+SHIM_EXPORT int open64(const char *path, int flags, ...)
+{
+	OPEN_BODY(REAL(R_OPEN64, open_fn)(path, flags, mode));
+}
+
+SHIM_EXPORT int openat(int dirfd, const char *path, int flags, ...)
+{
+	OPEN_BODY(REAL(R_OPENAT, openat_fn)(dirfd, path, flags, mode));
+}
+
+SHIM_EXPORT int openat64(int dirfd, const char *path, int flags, ...)
+{
+	OPEN_BODY(REAL(R_OPENAT64, openat_fn)(dirfd, path, flags, mode));
+}
+
+/*
+ * The _FORTIFY_SOURCE entry points, used by callers that pass no mode. libc's own versions
+ * abort on O_CREAT without a mode; these create with mode 0 instead.
+ */
+SHIM_EXPORT int __open_2(const char *path, int flags)
+{
+	return needs_mode(flags) ? open(path, flags, 0) : open(path, flags);
+}
+
+SHIM_EXPORT int __open64_2(const char *path, int flags)
+{
+	return needs_mode(flags) ? open64(path, flags, 0) : open64(path, flags);
+}
+
+SHIM_EXPORT int __openat_2(int dirfd, const char *path, int flags)
+{
+	return needs_mode(flags) ? openat(dirfd, path, flags, 0) : openat(dirfd, path, flags);
+}
+
+SHIM_EXPORT int __openat64_2(int dirfd, const char *path, int flags)
+{
+	return needs_mode(flags) ? openat64(dirfd, path, flags, 0) : openat64(dirfd, path, flags);
+}
+
+/* ---- fopen ---- */
+
+/* fopen() mode string to open(2) flags, for the only case served here: reading. */
+static int fopen_read_flags(const char *mode)
+{
+	if (!mode || mode[0] != 'r' || strchr(mode, '+'))
+		return -1;
+	return O_RDONLY | (strchr(mode, 'e') ? O_CLOEXEC : 0);
+}
+
+static FILE *fopen_common(const char *path, const char *mode, enum real_id id)
+{
+	int flags = fopen_read_flags(mode), fd, err;
+	FILE *f;
+
+	if (shim_depth || flags < 0 || !path || !is_own_status(path))
+		return REAL(id, fopen_fn)(path, mode);
+	fd = open_status(path, flags);
+	if (fd < 0)
+		return NULL;
+	f = fdopen(fd, mode);
+	if (!f) {
+		err = errno;
+		enter();
+		close(fd);
+		leave();
+		errno = err;
+	}
+	return f;
+}
+
+SHIM_EXPORT FILE *fopen(const char *path, const char *mode)
+{
+	return fopen_common(path, mode, R_FOPEN);
+}
+
+SHIM_EXPORT FILE *fopen64(const char *path, const char *mode)
+{
+	return fopen_common(path, mode, R_FOPEN64);
+}
+
+/* ---- fd calls ---- */
+
+SHIM_EXPORT int ioctl(int fd, unsigned long request, ...)
+{
+	void *arg;
+	va_list ap;
+	long ret;
+	int saved;
+
+	va_start(ap, request);
+	arg = va_arg(ap, void *);
+	va_end(ap);
+	if (!routed(fd))
+		return REAL(R_IOCTL, ioctl_fn)(fd, request, arg);
+	saved = errno;
+	enter();
+	ret = softiommu_ioctl(fd, request, arg);
+	leave();
+	return (int)to_libc(ret, saved);
+}
+
+SHIM_EXPORT ssize_t read(int fd, void *buf, size_t len)
+{
+	ssize_t ret;
+	int saved;
+
+	if (!routed(fd))
+		return REAL(R_READ, read_fn)(fd, buf, len);
+	saved = errno;
+	enter();
+	ret = softiommu_read(fd, buf, len);
+	leave();
+	return to_libc(ret, saved);
+}
+
+SHIM_EXPORT ssize_t __read_chk(int fd, void *buf, size_t len, size_t buflen)
+{
+	if (!routed(fd))
+		return REAL(R_READ_CHK, read_chk_fn)(fd, buf, len, buflen);
+	if (len > buflen) /* let libc report the overflow */
+		return REAL(R_READ_CHK, read_chk_fn)(-1, buf, len, buflen);
+	return read(fd, buf, len);
+}
+
+SHIM_EXPORT ssize_t write(int fd, const void *buf, size_t len)
+{
+	ssize_t ret;
+	int saved;
+
+	if (!routed(fd))
+		return REAL(R_WRITE, write_fn)(fd, buf, len);
+	saved = errno;
+	enter();
+	ret = softiommu_write(fd, buf, len);
+	leave();
+	return to_libc(ret, saved);
+}
+
+SHIM_EXPORT int close(int fd)
+{
+	int ret, saved;
+
+	if (!routed(fd))
+		return REAL(R_CLOSE, close_fn)(fd);
+	saved = errno;
+	enter();
+	ret = softiommu_close(fd);
+	leave();
+	return (int)to_libc(ret, saved);
+}
+
+SHIM_EXPORT void *mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off)
+{
+	void *out = MAP_FAILED;
+	int ret, saved;
+
+	if ((flags & MAP_ANONYMOUS) || !routed(fd))
+		return REAL(R_MMAP, mmap_fn)(addr, len, prot, flags, fd, off);
+	saved = errno;
+	enter();
+	ret = softiommu_mmap(fd, addr, len, prot, flags, off, &out);
+	leave();
+	return to_libc(ret, saved) < 0 ? MAP_FAILED : out;
+}
+
+SHIM_EXPORT void *mmap64(void *addr, size_t len, int prot, int flags, int fd, off_t off)
+{
+	return mmap(addr, len, prot, flags, fd, off);
+}
+
+/*
+ * After the real call made @newfd a copy of @oldfd, tell softiommu; undo the copy if it cannot
+ * keep track of it. Return: @newfd, or -1 with errno set.
+ */
+static int record_dup(int oldfd, int newfd)
+{
+	int ret, saved = errno;
+
+	enter();
+	ret = softiommu_dup(oldfd, newfd);
+	if (ret < 0)
+		REAL(R_CLOSE, close_fn)(newfd);
+	leave();
+	return to_libc(ret, saved) < 0 ? -1 : newfd;
+}
+
+SHIM_EXPORT int dup(int oldfd)
+{
+	int newfd;
+
+	if (!routed(oldfd))
+		return REAL(R_DUP, dup_fn)(oldfd);
+	newfd = REAL(R_DUP, dup_fn)(oldfd);
+	return newfd < 0 ? newfd : record_dup(oldfd, newfd);
+}
+
+/*
+ * dup2/dup3 onto one of our fds: release it as close() would, but only once the real call
+ * cannot fail for a bad source fd (it must leave the target alone then).
+ */
+static int release_target(int oldfd, int newfd)
+{
+	int ret, saved = errno;
+
+	if (REAL(R_FCNTL, fcntl_fn)(oldfd, F_GETFD) < 0)
+		return -1;
+	enter();
+	ret = softiommu_close(newfd);
+	leave();
+	return (int)to_libc(ret, saved);
+}
+
+static int dup_onto(int oldfd, int newfd, int flags, int is_dup3)
+{
+	int old_ours, ret;
+
+	if (shim_depth || oldfd == newfd)
+		goto passthrough;
+	old_ours = routed(oldfd);
+	if (newfd >= 0 && softiommu_is_fd(newfd) && release_target(oldfd, newfd) < 0)
+		return -1;
+	ret = is_dup3 ? REAL(R_DUP3, dup3_fn)(oldfd, newfd, flags)
+		      : REAL(R_DUP2, dup2_fn)(oldfd, newfd);
+	if (ret < 0 || !old_ours)
+		return ret;
+	return record_dup(oldfd, ret);
+passthrough:
+	return is_dup3 ? REAL(R_DUP3, dup3_fn)(oldfd, newfd, flags)
+		       : REAL(R_DUP2, dup2_fn)(oldfd, newfd);
+}
+
+SHIM_EXPORT int dup2(int oldfd, int newfd)
+{
+	return dup_onto(oldfd, newfd, 0, 0);
+}
+
+SHIM_EXPORT int dup3(int oldfd, int newfd, int flags)
+{
+	return dup_onto(oldfd, newfd, flags, 1);
+}
+
+static int fcntl_common(enum real_id id, int fd, int cmd, void *arg)
+{
+	int newfd;
+
+	if ((cmd != F_DUPFD && cmd != F_DUPFD_CLOEXEC) || !routed(fd))
+		return REAL(id, fcntl_fn)(fd, cmd, arg);
+	newfd = REAL(id, fcntl_fn)(fd, cmd, arg);
+	return newfd < 0 ? newfd : record_dup(fd, newfd);
+}
+
+/* Every fcntl argument is an int or a pointer: both fit the register a void * is read from. */
+SHIM_EXPORT int fcntl(int fd, int cmd, ...)
+{
+	void *arg;
+	va_list ap;
+
+	va_start(ap, cmd);
+	arg = va_arg(ap, void *);
+	va_end(ap);
+	return fcntl_common(R_FCNTL, fd, cmd, arg);
+}
+
+SHIM_EXPORT int fcntl64(int fd, int cmd, ...)
+{
+	void *arg;
+	va_list ap;
+
+	va_start(ap, cmd);
+	arg = va_arg(ap, void *);
+	va_end(ap);
+	return fcntl_common(R_FCNTL64, fd, cmd, arg);
+}
