@@ -145,14 +145,16 @@ int softiommu_close(int fd)
 
 int softiommu_dup(int oldfd, int newfd)
 {
-	struct fake_file *f = fake_get(oldfd);
+	struct fake_file *f = fake_get(oldfd), *old;
 
 	if (!f)
 		return -EBADF;
 	if (newfd < 0 || newfd >= FAKE_MAX_FD)
 		return -EMFILE;
 	atomic_fetch_add(&f->refs, 1);
-	atomic_store_explicit(&fake_fds[newfd], f, memory_order_release);
+	old = atomic_exchange(&fake_fds[newfd], f);
+	if (old)
+		fake_put(old); /* @newfd was ours: the real dup2 already closed its eventfd */
 	return 0;
 }
 

@@ -21,9 +21,10 @@
  *   itself do not carry the depth mark; the core must use raw system calls for its own fds there.
  * - Real symbols are resolved lazily with dlsym(RTLD_NEXT), so calls that arrive before any
  *   constructor has run work; a racing double resolution stores the same pointer twice.
- * - dup2/dup3 onto one of our fds release it with softiommu_close() before the real call, after
- *   checking that the source fd is valid (dup2 must not close the target when it fails). The
- *   kernel replaces the target atomically; here another thread can take the number in between.
+ * - dup2/dup3 onto one of our fds release it. From another of ours that is atomic (the real
+ *   call, then softiommu_dup() replaces the record); from a plain fd, softiommu_close() runs
+ *   first, after checking that the source fd is valid (dup2 must leave the target alone when
+ *   it fails), and another thread can take the number in between.
  */
 #undef _FORTIFY_SOURCE
 #undef _FILE_OFFSET_BITS
@@ -506,8 +507,8 @@ SHIM_EXPORT void *mmap64(void *addr, size_t len, int prot, int flags, int fd, of
 }
 
 /*
- * After the real call made @newfd a copy of @oldfd, tell softiommu; undo the copy if it cannot
- * keep track of it. Return: @newfd, or -1 with errno set.
+ * After the real call made @newfd a copy of @oldfd, tell softiommu (which drops whatever it had
+ * recorded for @newfd); undo the copy if it cannot. Return: @newfd, or -1 with errno set.
  */
 static int record_dup(int oldfd, int newfd)
 {
@@ -515,7 +516,7 @@ static int record_dup(int oldfd, int newfd)
 
 	enter();
 	ret = softiommu_dup(oldfd, newfd);
-	if (ret < 0)
+	if (ret < 0 && softiommu_close(newfd) < 0)
 		REAL(R_CLOSE, close_fn)(newfd);
 	leave();
 	return to_libc(ret, saved) < 0 ? -1 : newfd;
@@ -532,8 +533,8 @@ SHIM_EXPORT int dup(int oldfd)
 }
 
 /*
- * dup2/dup3 onto one of our fds: release it as close() would, but only once the real call
- * cannot fail for a bad source fd (it must leave the target alone then).
+ * dup2/dup3 of a plain fd onto one of ours: release ours as close() would, but only once the
+ * real call cannot fail for a bad source fd (it must leave the target alone then).
  */
 static int release_target(int oldfd, int newfd)
 {
@@ -547,23 +548,30 @@ static int release_target(int oldfd, int newfd)
 	return (int)to_libc(ret, saved);
 }
 
-static int dup_onto(int oldfd, int newfd, int flags, int is_dup3)
+static int real_dup_onto(int oldfd, int newfd, int flags, int is_dup3)
 {
-	int old_ours, ret;
-
-	if (shim_depth || oldfd == newfd)
-		goto passthrough;
-	old_ours = routed(oldfd);
-	if (newfd >= 0 && softiommu_is_fd(newfd) && release_target(oldfd, newfd) < 0)
-		return -1;
-	ret = is_dup3 ? REAL(R_DUP3, dup3_fn)(oldfd, newfd, flags)
-		      : REAL(R_DUP2, dup2_fn)(oldfd, newfd);
-	if (ret < 0 || !old_ours)
-		return ret;
-	return record_dup(oldfd, ret);
-passthrough:
 	return is_dup3 ? REAL(R_DUP3, dup3_fn)(oldfd, newfd, flags)
 		       : REAL(R_DUP2, dup2_fn)(oldfd, newfd);
+}
+
+/*
+ * From one of ours, the real call replaces the target atomically and softiommu_dup() drops
+ * what the target was, as the kernel does. From a plain fd onto ours, softiommu has to let go
+ * of the target first, so another thread can take the number in between.
+ */
+static int dup_onto(int oldfd, int newfd, int flags, int is_dup3)
+{
+	int ret;
+
+	if (shim_depth || oldfd == newfd)
+		return real_dup_onto(oldfd, newfd, flags, is_dup3);
+	if (routed(oldfd)) {
+		ret = real_dup_onto(oldfd, newfd, flags, is_dup3);
+		return ret < 0 ? ret : record_dup(oldfd, ret);
+	}
+	if (routed(newfd) && release_target(oldfd, newfd) < 0)
+		return -1;
+	return real_dup_onto(oldfd, newfd, flags, is_dup3);
 }
 
 SHIM_EXPORT int dup2(int oldfd, int newfd)
