@@ -146,6 +146,20 @@ static inline long to_libc(long ret, int saved_errno)
 	return ret;
 }
 
+/*
+ * Evaluate @call, a softiommu function returning a value or -errno, with the depth mark set;
+ * yields its result in the libc convention.
+ */
+#define CALL_SOFTIOMMU(call)                 \
+	({                                   \
+		int saved_ = errno;          \
+		long ret_;                   \
+		enter();                     \
+		ret_ = (call);               \
+		leave();                     \
+		to_libc(ret_, saved_);       \
+	})
+
 /* ---- /proc/self/status ---- */
 
 /* "/proc/self/status", "/proc/thread-self/status" or "/proc/<our pid>/status". */
@@ -302,9 +316,7 @@ static int open_special(const char *path, int flags, int *ret)
 	if (shim_depth || !path || path[0] != '/')
 		return 0;
 	if (!strcmp(path, DEV_IOMMU)) {
-		enter();
-		*ret = (int)to_libc(softiommu_open(flags), saved);
-		leave();
+		*ret = (int)CALL_SOFTIOMMU(softiommu_open(flags));
 		return 1;
 	}
 	if (status_wanted(path, flags)) {
@@ -422,33 +434,20 @@ SHIM_EXPORT int ioctl(int fd, unsigned long request, ...)
 {
 	void *arg;
 	va_list ap;
-	long ret;
-	int saved;
 
 	va_start(ap, request);
 	arg = va_arg(ap, void *);
 	va_end(ap);
 	if (!routed(fd))
 		return REAL(R_IOCTL, ioctl_fn)(fd, request, arg);
-	saved = errno;
-	enter();
-	ret = softiommu_ioctl(fd, request, arg);
-	leave();
-	return (int)to_libc(ret, saved);
+	return (int)CALL_SOFTIOMMU(softiommu_ioctl(fd, request, arg));
 }
 
 SHIM_EXPORT ssize_t read(int fd, void *buf, size_t len)
 {
-	ssize_t ret;
-	int saved;
-
 	if (!routed(fd))
 		return REAL(R_READ, read_fn)(fd, buf, len);
-	saved = errno;
-	enter();
-	ret = softiommu_read(fd, buf, len);
-	leave();
-	return to_libc(ret, saved);
+	return CALL_SOFTIOMMU(softiommu_read(fd, buf, len));
 }
 
 SHIM_EXPORT ssize_t __read_chk(int fd, void *buf, size_t len, size_t buflen)
@@ -457,48 +456,32 @@ SHIM_EXPORT ssize_t __read_chk(int fd, void *buf, size_t len, size_t buflen)
 		return REAL(R_READ_CHK, read_chk_fn)(fd, buf, len, buflen);
 	if (len > buflen) /* let libc report the overflow */
 		return REAL(R_READ_CHK, read_chk_fn)(-1, buf, len, buflen);
-	return read(fd, buf, len);
+	return CALL_SOFTIOMMU(softiommu_read(fd, buf, len));
 }
 
 SHIM_EXPORT ssize_t write(int fd, const void *buf, size_t len)
 {
-	ssize_t ret;
-	int saved;
-
 	if (!routed(fd))
 		return REAL(R_WRITE, write_fn)(fd, buf, len);
-	saved = errno;
-	enter();
-	ret = softiommu_write(fd, buf, len);
-	leave();
-	return to_libc(ret, saved);
+	return CALL_SOFTIOMMU(softiommu_write(fd, buf, len));
 }
 
 SHIM_EXPORT int close(int fd)
 {
-	int ret, saved;
-
 	if (!routed(fd))
 		return REAL(R_CLOSE, close_fn)(fd);
-	saved = errno;
-	enter();
-	ret = softiommu_close(fd);
-	leave();
-	return (int)to_libc(ret, saved);
+	return (int)CALL_SOFTIOMMU(softiommu_close(fd));
 }
 
 SHIM_EXPORT void *mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off)
 {
 	void *out = MAP_FAILED;
-	int ret, saved;
 
 	if ((flags & MAP_ANONYMOUS) || !routed(fd))
 		return REAL(R_MMAP, mmap_fn)(addr, len, prot, flags, fd, off);
-	saved = errno;
-	enter();
-	ret = softiommu_mmap(fd, addr, len, prot, flags, off, &out);
-	leave();
-	return to_libc(ret, saved) < 0 ? MAP_FAILED : out;
+	if (CALL_SOFTIOMMU(softiommu_mmap(fd, addr, len, prot, flags, off, &out)) < 0)
+		return MAP_FAILED;
+	return out;
 }
 
 SHIM_EXPORT void *mmap64(void *addr, size_t len, int prot, int flags, int fd, off_t off)
@@ -538,14 +521,9 @@ SHIM_EXPORT int dup(int oldfd)
  */
 static int release_target(int oldfd, int newfd)
 {
-	int ret, saved = errno;
-
 	if (REAL(R_FCNTL, fcntl_fn)(oldfd, F_GETFD) < 0)
 		return -1;
-	enter();
-	ret = softiommu_close(newfd);
-	leave();
-	return (int)to_libc(ret, saved);
+	return (int)CALL_SOFTIOMMU(softiommu_close(newfd));
 }
 
 static int real_dup_onto(int oldfd, int newfd, int flags, int is_dup3)
