@@ -36,8 +36,8 @@ SHIM=
 NO_SHIM=0
 TIMEOUT=1800
 EXPECTED=$HERE/expected-pass.txt
-# hugetlb memory to have free: the largest MAP_HUGETLB user is iommufd_dirty_tracking's
-# domain_dirty128M_huge (128 MiB); the other 23 hugepage cases map 2-4 MiB each.
+# hugetlb memory to have free: cases run one at a time, and the largest MAP_HUGETLB user is
+# iommufd_dirty_tracking.domain_dirty128M_huge (128 MiB); the others map 4 to 64 MiB.
 HUGETLB_WANT_MB=160
 
 die() { echo "conformance: $*" >&2; exit 2; }
