@@ -1,0 +1,85 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The iommufd context: what open("/dev/iommu") creates. Its file's ioctls go to the uAPI
+ * dispatcher; closing the last descriptor destroys every object, leaves first.
+ */
+#include <fcntl.h>
+
+#include "sio.h"
+#include "file.h"
+#include "../uapi/dispatch.h"
+
+static long ctx_ioctl(struct sio_file *f, unsigned long cmd, void *arg)
+{
+	return sio_dispatch_ioctl(f->priv, cmd, (uint64_t)(uintptr_t)arg);
+}
+
+static void ctx_release(struct sio_file *f)
+{
+	struct sio_ctx *ctx = f->priv;
+
+	sio_objects_destroy_all(ctx);
+	free(ctx->objs);
+	pthread_mutex_destroy(&ctx->obj_lock);
+	pthread_cond_destroy(&ctx->obj_cond);
+	pthread_mutex_destroy(&ctx->vfio_lock);
+	pthread_rwlock_destroy(&ctx->ioas_creation_lock);
+	free(ctx);
+}
+
+int sio_ctx_mmap(struct sio_file *f, void *addr, size_t len, int prot, int flags, off_t off,
+		 void **out);
+
+static const struct sio_file_ops ctx_fops = {
+	.name = "iommufd",
+	.ioctl = ctx_ioctl,
+	.mmap = sio_ctx_mmap,
+	.release = ctx_release,
+};
+
+int sio_ctx_open(int flags)
+{
+	struct sio_ctx *ctx = sio_zalloc(sizeof(*ctx));
+	int fd;
+
+	if (!ctx)
+		return -ENOMEM;
+	pthread_mutex_init(&ctx->obj_lock, NULL);
+	pthread_cond_init(&ctx->obj_cond, NULL);
+	pthread_mutex_init(&ctx->vfio_lock, NULL);
+	pthread_rwlock_init(&ctx->ioas_creation_lock, NULL);
+	INIT_LIST_HEAD(&ctx->groups);
+	INIT_LIST_HEAD(&ctx->mmaps);
+	ctx->account_mode = IOPT_PAGES_ACCOUNT_USER;
+	ctx->next_mmap_pgoff = 1;
+	fd = sio_file_install(&ctx_fops, ctx, flags & (O_CLOEXEC | O_NONBLOCK), NULL);
+	if (fd < 0) {
+		pthread_mutex_destroy(&ctx->obj_lock);
+		pthread_cond_destroy(&ctx->obj_cond);
+		pthread_mutex_destroy(&ctx->vfio_lock);
+		pthread_rwlock_destroy(&ctx->ioas_creation_lock);
+		free(ctx);
+		return fd;
+	}
+	ctx->fd = fd;
+	return fd;
+}
+
+/* The context behind an iommufd descriptor, with a file reference the caller drops */
+struct sio_ctx *sio_ctx_from_fd(int fd)
+{
+	struct sio_file *f = sio_file_get(fd);
+
+	if (!f)
+		return NULL;
+	if (f->ops != &ctx_fops) {
+		sio_file_put(f);
+		return NULL;
+	}
+	return f->priv;
+}
+
+bool sio_file_is_ctx(struct sio_file *f)
+{
+	return f->ops == &ctx_fops;
+}

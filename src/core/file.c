@@ -1,0 +1,166 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The descriptor registry. Lookups from the shim's hot path (every read/write/close in the
+ * process) are a lock-free load; only descriptors that are ours take the registry lock.
+ */
+#include <fcntl.h>
+#include <sys/eventfd.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "file.h"
+#include "fail.h"
+#include "util.h"
+
+#define SIO_MAX_FDS (1 << 20)
+
+static _Atomic(struct sio_file *) *registry;
+static pthread_mutex_t registry_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_once_t registry_once = PTHREAD_ONCE_INIT;
+
+static void registry_init(void)
+{
+	void *p = mmap(NULL, SIO_MAX_FDS * sizeof(*registry), PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+
+	registry = p == MAP_FAILED ? NULL : p;
+}
+
+static bool registry_ready(void)
+{
+	pthread_once(&registry_once, registry_init);
+	return registry != NULL;
+}
+
+bool sio_file_is_fd(int fd)
+{
+	return registry && fd >= 0 && fd < SIO_MAX_FDS &&
+	       atomic_load_explicit(&registry[fd], memory_order_acquire) != NULL;
+}
+
+int sio_file_install(const struct sio_file_ops *ops, void *priv, int flags,
+		     struct sio_file **out)
+{
+	struct sio_file *f;
+	int fd;
+
+	if (!registry_ready())
+		return -ENOMEM;
+	if (sio_should_fail())
+		return -ENOMEM;
+	f = calloc(1, sizeof(*f));
+	if (!f)
+		return -ENOMEM;
+	fd = eventfd(0, EFD_NONBLOCK | ((flags & O_CLOEXEC) ? EFD_CLOEXEC : 0));
+	if (fd < 0) {
+		int rc = -errno;
+
+		free(f);
+		return rc;
+	}
+	if (fd >= SIO_MAX_FDS) {
+		syscall(SYS_close, fd);
+		free(f);
+		return -EMFILE;
+	}
+	f->signal_fd = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+	if (f->signal_fd < 0) {
+		int rc = -errno;
+
+		syscall(SYS_close, fd);
+		free(f);
+		return rc;
+	}
+	f->ops = ops;
+	f->priv = priv;
+	f->flags = flags;
+	atomic_init(&f->refs, 1);
+	pthread_mutex_init(&f->lock, NULL);
+	pthread_mutex_lock(&registry_lock);
+	atomic_store_explicit(&registry[fd], f, memory_order_release);
+	pthread_mutex_unlock(&registry_lock);
+	if (out)
+		*out = f;
+	return fd;
+}
+
+struct sio_file *sio_file_get(int fd)
+{
+	struct sio_file *f;
+
+	if (!sio_file_is_fd(fd))
+		return NULL;
+	pthread_mutex_lock(&registry_lock);
+	f = atomic_load_explicit(&registry[fd], memory_order_relaxed);
+	if (f)
+		sio_file_ref(f);
+	pthread_mutex_unlock(&registry_lock);
+	return f;
+}
+
+void sio_file_put(struct sio_file *f)
+{
+	if (atomic_fetch_sub(&f->refs, 1) != 1)
+		return;
+	if (f->ops->release)
+		f->ops->release(f);
+	syscall(SYS_close, f->signal_fd);
+	pthread_mutex_destroy(&f->lock);
+	free(f);
+}
+
+static struct sio_file *registry_take(int fd)
+{
+	struct sio_file *f;
+
+	if (!registry || fd < 0 || fd >= SIO_MAX_FDS)
+		return NULL;
+	pthread_mutex_lock(&registry_lock);
+	f = atomic_exchange(&registry[fd], NULL);
+	pthread_mutex_unlock(&registry_lock);
+	return f;
+}
+
+int sio_file_close(int fd)
+{
+	struct sio_file *f = registry_take(fd);
+
+	if (!f)
+		return -EBADF;
+	syscall(SYS_close, fd);
+	sio_file_put(f);
+	return 0;
+}
+
+int sio_file_dup(int oldfd, int newfd)
+{
+	struct sio_file *f, *old;
+
+	if (newfd < 0 || newfd >= SIO_MAX_FDS)
+		return -EBADF;
+	f = sio_file_get(oldfd);
+	if (!f)
+		return -EBADF;
+	pthread_mutex_lock(&registry_lock);
+	old = atomic_exchange(&registry[newfd], f);
+	pthread_mutex_unlock(&registry_lock);
+	if (old)
+		sio_file_put(old);
+	return 0;
+}
+
+void sio_file_set_readable(struct sio_file *f, bool readable)
+{
+	uint64_t v = 1;
+
+	pthread_mutex_lock(&f->lock);
+	if (readable && !f->readable) {
+		if (syscall(SYS_write, f->signal_fd, &v, sizeof(v)) == sizeof(v))
+			f->readable = true;
+	} else if (!readable && f->readable) {
+		if (syscall(SYS_read, f->signal_fd, &v, sizeof(v)) == sizeof(v))
+			f->readable = false;
+	}
+	pthread_mutex_unlock(&f->lock);
+}

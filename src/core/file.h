@@ -1,0 +1,51 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * softiommu files: what a file descriptor handed out by softiommu refers to (an open
+ * /dev/iommu, an access, a fault queue, a vEVENTQ, a dmabuf). Each file is backed by a real
+ * eventfd, so the descriptor behaves as one for close/dup/fork/poll; the registry maps
+ * descriptor numbers to files. A file is readable (POLLIN) exactly while its owner says so
+ * through sio_file_set_readable().
+ */
+#ifndef SIO_FILE_H
+#define SIO_FILE_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+struct sio_file;
+
+struct sio_file_ops {
+	const char *name;
+	long (*ioctl)(struct sio_file *f, unsigned long cmd, void *arg);
+	ssize_t (*read)(struct sio_file *f, void *buf, size_t len);
+	ssize_t (*write)(struct sio_file *f, const void *buf, size_t len);
+	int (*mmap)(struct sio_file *f, void *addr, size_t len, int prot, int flags, off_t off,
+		    void **out);
+	void (*release)(struct sio_file *f);
+};
+
+struct sio_file {
+	const struct sio_file_ops *ops;
+	void *priv;
+	atomic_int refs;
+	int signal_fd;   /* our private dup of the eventfd */
+	pthread_mutex_t lock;
+	bool readable;
+	int flags;       /* O_NONBLOCK etc. */
+};
+
+/* Create a file and a descriptor for it. Returns the fd or -errno. */
+int sio_file_install(const struct sio_file_ops *ops, void *priv, int flags,
+		     struct sio_file **out);
+struct sio_file *sio_file_get(int fd);
+static inline void sio_file_ref(struct sio_file *f) { atomic_fetch_add(&f->refs, 1); }
+void sio_file_put(struct sio_file *f);
+int sio_file_close(int fd);
+int sio_file_dup(int oldfd, int newfd);
+bool sio_file_is_fd(int fd);
+void sio_file_set_readable(struct sio_file *f, bool readable);
+
+#endif

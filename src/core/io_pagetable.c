@@ -1,0 +1,1111 @@
+// SPDX-License-Identifier: MIT
+/*
+ * io_pagetable: IOVA areas, allowed and reserved ranges, and the domains that mirror the
+ * areas. See io_pagetable.h for the invariants. One mutex (iopt->lock) covers the whole
+ * table; it is never held while calling out to an access's unmap callback.
+ *
+ * IOVA allocation follows Linux's policy, which clients observe: the lowest hole (above
+ * PAGE_SIZE, below the top page) of the allowed ranges that is free of areas and reserved
+ * ranges and fits the length at an alignment of min(roundup_pow_of_two(length), alignment of
+ * the backing address), capped at the huge page size.
+ */
+#include <linux/iommufd.h>
+
+#include "sio.h"
+#include "fail.h"
+
+#define SIO_HPAGE_SIZE (2UL << 20)
+
+void iopt_init_table(struct io_pagetable *iopt)
+{
+	memset(iopt, 0, sizeof(*iopt));
+	pthread_mutex_init(&iopt->lock, NULL);
+	iopt->iova_alignment = 1;
+}
+
+void iopt_destroy_table(struct io_pagetable *iopt)
+{
+	/* Test reservations (owner NULL) go with the table; everything else must be gone */
+	iopt_remove_reserved_iova(iopt, NULL);
+	sio_free(iopt->areas);
+	sio_free(iopt->allowed);
+	sio_free(iopt->reserved);
+	sio_free(iopt->domains);
+	sio_free(iopt->accesses);
+	pthread_mutex_destroy(&iopt->lock);
+}
+
+/* Index of the first area whose last >= iova */
+size_t iopt_area_index(struct io_pagetable *iopt, uint64_t iova)
+{
+	size_t lo = 0, hi = iopt->nareas;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (iopt->areas[mid]->last < iova)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+struct iopt_area *iopt_area_first(struct io_pagetable *iopt, uint64_t start, uint64_t last)
+{
+	size_t i = iopt_area_index(iopt, start);
+
+	if (i < iopt->nareas && iopt->areas[i]->iova <= last)
+		return iopt->areas[i];
+	return NULL;
+}
+
+struct iopt_area *iopt_area_next(struct io_pagetable *iopt, struct iopt_area *area,
+				 uint64_t start, uint64_t last)
+{
+	size_t i;
+
+	if (area->last == UINT64_MAX)
+		return NULL;
+	i = iopt_area_index(iopt, area->last + 1);
+	if (i < iopt->nareas && iopt->areas[i]->iova <= last)
+		return iopt->areas[i];
+	return NULL;
+}
+
+static int areas_reserve(struct io_pagetable *iopt, size_t extra)
+{
+	struct iopt_area **n;
+	size_t cap;
+
+	if (iopt->nareas + extra <= iopt->areas_cap)
+		return 0;
+	cap = max_t(size_t, iopt->areas_cap * 2, iopt->nareas + extra);
+	cap = max_t(size_t, cap, 16);
+	n = sio_realloc_array(iopt->areas, cap, sizeof(*n));
+	if (!n)
+		return -ENOMEM;
+	iopt->areas = n;
+	iopt->areas_cap = cap;
+	return 0;
+}
+
+/* Insert into the sorted array; capacity must have been reserved */
+static void areas_insert(struct io_pagetable *iopt, struct iopt_area *area)
+{
+	size_t i = iopt_area_index(iopt, area->iova);
+
+	memmove(&iopt->areas[i + 1], &iopt->areas[i], (iopt->nareas - i) * sizeof(area));
+	iopt->areas[i] = area;
+	iopt->nareas++;
+}
+
+static void areas_remove(struct io_pagetable *iopt, struct iopt_area *area)
+{
+	size_t i = iopt_area_index(iopt, area->iova);
+
+	memmove(&iopt->areas[i], &iopt->areas[i + 1], (iopt->nareas - i - 1) * sizeof(area));
+	iopt->nareas--;
+}
+
+static bool reserved_overlaps(struct io_pagetable *iopt, uint64_t start, uint64_t last)
+{
+	for (size_t i = 0; i != iopt->nreserved; i++)
+		if (iopt->reserved[i].start <= last && iopt->reserved[i].last >= start)
+			return true;
+	return false;
+}
+
+static bool allowed_overlaps(struct io_pagetable *iopt, uint64_t start, uint64_t last)
+{
+	for (size_t i = 0; i != iopt->nallowed; i++)
+		if (iopt->allowed[i].start <= last && iopt->allowed[i].last >= start)
+			return true;
+	return false;
+}
+
+static int range_cmp(const void *a, const void *b)
+{
+	const struct iopt_range *x = a, *y = b;
+
+	return x->start < y->start ? -1 : x->start > y->start;
+}
+
+/*
+ * The union of reserved ranges and areas as a sorted, merged list — what is "used" for IOVA
+ * allocation. Returns the count or -ENOMEM; *out is malloc'ed.
+ */
+static long used_spans(struct io_pagetable *iopt, struct iopt_range **out)
+{
+	size_t n = iopt->nreserved + iopt->nareas, m = 0;
+	struct iopt_range *r = sio_calloc(n + 1, sizeof(*r));
+
+	if (!r)
+		return -ENOMEM;
+	for (size_t i = 0; i != iopt->nreserved; i++)
+		r[m++] = iopt->reserved[i];
+	for (size_t i = 0; i != iopt->nareas; i++)
+		r[m++] = (struct iopt_range){ iopt->areas[i]->iova, iopt->areas[i]->last };
+	qsort(r, m, sizeof(*r), range_cmp);
+	n = 0;
+	for (size_t i = 0; i != m; i++) {
+		if (n && (r[n - 1].last == UINT64_MAX || r[i].start <= r[n - 1].last + 1)) {
+			if (r[i].last > r[n - 1].last)
+				r[n - 1].last = r[i].last;
+			continue;
+		}
+		r[n++] = r[i];
+	}
+	*out = r;
+	return n;
+}
+
+/* Align *start up for an allocation of @length; false when it does not fit by @last */
+static bool alloc_check_range(uint64_t *start, uint64_t last, uint64_t length,
+			      uint64_t iova_alignment, uint64_t page_offset)
+{
+	uint64_t aligned;
+
+	if (check_add_overflow(*start, iova_alignment - 1, &aligned))
+		return false;
+	aligned &= ~(iova_alignment - 1);
+	aligned |= page_offset;
+	if (aligned >= last || last - aligned < length - 1)
+		return false;
+	*start = aligned;
+	return true;
+}
+
+static int iopt_alloc_iova(struct io_pagetable *iopt, uint64_t *iova, uint64_t addr,
+			   uint64_t length)
+{
+	uint64_t page_offset = addr % SIO_PAGE_SIZE;
+	const uint64_t lo = SIO_PAGE_SIZE, hi = UINT64_MAX - SIO_PAGE_SIZE;
+	uint64_t iova_alignment;
+	struct iopt_range whole = { lo, hi }, *allowed, *used;
+	size_t nallowed;
+	long nused;
+
+	if (length == 0 || length >= UINT64_MAX / 2)
+		return -EOVERFLOW;
+	if (!addr)
+		iova_alignment = roundup_pow_of_two(length);
+	else
+		iova_alignment = min_t(uint64_t, roundup_pow_of_two(length),
+				       1ULL << sio_ffs64(addr));
+	if (iova_alignment >= SIO_HPAGE_SIZE)
+		iova_alignment = SIO_HPAGE_SIZE;
+	if (iova_alignment < iopt->iova_alignment)
+		return -EINVAL;
+
+	nused = used_spans(iopt, &used);
+	if (nused < 0)
+		return nused;
+	allowed = iopt->nallowed ? iopt->allowed : &whole;
+	nallowed = iopt->nallowed ? iopt->nallowed : 1;
+	for (size_t a = 0; a != nallowed; a++) {
+		uint64_t astart = max_t(uint64_t, allowed[a].start, lo);
+		uint64_t alast = min_t(uint64_t, allowed[a].last, hi);
+		uint64_t hole_start;
+		size_t u = 0;
+
+		if (astart > alast ||
+		    !alloc_check_range(&astart, alast, length, iova_alignment, page_offset))
+			continue;
+		/* Walk the holes of the used spans inside [astart, alast] */
+		hole_start = astart;
+		while (u != (size_t)nused && used[u].last < astart)
+			u++;
+		for (;; u++) {
+			uint64_t hole_last;
+
+			if (u != (size_t)nused && used[u].start <= hole_start) {
+				if (used[u].last >= alast)
+					break;
+				hole_start = max_t(uint64_t, hole_start, used[u].last + 1);
+				continue;
+			}
+			hole_last = u != (size_t)nused && used[u].start <= alast ?
+					    used[u].start - 1 : alast;
+			if (alloc_check_range(&hole_start, hole_last, length, iova_alignment,
+					      page_offset)) {
+				*iova = hole_start;
+				sio_free(used);
+				return 0;
+			}
+			if (u == (size_t)nused || used[u].start > alast || used[u].last >= alast)
+				break;
+			hole_start = used[u].last + 1;
+		}
+	}
+	sio_free(used);
+	return -ENOSPC;
+}
+
+static int iopt_check_iova(struct io_pagetable *iopt, uint64_t iova, uint64_t length)
+{
+	uint64_t last;
+
+	if (iova & (iopt->iova_alignment - 1))
+		return -EINVAL;
+	if (check_add_overflow(iova, length - 1, &last))
+		return -EOVERFLOW;
+	if (reserved_overlaps(iopt, iova, last))
+		return -EINVAL;
+	if (iopt_area_first(iopt, iova, last))
+		return -EEXIST;
+	return 0;
+}
+
+/* The address the client named for page 0 of @pages: a user VA or a file offset */
+static uint64_t iopt_pages_source_addr(const struct iopt_pages *pages)
+{
+	return pages->type == IOPT_ADDRESS_USER ? pages->uptr : pages->file_start;
+}
+
+static uint64_t iopt_domain_pgsizes(struct io_pagetable *iopt, struct sio_domain *domain)
+{
+	uint64_t pgsizes = domain->pgsize_bitmap;
+
+	/* Type1 v0 compatibility: no IOPTE larger than a CPU page, so any unmap can split */
+	if (iopt->disable_large_pages)
+		pgsizes &= (SIO_PAGE_SIZE << 1) - 1;
+	return pgsizes;
+}
+
+static int area_map_domain(struct io_pagetable *iopt, struct iopt_area *area,
+			   struct sio_domain *domain)
+{
+	uint64_t pa = iopt_pages_pa(area->pages, area->start_byte);
+
+	if (sio_should_fail())
+		return -ENOMEM;
+	return domain->ops->map(domain, area->iova, pa, iopt_area_length(area), area->iommu_prot,
+				iopt_domain_pgsizes(iopt, domain));
+}
+
+static void area_unmap_domain(struct iopt_area *area, struct sio_domain *domain)
+{
+	domain->ops->unmap(domain, area->iova, iopt_area_length(area));
+}
+
+/* Pin an area's pages and map it into every domain; all or nothing */
+static int iopt_area_fill_domains(struct io_pagetable *iopt, struct iopt_area *area)
+{
+	size_t i;
+	int rc;
+
+	if (!iopt->ndomains)
+		return 0;
+	rc = iopt_pages_pin(area->pages, iopt_area_first_index(area), iopt_area_last_index(area));
+	if (rc)
+		return rc;
+	for (i = 0; i != iopt->ndomains; i++) {
+		rc = area_map_domain(iopt, area, iopt->domains[i]);
+		if (rc)
+			goto err_unmap;
+	}
+	area->filled = true;
+	return 0;
+err_unmap:
+	while (i--)
+		area_unmap_domain(area, iopt->domains[i]);
+	iopt_pages_unpin(area->pages, iopt_area_first_index(area), iopt_area_last_index(area));
+	return rc;
+}
+
+static void iopt_area_unfill_domains(struct io_pagetable *iopt, struct iopt_area *area)
+{
+	if (!area->filled)
+		return;
+	for (size_t i = 0; i != iopt->ndomains; i++)
+		area_unmap_domain(area, iopt->domains[i]);
+	iopt_pages_unpin(area->pages, iopt_area_first_index(area), iopt_area_last_index(area));
+	area->filled = false;
+}
+
+struct iopt_pages_elm {
+	struct iopt_pages *pages;
+	uint64_t start_byte;
+	uint64_t length;
+};
+
+/*
+ * Map a list of page slices contiguously at *dst_iova (allocated when IOPT_ALLOC_IOVA).
+ * Areas take their own references on the pages.
+ */
+static int iopt_map_pages(struct io_pagetable *iopt, struct iopt_pages_elm *elms, size_t nelm,
+			  uint64_t length, uint64_t *dst_iova, int iommu_prot, unsigned int flags)
+{
+	struct iopt_area **new_areas;
+	uint64_t iova;
+	size_t i, nfilled = 0;
+	int rc;
+
+	new_areas = sio_calloc(nelm, sizeof(*new_areas));
+	if (!new_areas)
+		return -ENOMEM;
+	for (i = 0; i != nelm; i++) {
+		new_areas[i] = sio_zalloc(sizeof(**new_areas));
+		if (!new_areas[i]) {
+			rc = -ENOMEM;
+			goto out_free;
+		}
+	}
+
+	pthread_mutex_lock(&iopt->lock);
+	if ((length & (iopt->iova_alignment - 1)) || !length) {
+		rc = -EINVAL;
+		goto out_unlock;
+	}
+	if (flags & IOPT_ALLOC_IOVA)
+		rc = iopt_alloc_iova(iopt, dst_iova, iopt_pages_source_addr(elms[0].pages) +
+							     elms[0].start_byte, length);
+	else
+		rc = iopt_check_iova(iopt, *dst_iova, length);
+	if (rc)
+		goto out_unlock;
+	rc = areas_reserve(iopt, nelm);
+	if (rc)
+		goto out_unlock;
+
+	iova = *dst_iova;
+	for (i = 0; i != nelm; i++) {
+		struct iopt_area *area = new_areas[i];
+
+		if ((iommu_prot & SIO_PROT_WRITE) && !elms[i].pages->writable) {
+			rc = -EPERM;
+			goto out_unlock;
+		}
+		if ((elms[i].start_byte % SIO_PAGE_SIZE) & (iopt->iova_alignment - 1)) {
+			rc = -EINVAL;
+			goto out_unlock;
+		}
+		if (check_add_overflow(iova, elms[i].length - 1, &area->last)) {
+			rc = -EOVERFLOW;
+			goto out_unlock;
+		}
+		area->iova = iova;
+		area->iommu_prot = iommu_prot;
+		area->start_byte = elms[i].start_byte;
+		area->pages = elms[i].pages;
+		area->iopt = iopt;
+		iova += elms[i].length;
+	}
+	for (nfilled = 0; nfilled != nelm; nfilled++) {
+		rc = iopt_area_fill_domains(iopt, new_areas[nfilled]);
+		if (rc)
+			goto out_unfill;
+	}
+	for (i = 0; i != nelm; i++) {
+		iopt_get_pages(new_areas[i]->pages);
+		areas_insert(iopt, new_areas[i]);
+		new_areas[i] = NULL;
+	}
+	pthread_mutex_unlock(&iopt->lock);
+	sio_free(new_areas);
+	return 0;
+
+out_unfill:
+	while (nfilled--)
+		iopt_area_unfill_domains(iopt, new_areas[nfilled]);
+out_unlock:
+	pthread_mutex_unlock(&iopt->lock);
+out_free:
+	for (i = 0; i != nelm; i++)
+		sio_free(new_areas[i]);
+	sio_free(new_areas);
+	return rc;
+}
+
+static void account_mode_upgrade(struct sio_ctx *ctx, struct iopt_pages *pages)
+{
+	if (ctx->account_mode == IOPT_PAGES_ACCOUNT_MM &&
+	    pages->account_mode == IOPT_PAGES_ACCOUNT_USER)
+		pages->account_mode = IOPT_PAGES_ACCOUNT_MM;
+}
+
+int iopt_map_user_pages(struct sio_ctx *ctx, struct io_pagetable *iopt, uint64_t *iova,
+			uint64_t uptr, uint64_t length, int iommu_prot, unsigned int flags)
+{
+	struct iopt_pages_elm elm;
+	struct iopt_pages *pages;
+	int rc;
+
+	pages = iopt_alloc_user_pages(uptr, length, iommu_prot & SIO_PROT_WRITE);
+	if (IS_ERR(pages))
+		return PTR_ERR(pages);
+	account_mode_upgrade(ctx, pages);
+	elm = (struct iopt_pages_elm){ pages, uptr - pages->uptr, length };
+	rc = iopt_map_pages(iopt, &elm, 1, length, iova, iommu_prot, flags);
+	iopt_put_pages(pages);
+	return rc;
+}
+
+struct iopt_pages *sio_dmabuf_alloc_pages(int fd, uint64_t start, uint64_t length,
+					  bool writable, int *rc);
+
+int iopt_map_file_pages(struct sio_ctx *ctx, struct io_pagetable *iopt, uint64_t *iova, int fd,
+			uint64_t start, uint64_t length, int iommu_prot, unsigned int flags)
+{
+	struct iopt_pages_elm elm;
+	struct iopt_pages *pages;
+	uint64_t last;
+	int rc = 0;
+
+	if (!length)
+		return -EINVAL;
+	if (check_add_overflow(start, length - 1, &last))
+		return -EOVERFLOW;
+	pages = sio_dmabuf_alloc_pages(fd, start, length, iommu_prot & SIO_PROT_WRITE, &rc);
+	if (!pages && !rc)
+		pages = iopt_alloc_file_pages(fd, start, length, iommu_prot & SIO_PROT_WRITE);
+	else if (!pages)
+		return rc;
+	if (IS_ERR(pages))
+		return PTR_ERR(pages);
+	account_mode_upgrade(ctx, pages);
+	elm = (struct iopt_pages_elm){ pages, start % SIO_PAGE_SIZE, length };
+	rc = iopt_map_pages(iopt, &elm, 1, length, iova, iommu_prot, flags);
+	iopt_put_pages(pages);
+	return rc;
+}
+
+/* IOAS_COPY: map the pages behind [src_iova, +length) of @src into @dst */
+int iopt_copy(struct io_pagetable *src, uint64_t src_iova, struct io_pagetable *dst,
+	      uint64_t *dst_iova, uint64_t length, int iommu_prot, unsigned int flags)
+{
+	struct iopt_pages_elm *elms = NULL;
+	struct iopt_area *area;
+	uint64_t last_iova, cur;
+	size_t n = 0, cap = 0;
+	int rc = 0;
+
+	if (!length)
+		return -EINVAL;
+	if (check_add_overflow(src_iova, length - 1, &last_iova))
+		return -EOVERFLOW;
+
+	pthread_mutex_lock(&src->lock);
+	cur = src_iova;
+	area = iopt_area_first(src, cur, cur);
+	while (area && area->iova <= cur) {
+		uint64_t last = min_t(uint64_t, last_iova, area->last);
+
+		if (n == cap) {
+			struct iopt_pages_elm *ne;
+
+			cap = cap ? cap * 2 : 4;
+			ne = sio_realloc_array(elms, cap, sizeof(*ne));
+			if (!ne) {
+				rc = -ENOMEM;
+				break;
+			}
+			elms = ne;
+		}
+		elms[n].pages = area->pages;
+		elms[n].start_byte = iopt_area_start_byte(area, cur);
+		elms[n].length = last - cur + 1;
+		iopt_get_pages(area->pages);
+		n++;
+		if (last == last_iova) {
+			cur = last;
+			break;
+		}
+		cur = last + 1;
+		area = iopt_area_first(src, cur, cur);
+	}
+	if (!rc && (!n || cur != last_iova))
+		rc = -ENOENT;
+	pthread_mutex_unlock(&src->lock);
+
+	if (!rc)
+		rc = iopt_map_pages(dst, elms, n, length, dst_iova, iommu_prot, flags);
+	for (size_t i = 0; i != n; i++)
+		iopt_put_pages(elms[i].pages);
+	sio_free(elms);
+	return rc;
+}
+
+static void iopt_area_destroy(struct io_pagetable *iopt, struct iopt_area *area)
+{
+	iopt_area_unfill_domains(iopt, area);
+	areas_remove(iopt, area);
+	iopt_put_pages(area->pages);
+	sio_free(area);
+}
+
+static int iopt_unmap_iova_range(struct io_pagetable *iopt, uint64_t start, uint64_t last,
+				 uint64_t *unmapped)
+{
+	uint64_t unmapped_bytes = 0;
+	unsigned int tries = 0;
+	struct iopt_area *area;
+	int rc = 0;
+
+again:
+	pthread_mutex_lock(&iopt->lock);
+	while ((area = iopt_area_first(iopt, start, last))) {
+		uint64_t area_first = area->iova, area_last = area->last;
+
+		if (area->num_locks) {
+			rc = -EBUSY;
+			break;
+		}
+		if (area_first < start || area_last > last) {
+			rc = -ENOENT;
+			break;
+		}
+		if (area_first != start)
+			tries = 0;
+		if (area->num_accesses) {
+			uint64_t length = iopt_area_length(area);
+
+			start = area_first;
+			area->prevent_access = true;
+			pthread_mutex_unlock(&iopt->lock);
+			sio_access_notify_unmap(iopt, area_first, length);
+			if (++tries > 100) {
+				rc = -EDEADLK;
+				goto out;
+			}
+			goto again;
+		}
+		iopt_area_destroy(iopt, area);
+		unmapped_bytes += area_last - area_first + 1;
+		if (area_last >= last)
+			break;
+		start = area_last + 1;
+	}
+	pthread_mutex_unlock(&iopt->lock);
+out:
+	if (unmapped)
+		*unmapped = unmapped_bytes;
+	return rc;
+}
+
+int iopt_unmap_iova(struct io_pagetable *iopt, uint64_t iova, uint64_t length,
+		    uint64_t *unmapped)
+{
+	uint64_t last;
+
+	if (!length)
+		return -EINVAL;
+	if (check_add_overflow(iova, length - 1, &last))
+		return -EOVERFLOW;
+	return iopt_unmap_iova_range(iopt, iova, last, unmapped);
+}
+
+int iopt_unmap_all(struct io_pagetable *iopt, uint64_t *unmapped)
+{
+	return iopt_unmap_iova_range(iopt, 0, UINT64_MAX, unmapped);
+}
+
+/* Replace the allowed ranges; @ranges must be sorted and disjoint (the caller checks) */
+int iopt_set_allow_iova(struct io_pagetable *iopt, struct iopt_range *ranges, size_t n)
+{
+	struct iopt_range *copy = NULL;
+
+	if (n) {
+		copy = sio_calloc(n, sizeof(*copy));
+		if (!copy)
+			return -ENOMEM;
+		memcpy(copy, ranges, n * sizeof(*copy));
+		qsort(copy, n, sizeof(*copy), range_cmp);
+	}
+	pthread_mutex_lock(&iopt->lock);
+	for (size_t i = 0; i != n; i++) {
+		if (reserved_overlaps(iopt, copy[i].start, copy[i].last)) {
+			pthread_mutex_unlock(&iopt->lock);
+			sio_free(copy);
+			return -EADDRINUSE;
+		}
+	}
+	sio_free(iopt->allowed);
+	iopt->allowed = copy;
+	iopt->nallowed = n;
+	pthread_mutex_unlock(&iopt->lock);
+	return 0;
+}
+
+static int __iopt_reserve_iova(struct io_pagetable *iopt, uint64_t start, uint64_t last,
+			       void *owner)
+{
+	struct iopt_range *n;
+
+	if (iopt_area_first(iopt, start, last) || allowed_overlaps(iopt, start, last))
+		return -EADDRINUSE;
+	n = sio_realloc_array(iopt->reserved, iopt->nreserved + 1, sizeof(*n));
+	if (!n)
+		return -ENOMEM;
+	iopt->reserved = n;
+	n[iopt->nreserved++] = (struct iopt_range){ start, last, owner };
+	return 0;
+}
+
+static void __iopt_remove_reserved_iova(struct io_pagetable *iopt, void *owner)
+{
+	size_t j = 0;
+
+	for (size_t i = 0; i != iopt->nreserved; i++)
+		if (iopt->reserved[i].owner != owner)
+			iopt->reserved[j++] = iopt->reserved[i];
+	iopt->nreserved = j;
+}
+
+int iopt_reserve_iova(struct io_pagetable *iopt, uint64_t start, uint64_t last, void *owner)
+{
+	int rc;
+
+	pthread_mutex_lock(&iopt->lock);
+	rc = __iopt_reserve_iova(iopt, start, last, owner);
+	pthread_mutex_unlock(&iopt->lock);
+	return rc;
+}
+
+void iopt_remove_reserved_iova(struct io_pagetable *iopt, void *owner)
+{
+	pthread_mutex_lock(&iopt->lock);
+	__iopt_remove_reserved_iova(iopt, owner);
+	pthread_mutex_unlock(&iopt->lock);
+}
+
+/* The usable IOVA ranges: holes between the reserved ranges (IOAS_IOVA_RANGES) */
+size_t iopt_iova_ranges(struct io_pagetable *iopt, struct iopt_range *out, size_t max)
+{
+	struct iopt_range *r;
+	uint64_t next = 0;
+	size_t n = 0, m;
+	bool done = false;
+
+	pthread_mutex_lock(&iopt->lock);
+	m = iopt->nreserved;
+	r = sio_calloc(m + 1, sizeof(*r));
+	if (!r) {
+		pthread_mutex_unlock(&iopt->lock);
+		return 0;
+	}
+	memcpy(r, iopt->reserved, m * sizeof(*r));
+	pthread_mutex_unlock(&iopt->lock);
+	qsort(r, m, sizeof(*r), range_cmp);
+	for (size_t i = 0; i != m && !done; i++) {
+		if (r[i].last < next)
+			continue;
+		if (r[i].start > next) {
+			if (n < max)
+				out[n] = (struct iopt_range){ next, r[i].start - 1 };
+			n++;
+		}
+		if (r[i].last == UINT64_MAX)
+			done = true;
+		else if (r[i].last + 1 > next)
+			next = r[i].last + 1;
+	}
+	if (!done) {
+		if (n < max)
+			out[n] = (struct iopt_range){ next, UINT64_MAX };
+		n++;
+	}
+	sio_free(r);
+	return n;
+}
+
+static int iopt_check_iova_alignment(struct io_pagetable *iopt, uint64_t new_alignment)
+{
+	uint64_t mask = new_alignment - 1;
+
+	for (size_t i = 0; i != iopt->nareas; i++) {
+		struct iopt_area *area = iopt->areas[i];
+
+		if ((area->iova & mask) || (iopt_area_length(area) & mask) ||
+		    ((area->start_byte % SIO_PAGE_SIZE) & mask))
+			return -EADDRINUSE;
+	}
+	return 0;
+}
+
+static int iopt_calculate_iova_alignment(struct io_pagetable *iopt)
+{
+	uint64_t align = iopt->disable_large_pages ? SIO_PAGE_SIZE : 1;
+	int rc;
+
+	for (size_t i = 0; i != iopt->ndomains; i++)
+		align = max_t(uint64_t, align, 1ULL << sio_ffs64(iopt->domains[i]->pgsize_bitmap));
+	for (size_t i = 0; i != iopt->naccesses; i++)
+		align = max_t(uint64_t, align, iopt->accesses[i].access->iova_alignment);
+	if (align > iopt->iova_alignment) {
+		rc = iopt_check_iova_alignment(iopt, align);
+		if (rc)
+			return rc;
+	}
+	iopt->iova_alignment = align;
+	return 0;
+}
+
+/* Map every area into a new domain (pinning them when it is the first); all or nothing */
+static int iopt_fill_domain(struct io_pagetable *iopt, struct sio_domain *domain)
+{
+	bool first = iopt->ndomains == 0;
+	size_t i;
+	int rc = 0;
+
+	for (i = 0; i != iopt->nareas; i++) {
+		struct iopt_area *area = iopt->areas[i];
+
+		if (first) {
+			rc = iopt_pages_pin(area->pages, iopt_area_first_index(area),
+					    iopt_area_last_index(area));
+			if (rc)
+				goto err;
+		}
+		rc = area_map_domain(iopt, area, domain);
+		if (rc) {
+			if (first)
+				iopt_pages_unpin(area->pages, iopt_area_first_index(area),
+						 iopt_area_last_index(area));
+			goto err;
+		}
+		if (first)
+			area->filled = true;
+	}
+	return 0;
+err:
+	while (i--) {
+		struct iopt_area *area = iopt->areas[i];
+
+		area_unmap_domain(area, domain);
+		if (first) {
+			iopt_pages_unpin(area->pages, iopt_area_first_index(area),
+					 iopt_area_last_index(area));
+			area->filled = false;
+		}
+	}
+	return rc;
+}
+
+int iopt_table_add_domain(struct io_pagetable *iopt, struct sio_domain *domain)
+{
+	struct sio_domain **domains;
+	uint64_t new_alignment;
+	int rc;
+
+	pthread_mutex_lock(&iopt->lock);
+	for (size_t i = 0; i != iopt->ndomains; i++) {
+		if (iopt->domains[i] == domain) {
+			rc = -EEXIST;
+			goto out_unlock;
+		}
+	}
+	new_alignment = max_t(uint64_t, 1ULL << sio_ffs64(domain->pgsize_bitmap),
+			      iopt->iova_alignment);
+	if (new_alignment > SIO_PAGE_SIZE) {
+		rc = -EINVAL;
+		goto out_unlock;
+	}
+	if (new_alignment != iopt->iova_alignment) {
+		rc = iopt_check_iova_alignment(iopt, new_alignment);
+		if (rc)
+			goto out_unlock;
+	}
+	if (domain->aperture_start != 0) {
+		rc = __iopt_reserve_iova(iopt, 0, domain->aperture_start - 1, domain);
+		if (rc)
+			goto out_reserved;
+	}
+	if (domain->aperture_end != UINT64_MAX) {
+		rc = __iopt_reserve_iova(iopt, domain->aperture_end + 1, UINT64_MAX, domain);
+		if (rc)
+			goto out_reserved;
+	}
+	domains = sio_realloc_array(iopt->domains, iopt->ndomains + 1, sizeof(*domains));
+	if (!domains) {
+		rc = -ENOMEM;
+		goto out_reserved;
+	}
+	iopt->domains = domains;
+	rc = iopt_fill_domain(iopt, domain);
+	if (rc)
+		goto out_reserved;
+	iopt->iova_alignment = new_alignment;
+	iopt->domains[iopt->ndomains++] = domain;
+	pthread_mutex_unlock(&iopt->lock);
+	return 0;
+out_reserved:
+	__iopt_remove_reserved_iova(iopt, domain);
+out_unlock:
+	pthread_mutex_unlock(&iopt->lock);
+	return rc;
+}
+
+void iopt_table_remove_domain(struct io_pagetable *iopt, struct sio_domain *domain)
+{
+	size_t i;
+
+	pthread_mutex_lock(&iopt->lock);
+	for (i = 0; i != iopt->ndomains && iopt->domains[i] != domain; i++)
+		;
+	if (i == iopt->ndomains)
+		goto out;
+	iopt->domains[i] = iopt->domains[--iopt->ndomains];
+	for (size_t a = 0; a != iopt->nareas; a++) {
+		struct iopt_area *area = iopt->areas[a];
+
+		area_unmap_domain(area, domain);
+		if (!iopt->ndomains && area->filled) {
+			iopt_pages_unpin(area->pages, iopt_area_first_index(area),
+					 iopt_area_last_index(area));
+			area->filled = false;
+		}
+	}
+	__iopt_remove_reserved_iova(iopt, domain);
+	iopt_calculate_iova_alignment(iopt);
+out:
+	pthread_mutex_unlock(&iopt->lock);
+}
+
+/* Split @area so that @iova is its last byte (VFIO type1 v0 unmap of part of a mapping) */
+static int iopt_area_split(struct io_pagetable *iopt, struct iopt_area *area, uint64_t iova)
+{
+	uint64_t new_start = iova + 1, align = iopt->iova_alignment;
+	struct iopt_area *rhs;
+	size_t lhs_last_idx, rhs_first_idx;
+	int rc;
+
+	if (iova == area->iova || iova == area->last)
+		return 0;
+	if (!area->pages || area->prevent_access)
+		return -EBUSY;
+	if (area->pages->type == IOPT_ADDRESS_DMABUF)
+		return -EOPNOTSUPP;
+	if ((new_start & (align - 1)) || (iopt_area_start_byte(area, new_start) & (align - 1)))
+		return -EINVAL;
+	if (area->num_accesses)
+		return -EINVAL;
+	if (area->filled && !iopt->disable_large_pages)
+		return -EINVAL;
+	rc = areas_reserve(iopt, 1);
+	if (rc)
+		return rc;
+	rhs = sio_zalloc(sizeof(*rhs));
+	if (!rhs)
+		return -ENOMEM;
+	*rhs = *area;
+	rhs->iova = new_start;
+	rhs->start_byte = iopt_area_start_byte(area, new_start);
+	lhs_last_idx = (area->start_byte + (new_start - area->iova) - 1) / SIO_PAGE_SIZE;
+	rhs_first_idx = iopt_area_first_index(rhs);
+	if (area->filled && lhs_last_idx == rhs_first_idx) {
+		/* Both halves now hold the page they share */
+		rc = iopt_pages_pin(area->pages, rhs_first_idx, rhs_first_idx);
+		if (rc) {
+			sio_free(rhs);
+			return rc;
+		}
+	}
+	area->last = iova;
+	iopt_get_pages(rhs->pages);
+	areas_insert(iopt, rhs);
+	return 0;
+}
+
+int iopt_cut_iova(struct io_pagetable *iopt, uint64_t *iovas, size_t num)
+{
+	int rc = 0;
+
+	pthread_mutex_lock(&iopt->lock);
+	for (size_t i = 0; i < num; i++) {
+		struct iopt_area *area = iopt_area_first(iopt, iovas[i], iovas[i]);
+
+		if (!area)
+			continue;
+		rc = iopt_area_split(iopt, area, iovas[i]);
+		if (rc)
+			break;
+	}
+	pthread_mutex_unlock(&iopt->lock);
+	return rc;
+}
+
+void iopt_enable_large_pages(struct io_pagetable *iopt)
+{
+	pthread_mutex_lock(&iopt->lock);
+	iopt->disable_large_pages = false;
+	iopt_calculate_iova_alignment(iopt);
+	pthread_mutex_unlock(&iopt->lock);
+}
+
+int iopt_disable_large_pages(struct io_pagetable *iopt)
+{
+	int rc = 0;
+
+	pthread_mutex_lock(&iopt->lock);
+	if (iopt->disable_large_pages)
+		goto out;
+	if (iopt->ndomains && iopt->nareas) {
+		rc = -EINVAL;
+		goto out;
+	}
+	iopt->disable_large_pages = true;
+	rc = iopt_calculate_iova_alignment(iopt);
+	if (rc)
+		iopt->disable_large_pages = false;
+out:
+	pthread_mutex_unlock(&iopt->lock);
+	return rc;
+}
+
+int iopt_add_access(struct io_pagetable *iopt, struct sio_access *access)
+{
+	struct iopt_access_ent *n;
+	int rc;
+
+	pthread_mutex_lock(&iopt->lock);
+	n = sio_realloc_array(iopt->accesses, iopt->naccesses + 1, sizeof(*n));
+	if (!n) {
+		rc = -ENOMEM;
+		goto out;
+	}
+	iopt->accesses = n;
+	n[iopt->naccesses] = (struct iopt_access_ent){ access, iopt->next_access_id };
+	iopt->naccesses++;
+	rc = iopt_calculate_iova_alignment(iopt);
+	if (rc) {
+		iopt->naccesses--;
+		goto out;
+	}
+	access->iopt_access_list_id = iopt->next_access_id++;
+out:
+	pthread_mutex_unlock(&iopt->lock);
+	return rc;
+}
+
+void iopt_remove_access(struct io_pagetable *iopt, struct sio_access *access, uint32_t id)
+{
+	pthread_mutex_lock(&iopt->lock);
+	for (size_t i = 0; i != iopt->naccesses; i++) {
+		if (iopt->accesses[i].access == access && iopt->accesses[i].id == id) {
+			iopt->accesses[i] = iopt->accesses[--iopt->naccesses];
+			break;
+		}
+	}
+	iopt_calculate_iova_alignment(iopt);
+	pthread_mutex_unlock(&iopt->lock);
+}
+
+/* Dirty tracking: collect dirty ranges from the domain into the user's bitmap */
+struct dirty_collect {
+	struct sio_dirty_bitmap bitmap;
+	uint64_t base, page_size, nbits;
+	uint64_t *bits;
+};
+
+static void dirty_record(struct sio_dirty_bitmap *b, uint64_t iova, uint64_t length)
+{
+	struct dirty_collect *c = container_of(b, struct dirty_collect, bitmap);
+	uint64_t first, last;
+
+	if (!length || iova + length <= c->base)
+		return;
+	if (iova < c->base) {
+		length -= c->base - iova;
+		iova = c->base;
+	}
+	first = (iova - c->base) / c->page_size;
+	last = (iova + length - 1 - c->base) / c->page_size;
+	for (uint64_t i = first; i <= last && i < c->nbits; i++)
+		c->bits[i / 64] |= 1ULL << (i % 64);
+}
+
+int iopt_read_and_clear_dirty(struct io_pagetable *iopt, struct sio_domain *domain,
+			      uint32_t flags, uint64_t iova, uint64_t length,
+			      uint64_t page_size, uint64_t ubitmap)
+{
+	struct dirty_collect c = { .bitmap.record = dirty_record };
+	uint64_t last_iova, cur, nbytes;
+	int rc = 0;
+
+	if (!domain->dirty_ops || !domain->dirty_ops->read_and_clear_dirty)
+		return -EOPNOTSUPP;
+	if (check_add_overflow(iova, length - 1, &last_iova))
+		return -EOVERFLOW;
+	pthread_mutex_lock(&iopt->lock);
+	if ((iova & (iopt->iova_alignment - 1)) ||
+	    ((last_iova + 1) & (iopt->iova_alignment - 1)))
+		rc = -EINVAL;
+	pthread_mutex_unlock(&iopt->lock);
+	if (rc)
+		return rc;
+	if (!page_size || (page_size & (page_size - 1)))
+		return -EINVAL;
+	if ((iova & (page_size - 1)) || ((last_iova + 1) & (page_size - 1)))
+		return -EINVAL;
+
+	c.base = iova;
+	c.page_size = page_size;
+	c.nbits = length / page_size;
+	nbytes = ALIGN_UP(c.nbits, 64) / 8;
+	c.bits = sio_calloc(nbytes / 8 ? nbytes / 8 : 1, sizeof(uint64_t));
+	if (!c.bits)
+		return -ENOMEM;
+	/* Bits are OR'ed into what the user bitmap holds, as the kernel's iova_bitmap does */
+	rc = sio_copy_from_user(c.bits, ubitmap, ALIGN_UP(c.nbits, 8) / 8);
+	if (rc)
+		goto out_free;
+
+	pthread_mutex_lock(&iopt->lock);
+	for (cur = iova;;) {
+		struct iopt_area *area = iopt_area_first(iopt, cur, cur);
+		uint64_t last;
+
+		if (!area || area->iova > cur) {
+			rc = -EINVAL;
+			break;
+		}
+		last = min_t(uint64_t, last_iova, area->last);
+		rc = domain->dirty_ops->read_and_clear_dirty(domain, cur, last - cur + 1, flags,
+							    &c.bitmap);
+		if (rc || last == last_iova)
+			break;
+		cur = last + 1;
+	}
+	pthread_mutex_unlock(&iopt->lock);
+	if (!rc)
+		rc = sio_copy_to_user(ubitmap, c.bits, ALIGN_UP(c.nbits, 8) / 8);
+out_free:
+	sio_free(c.bits);
+	return rc;
+}
+
+static void dirty_discard(struct sio_dirty_bitmap *b, uint64_t iova, uint64_t length)
+{
+}
+
+int iopt_set_dirty_tracking(struct io_pagetable *iopt, struct sio_domain *domain, bool enable)
+{
+	struct sio_dirty_bitmap discard = { .record = dirty_discard };
+	int rc = 0;
+
+	if (!domain->dirty_ops)
+		return -EOPNOTSUPP;
+	pthread_mutex_lock(&iopt->lock);
+	/* Start from a clean snapshot */
+	for (size_t i = 0; enable && i != iopt->nareas; i++) {
+		rc = domain->dirty_ops->read_and_clear_dirty(domain, iopt->areas[i]->iova,
+							    iopt_area_length(iopt->areas[i]), 0,
+							    &discard);
+		if (rc)
+			goto out;
+	}
+	rc = domain->dirty_ops->set_dirty_tracking(domain, enable);
+out:
+	pthread_mutex_unlock(&iopt->lock);
+	return rc;
+}
+
+/* No dmabuf exporter exists yet: every descriptor is a plain file */
+struct iopt_pages *sio_dmabuf_alloc_pages(int fd, uint64_t start, uint64_t length,
+					  bool writable, int *rc)
+{
+	*rc = 0;
+	return NULL;
+}

@@ -1,0 +1,182 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The io_pagetable: what an IOAS maps. It owns
+ *  - areas: [iova, last] ranges, each a slice of one iopt_pages (the backing memory),
+ *  - allowed ranges (IOAS_ALLOW_IOVAS) and reserved ranges (domain apertures, device reserved
+ *    regions, test reservations) that restrict where IOVA can be allocated or mapped,
+ *  - the domains that mirror every area (each attached paging HWPT's domain),
+ *  - the accesses (in-process "kernel drivers") that pin or copy through it.
+ * Invariants: areas never overlap; every area with ->pages set is mapped into every domain in
+ * @domains; an area's pages are pinned (counted in pages->users) while @domains is non-empty
+ * (area->filled) and for every access pin inside it.
+ *
+ * iopt_pages: a run of PAGE_SIZE pages of backing memory — a user VA range (the process's own
+ * memory: "physical address" == host virtual address), a file/memfd (softiommu keeps its own
+ * shared mapping, so a client munmap cannot pull memory out from under a DMA mapping), or a
+ * dmabuf. Pinning is per page with a user count; 0→1 faults the memory in (failing with
+ * EFAULT when it is not mapped or not writable as required) and charges the accounting.
+ */
+#ifndef SIO_IO_PAGETABLE_H
+#define SIO_IO_PAGETABLE_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "util.h"
+
+struct sio_domain;
+struct sio_access;
+struct sio_dmabuf;
+
+enum iopt_address_type {
+	IOPT_ADDRESS_USER,
+	IOPT_ADDRESS_FILE,
+	IOPT_ADDRESS_DMABUF,
+};
+
+struct iopt_pages {
+	atomic_int refs;
+	pthread_mutex_t mutex;
+	enum iopt_address_type type;
+	uint64_t base;     /* "physical" address of byte 0 of page 0 */
+	uint64_t uptr;     /* USER: user VA of byte 0 of page 0 */
+	size_t npages;
+	bool writable;
+	int account_mode;
+	uint32_t *users;   /* per-page pin count, allocated on first pin */
+	size_t npinned;
+	size_t last_npinned;
+	pid_t source_pid;
+	/* FILE */
+	int file_fd;
+	void *file_map;
+	size_t file_map_len;
+	uint64_t file_start; /* file offset of page 0 */
+	dev_t file_dev;
+	ino_t file_ino;
+	/* DMABUF */
+	struct sio_dmabuf *dmabuf;
+	struct list_head global_node;
+};
+
+struct iopt_area {
+	uint64_t iova;
+	uint64_t last;
+	struct iopt_pages *pages;  /* NULL until the area is fully built */
+	uint64_t start_byte;       /* offset of iova in pages (bytes from page 0) */
+	int iommu_prot;
+	unsigned int num_accesses;
+	unsigned int num_locks;
+	bool prevent_access;
+	bool filled;               /* pages pinned on behalf of the domains */
+	struct io_pagetable *iopt;
+};
+
+static inline uint64_t iopt_area_length(const struct iopt_area *a) { return a->last - a->iova + 1; }
+static inline size_t iopt_area_first_index(const struct iopt_area *a)
+{
+	return a->start_byte / SIO_PAGE_SIZE;
+}
+static inline size_t iopt_area_last_index(const struct iopt_area *a)
+{
+	return (a->start_byte + iopt_area_length(a) - 1) / SIO_PAGE_SIZE;
+}
+static inline uint64_t iopt_area_start_byte(const struct iopt_area *a, uint64_t iova)
+{
+	return a->start_byte + (iova - a->iova);
+}
+
+struct iopt_range {
+	uint64_t start;
+	uint64_t last;
+	void *owner;
+};
+
+struct iopt_access_ent {
+	struct sio_access *access;
+	uint32_t id;
+};
+
+struct io_pagetable {
+	pthread_mutex_t lock;
+	struct iopt_area **areas; /* sorted by iova */
+	size_t nareas, areas_cap;
+	struct iopt_range *allowed; /* sorted, disjoint */
+	size_t nallowed;
+	struct iopt_range *reserved; /* may overlap (several owners) */
+	size_t nreserved;
+	struct sio_domain **domains;
+	size_t ndomains;
+	struct iopt_access_ent *accesses;
+	size_t naccesses;
+	uint32_t next_access_id;
+	uint64_t iova_alignment;
+	bool disable_large_pages;
+};
+
+#define IOPT_ALLOC_IOVA 1u
+
+void iopt_init_table(struct io_pagetable *iopt);
+void iopt_destroy_table(struct io_pagetable *iopt);
+int iopt_map_user_pages(struct sio_ctx *ctx, struct io_pagetable *iopt, uint64_t *iova,
+			uint64_t uptr, uint64_t length, int iommu_prot, unsigned int flags);
+int iopt_map_file_pages(struct sio_ctx *ctx, struct io_pagetable *iopt, uint64_t *iova, int fd,
+			uint64_t start, uint64_t length, int iommu_prot, unsigned int flags);
+int iopt_copy(struct io_pagetable *src, uint64_t src_iova, struct io_pagetable *dst,
+	      uint64_t *dst_iova, uint64_t length, int iommu_prot, unsigned int flags);
+int iopt_unmap_iova(struct io_pagetable *iopt, uint64_t iova, uint64_t length,
+		    uint64_t *unmapped);
+int iopt_unmap_all(struct io_pagetable *iopt, uint64_t *unmapped);
+int iopt_set_allow_iova(struct io_pagetable *iopt, struct iopt_range *ranges, size_t n);
+int iopt_reserve_iova(struct io_pagetable *iopt, uint64_t start, uint64_t last, void *owner);
+void iopt_remove_reserved_iova(struct io_pagetable *iopt, void *owner);
+int iopt_table_add_domain(struct io_pagetable *iopt, struct sio_domain *domain);
+void iopt_table_remove_domain(struct io_pagetable *iopt, struct sio_domain *domain);
+int iopt_cut_iova(struct io_pagetable *iopt, uint64_t *iovas, size_t num);
+void iopt_enable_large_pages(struct io_pagetable *iopt);
+int iopt_disable_large_pages(struct io_pagetable *iopt);
+int iopt_add_access(struct io_pagetable *iopt, struct sio_access *access);
+void iopt_remove_access(struct io_pagetable *iopt, struct sio_access *access, uint32_t id);
+size_t iopt_iova_ranges(struct io_pagetable *iopt, struct iopt_range *out, size_t max);
+int iopt_read_and_clear_dirty(struct io_pagetable *iopt, struct sio_domain *domain,
+			      uint32_t flags, uint64_t iova, uint64_t length,
+			      uint64_t page_size, uint64_t ubitmap);
+int iopt_set_dirty_tracking(struct io_pagetable *iopt, struct sio_domain *domain, bool enable);
+
+/* Area lookup, iopt->lock held */
+struct iopt_area *iopt_area_first(struct io_pagetable *iopt, uint64_t start, uint64_t last);
+struct iopt_area *iopt_area_next(struct io_pagetable *iopt, struct iopt_area *area,
+				 uint64_t start, uint64_t last);
+size_t iopt_area_index(struct io_pagetable *iopt, uint64_t iova);
+
+/* pages.c */
+struct iopt_pages *iopt_alloc_user_pages(uint64_t uptr, uint64_t length, bool writable);
+struct iopt_pages *iopt_alloc_file_pages(int fd, uint64_t start, uint64_t length, bool writable);
+void iopt_put_pages(struct iopt_pages *pages);
+static inline void iopt_get_pages(struct iopt_pages *pages) { atomic_fetch_add(&pages->refs, 1); }
+int iopt_pages_pin(struct iopt_pages *pages, size_t first, size_t last);
+void iopt_pages_unpin(struct iopt_pages *pages, size_t first, size_t last);
+int iopt_pages_update_pinned(struct iopt_pages *pages, size_t npages, bool inc);
+int iopt_pages_rw(struct iopt_pages *pages, uint64_t start_byte, void *data, size_t len,
+		  bool write);
+static inline uint64_t iopt_pages_pa(const struct iopt_pages *pages, uint64_t start_byte)
+{
+	return pages->base + start_byte;
+}
+
+/* Physical-page identity, for the selftest's MD_CHECK_MAP / MD_CHECK_REFS */
+struct sio_page_id {
+	uint64_t dev;
+	uint64_t ino; /* 0: anonymous or private memory, identified by its address */
+	uint64_t off; /* file offset, or the address */
+};
+struct sio_maps;
+struct sio_maps *sio_maps_snapshot(void);
+void sio_maps_free(struct sio_maps *maps);
+struct sio_page_id sio_page_identity(const struct sio_maps *maps, uint64_t addr);
+int sio_pages_count_pins(const struct sio_maps *maps, uint64_t uaddr, unsigned int *refs);
+
+#endif /* SIO_IO_PAGETABLE_H */

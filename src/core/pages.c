@@ -1,0 +1,413 @@
+// SPDX-License-Identifier: MIT
+/*
+ * iopt_pages: backing memory of IOAS areas, pinning and pin accounting.
+ *
+ * "Physical" addresses are addresses in this process (DESIGN.md, memory model). For user
+ * memory that is the user VA itself; for files softiommu keeps its own MAP_SHARED mapping and
+ * hands out addresses inside it. A page is pinned while pages->users[idx] > 0: the 0→1
+ * transition faults it in as get_user_pages would (EFAULT when unmapped or, for a writable
+ * mapping, not writable; EINVAL past the end of a file) and charges the accounting of the
+ * pages' mode, the 1→0 transition uncharges. Data is always moved with process_vm_readv/writev
+ * (sio_copy_*), so memory the client unmapped behind our back is an EFAULT, never a SIGSEGV.
+ */
+#include <fcntl.h>
+#include <stdio.h>
+#include <linux/capability.h>
+#include <sys/mman.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "sio.h"
+#include "file.h"
+#include "fail.h"
+
+struct sio_account sio_account;
+size_t sio_test_memory_limit = 65536;
+
+static pthread_mutex_t pages_list_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct list_head pages_list = LIST_HEAD_INIT(pages_list);
+
+static bool capable(int cap)
+{
+	struct __user_cap_header_struct hdr = { .version = _LINUX_CAPABILITY_VERSION_3 };
+	struct __user_cap_data_struct data[2] = {};
+
+	if (syscall(SYS_capget, &hdr, data))
+		return false;
+	return data[cap / 32].effective & (1u << (cap % 32));
+}
+
+bool sio_capable_ipc_lock(void) { return capable(CAP_IPC_LOCK); }
+bool sio_capable_sys_resource(void) { return capable(CAP_SYS_RESOURCE); }
+
+static unsigned long memlock_limit_pages(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_MEMLOCK, &rl) || rl.rlim_cur == RLIM_INFINITY)
+		return ~0UL;
+	return rl.rlim_cur >> SIO_PAGE_SHIFT;
+}
+
+static int charge(atomic_long *counter, long npages, bool check)
+{
+	long cur = atomic_load(counter);
+	unsigned long limit = memlock_limit_pages();
+
+	do {
+		if (check && (unsigned long)(cur + npages) > limit)
+			return -ENOMEM;
+	} while (!atomic_compare_exchange_weak(counter, &cur, cur + npages));
+	return 0;
+}
+
+/* Charge or uncharge @npages pinned pages in the accounting mode of @pages */
+int iopt_pages_update_pinned(struct iopt_pages *pages, size_t npages, bool inc)
+{
+	int rc = 0;
+
+	if (!npages)
+		return 0;
+	switch (pages->account_mode) {
+	case IOPT_PAGES_ACCOUNT_NONE:
+		break;
+	case IOPT_PAGES_ACCOUNT_USER:
+		if (inc)
+			rc = charge(&sio_account.user_locked_vm, npages, true);
+		else
+			atomic_fetch_sub(&sio_account.user_locked_vm, npages);
+		break;
+	case IOPT_PAGES_ACCOUNT_MM:
+		if (inc)
+			rc = charge(&sio_account.locked_vm, npages, !sio_capable_ipc_lock());
+		else
+			atomic_fetch_sub(&sio_account.locked_vm, npages);
+		break;
+	}
+	if (rc)
+		return rc;
+	if (inc)
+		atomic_fetch_add(&sio_account.pinned_vm, npages);
+	else
+		atomic_fetch_sub(&sio_account.pinned_vm, npages);
+	pages->last_npinned = pages->npinned;
+	return 0;
+}
+
+static struct iopt_pages *iopt_alloc_pages(uint64_t start_byte, uint64_t length, bool writable)
+{
+	struct iopt_pages *pages;
+
+	if (length > SIZE_MAX - SIO_PAGE_SIZE || length == 0)
+		return ERR_PTR(-EINVAL);
+	pages = sio_zalloc(sizeof(*pages));
+	if (!pages)
+		return ERR_PTR(-ENOMEM);
+	atomic_init(&pages->refs, 1);
+	pthread_mutex_init(&pages->mutex, NULL);
+	pages->npages = (length + start_byte + SIO_PAGE_SIZE - 1) / SIO_PAGE_SIZE;
+	pages->writable = writable;
+	pages->account_mode = sio_capable_ipc_lock() ? IOPT_PAGES_ACCOUNT_NONE :
+						       IOPT_PAGES_ACCOUNT_USER;
+	pages->source_pid = getpid();
+	pages->file_fd = -1;
+	pthread_mutex_lock(&pages_list_lock);
+	list_add_tail(&pages->global_node, &pages_list);
+	pthread_mutex_unlock(&pages_list_lock);
+	return pages;
+}
+
+struct iopt_pages *iopt_alloc_user_pages(uint64_t uptr, uint64_t length, bool writable)
+{
+	uint64_t uptr_down = ALIGN_DOWN(uptr, SIO_PAGE_SIZE);
+	struct iopt_pages *pages;
+	uint64_t end;
+
+	if (check_add_overflow(uptr, length, &end))
+		return ERR_PTR(-EOVERFLOW);
+	pages = iopt_alloc_pages(uptr - uptr_down, length, writable);
+	if (IS_ERR(pages))
+		return pages;
+	pages->type = IOPT_ADDRESS_USER;
+	pages->uptr = uptr_down;
+	pages->base = uptr_down;
+	return pages;
+}
+
+/*
+ * A file: keep a private descriptor (for its size) and our own shared mapping of the pages,
+ * so the client can unmap or close its own without pulling memory from live DMA mappings.
+ */
+struct iopt_pages *iopt_alloc_file_pages(int fd, uint64_t start, uint64_t length, bool writable)
+{
+	uint64_t start_byte = start % SIO_PAGE_SIZE;
+	struct iopt_pages *pages;
+	struct stat st;
+	void *map;
+	int rc;
+
+	if (fstat(fd, &st))
+		return ERR_PTR(-EBADF);
+	if (!S_ISREG(st.st_mode))
+		return ERR_PTR(-EINVAL);
+	pages = iopt_alloc_pages(start_byte, length, writable);
+	if (IS_ERR(pages))
+		return pages;
+	pages->type = IOPT_ADDRESS_FILE;
+	pages->file_start = start - start_byte;
+	pages->file_dev = st.st_dev;
+	pages->file_ino = st.st_ino;
+	pages->file_map_len = pages->npages * SIO_PAGE_SIZE;
+	pages->file_fd = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+	if (pages->file_fd < 0) {
+		rc = -errno;
+		goto err;
+	}
+	map = mmap(NULL, pages->file_map_len, PROT_READ | (writable ? PROT_WRITE : 0), MAP_SHARED,
+		   fd, pages->file_start);
+	if (map == MAP_FAILED) {
+		rc = errno == EACCES ? -EPERM : -EINVAL;
+		goto err;
+	}
+	pages->file_map = map;
+	pages->base = (uintptr_t)map;
+	return pages;
+err:
+	iopt_put_pages(pages);
+	return ERR_PTR(rc);
+}
+
+void iopt_put_pages(struct iopt_pages *pages)
+{
+	if (atomic_fetch_sub(&pages->refs, 1) != 1)
+		return;
+	pthread_mutex_lock(&pages_list_lock);
+	list_del_init(&pages->global_node);
+	pthread_mutex_unlock(&pages_list_lock);
+	if (pages->npinned) {
+		/* Every pin is owned by an area or access that must be gone by now */
+		pages->npinned = 0;
+	}
+	if (pages->file_map)
+		munmap(pages->file_map, pages->file_map_len);
+	if (pages->file_fd >= 0)
+		syscall(SYS_close, pages->file_fd);
+	pthread_mutex_destroy(&pages->mutex);
+	sio_free(pages->users);
+	sio_free(pages);
+}
+
+/* Fault in pages [first, last] as pinning would */
+static int pages_fault_in(struct iopt_pages *pages, size_t first, size_t last)
+{
+	uint64_t addr = pages->base + first * SIO_PAGE_SIZE;
+	uint64_t len = (last - first + 1) * SIO_PAGE_SIZE;
+
+	if (sio_should_fail())
+		return -ENOMEM;
+	switch (pages->type) {
+	case IOPT_ADDRESS_USER:
+		/* Pages of another process's memory (after fork) cannot be pinned here */
+		if (pages->source_pid != getpid())
+			return -EFAULT;
+		return sio_user_range_probe(addr, len, pages->writable);
+	case IOPT_ADDRESS_FILE: {
+		struct stat st;
+
+		if (fstat(pages->file_fd, &st))
+			return -EFAULT;
+		if (pages->file_start + (last + 1) * SIO_PAGE_SIZE >
+		    ALIGN_UP((uint64_t)st.st_size, SIO_PAGE_SIZE))
+			return -EINVAL;
+		return sio_user_range_probe(addr, len, pages->writable);
+	}
+	case IOPT_ADDRESS_DMABUF:
+		return 0;
+	}
+	return -EINVAL;
+}
+
+/* Pin pages [first, last]: on failure nothing changed */
+int iopt_pages_pin(struct iopt_pages *pages, size_t first, size_t last)
+{
+	size_t nnew = 0, i;
+	int rc = 0;
+
+	pthread_mutex_lock(&pages->mutex);
+	if (!pages->users) {
+		pages->users = sio_calloc(pages->npages, sizeof(*pages->users));
+		if (!pages->users) {
+			rc = -ENOMEM;
+			goto out;
+		}
+	}
+	for (i = first; i <= last;) {
+		size_t run_end;
+
+		if (pages->users[i]) {
+			i++;
+			continue;
+		}
+		for (run_end = i; run_end < last && !pages->users[run_end + 1]; run_end++)
+			;
+		rc = pages_fault_in(pages, i, run_end);
+		if (rc)
+			goto out;
+		nnew += run_end - i + 1;
+		i = run_end + 1;
+	}
+	pages->npinned += nnew;
+	rc = iopt_pages_update_pinned(pages, nnew, true);
+	if (rc) {
+		pages->npinned -= nnew;
+		goto out;
+	}
+	for (i = first; i <= last; i++)
+		pages->users[i]++;
+out:
+	pthread_mutex_unlock(&pages->mutex);
+	return rc;
+}
+
+void iopt_pages_unpin(struct iopt_pages *pages, size_t first, size_t last)
+{
+	size_t nfreed = 0;
+
+	pthread_mutex_lock(&pages->mutex);
+	for (size_t i = first; i <= last; i++)
+		if (--pages->users[i] == 0)
+			nfreed++;
+	pages->npinned -= nfreed;
+	iopt_pages_update_pinned(pages, nfreed, false);
+	pthread_mutex_unlock(&pages->mutex);
+}
+
+int iopt_pages_rw(struct iopt_pages *pages, uint64_t start_byte, void *data, size_t len,
+		  bool write)
+{
+	uint64_t pa = iopt_pages_pa(pages, start_byte);
+
+	if (pages->type == IOPT_ADDRESS_USER && pages->source_pid != getpid())
+		return -EFAULT;
+	return write ? sio_copy_to_user(pa, data, len) : sio_copy_from_user(data, pa, len);
+}
+
+/*
+ * Physical page identity. Two addresses are the same physical page when they are the same
+ * address, or both sit in shared mappings of the same file (or shmem object) at the same
+ * offset. /proc/self/maps tells which.
+ */
+struct sio_map_ent {
+	uint64_t start, end, off, dev, ino;
+	bool shared;
+};
+
+struct sio_maps {
+	struct sio_map_ent *ents;
+	size_t n;
+};
+
+struct sio_maps *sio_maps_snapshot(void)
+{
+	struct sio_maps *maps = calloc(1, sizeof(*maps));
+	size_t cap = 0;
+	char line[512];
+	FILE *fp;
+
+	if (!maps)
+		return NULL;
+	fp = fopen("/proc/self/maps", "re");
+	if (!fp)
+		return maps;
+	while (fgets(line, sizeof(line), fp)) {
+		unsigned long long s, e, off, ino;
+		unsigned int maj, mnr;
+		char perms[8];
+
+		if (sscanf(line, "%llx-%llx %7s %llx %x:%x %llu", &s, &e, perms, &off, &maj, &mnr,
+			   &ino) != 7)
+			continue;
+		if (maps->n == cap) {
+			struct sio_map_ent *n;
+
+			cap = cap ? cap * 2 : 64;
+			n = realloc(maps->ents, cap * sizeof(*n));
+			if (!n)
+				break;
+			maps->ents = n;
+		}
+		maps->ents[maps->n++] = (struct sio_map_ent){
+			.start = s, .end = e, .off = off, .ino = ino,
+			.dev = ((uint64_t)maj << 32) | mnr, .shared = perms[3] == 's',
+		};
+	}
+	fclose(fp);
+	return maps;
+}
+
+void sio_maps_free(struct sio_maps *maps)
+{
+	if (!maps)
+		return;
+	free(maps->ents);
+	free(maps);
+}
+
+static const struct sio_map_ent *maps_find(const struct sio_maps *maps, uint64_t addr)
+{
+	size_t lo = 0, hi = maps ? maps->n : 0;
+
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+
+		if (addr < maps->ents[mid].start)
+			hi = mid;
+		else if (addr >= maps->ents[mid].end)
+			lo = mid + 1;
+		else
+			return &maps->ents[mid];
+	}
+	return NULL;
+}
+
+struct sio_page_id sio_page_identity(const struct sio_maps *maps, uint64_t addr)
+{
+	const struct sio_map_ent *m = maps_find(maps, addr);
+
+	if (m && m->shared && m->ino)
+		return (struct sio_page_id){ .dev = m->dev, .ino = m->ino,
+					     .off = m->off + (addr - m->start) };
+	return (struct sio_page_id){ .off = addr };
+}
+
+static bool page_id_eq(struct sio_page_id a, struct sio_page_id b)
+{
+	return a.dev == b.dev && a.ino == b.ino && a.off == b.off;
+}
+
+/* How many pages objects hold the physical page at @uaddr pinned (MD_CHECK_REFS) */
+int sio_pages_count_pins(const struct sio_maps *maps, uint64_t uaddr, unsigned int *refs)
+{
+	struct sio_page_id q = sio_page_identity(maps, ALIGN_DOWN(uaddr, SIO_PAGE_SIZE));
+	struct iopt_pages *pages;
+	unsigned int n = 0;
+
+	pthread_mutex_lock(&pages_list_lock);
+	list_for_each_entry(pages, &pages_list, global_node) {
+		pthread_mutex_lock(&pages->mutex);
+		for (size_t i = 0; pages->users && i != pages->npages; i++) {
+			if (!pages->users[i])
+				continue;
+			if (page_id_eq(sio_page_identity(maps, pages->base + i * SIO_PAGE_SIZE), q)) {
+				n++;
+				break;
+			}
+		}
+		pthread_mutex_unlock(&pages->mutex);
+	}
+	pthread_mutex_unlock(&pages_list_lock);
+	*refs = n;
+	return 0;
+}

@@ -1,0 +1,133 @@
+// SPDX-License-Identifier: MIT
+/*
+ * User memory access. Every user pointer an ioctl carries is read and written through
+ * process_vm_readv/process_vm_writev on our own process, so a bad or since-unmapped pointer
+ * is -EFAULT and never a SIGSEGV, as copy_from_user is in the kernel.
+ */
+#include <sys/uio.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "sio.h"
+
+static int vm_copy(void *local, uint64_t remote, size_t len, bool write)
+{
+	while (len) {
+		struct iovec l = { .iov_base = local, .iov_len = len };
+		struct iovec r = { .iov_base = (void *)(uintptr_t)remote, .iov_len = len };
+		ssize_t n;
+
+		if (remote + len < remote)
+			return -EFAULT;
+		n = write ? process_vm_writev(getpid(), &l, 1, &r, 1, 0) :
+			    process_vm_readv(getpid(), &l, 1, &r, 1, 0);
+		if (n <= 0)
+			return n < 0 && errno == ENOMEM ? -ENOMEM : -EFAULT;
+		local = (char *)local + n;
+		remote += n;
+		len -= n;
+	}
+	return 0;
+}
+
+int sio_copy_from_user(void *dst, uint64_t usrc, size_t len)
+{
+	if (!len)
+		return 0;
+	if (!usrc)
+		return -EFAULT;
+	return vm_copy(dst, usrc, len, false);
+}
+
+int sio_copy_to_user(uint64_t udst, const void *src, size_t len)
+{
+	if (!len)
+		return 0;
+	if (!udst)
+		return -EFAULT;
+	return vm_copy((void *)src, udst, len, true);
+}
+
+int sio_clear_user(uint64_t udst, size_t len)
+{
+	static const char zeros[256];
+
+	while (len) {
+		size_t n = len < sizeof(zeros) ? len : sizeof(zeros);
+		int rc = sio_copy_to_user(udst, zeros, n);
+
+		if (rc)
+			return rc;
+		udst += n;
+		len -= n;
+	}
+	return 0;
+}
+
+/*
+ * copy_struct_from_user(): the kernel's extensible-struct rule. A user struct smaller than
+ * ours is zero-extended; a larger one must have an all-zero tail, else -E2BIG.
+ */
+int sio_copy_struct_from_user(void *dst, size_t ksize, uint64_t usrc, size_t usize)
+{
+	size_t size = usize < ksize ? usize : ksize;
+	int rc;
+
+	if (usize < ksize) {
+		memset((char *)dst + size, 0, ksize - size);
+	} else if (usize > ksize) {
+		uint64_t p = usrc + ksize;
+		size_t rest = usize - ksize;
+		char buf[256];
+
+		while (rest) {
+			size_t n = rest < sizeof(buf) ? rest : sizeof(buf);
+
+			rc = sio_copy_from_user(buf, p, n);
+			if (rc)
+				return rc;
+			for (size_t i = 0; i != n; i++)
+				if (buf[i])
+					return -E2BIG;
+			p += n;
+			rest -= n;
+		}
+	}
+	return sio_copy_from_user(dst, usrc, size);
+}
+
+/*
+ * Fault in [uaddr, uaddr + len) as get_user_pages would: -EFAULT when any of it is unmapped,
+ * or not writable when @write. MADV_POPULATE_* populates the page tables without copying.
+ */
+int sio_user_range_probe(uint64_t uaddr, size_t len, bool write)
+{
+	uint64_t start = ALIGN_DOWN(uaddr, SIO_PAGE_SIZE);
+	uint64_t end;
+
+	if (!len)
+		return 0;
+	if (check_add_overflow(uaddr, len, &end))
+		return -EFAULT;
+	end = ALIGN_UP(end, SIO_PAGE_SIZE);
+#ifndef MADV_POPULATE_READ
+#define MADV_POPULATE_READ 22
+#define MADV_POPULATE_WRITE 23
+#endif
+	if (madvise((void *)(uintptr_t)start, end - start,
+		    write ? MADV_POPULATE_WRITE : MADV_POPULATE_READ) == 0)
+		return 0;
+	if (errno == EINVAL) {
+		/* Kernels before 5.14: touch one byte per page instead */
+		char b;
+
+		for (uint64_t p = start; p < end; p += SIO_PAGE_SIZE) {
+			if (vm_copy(&b, p, 1, false))
+				return -EFAULT;
+			if (write && vm_copy(&b, p, 1, true))
+				return -EFAULT;
+		}
+		return 0;
+	}
+	return errno == EINTR || errno == EAGAIN ? -EAGAIN : -EFAULT;
+}

@@ -1,0 +1,199 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The driver interface (layer 4 of DESIGN.md): the contract a hardware model implements, and
+ * the small "IOMMU core" the iommufd core uses to attach domains to device groups.
+ *
+ * A driver provides one struct sio_iommu_ops per IOMMU model; every device it creates
+ * (struct sio_dev) points at it. Domains are driver-allocated and embed struct sio_domain as
+ * their first member. Optional hooks left NULL mean "not supported" and the core answers
+ * EOPNOTSUPP, as Linux does for a missing op.
+ *
+ * Locking: attach/detach/replace of a group run under the group's mutex (taken by the core,
+ * never by a driver). Domain map/unmap/iova_to_phys may run concurrently on different IOVA
+ * ranges; the core never maps and unmaps the same range at once.
+ */
+#ifndef SIO_DRIVER_H
+#define SIO_DRIVER_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct sio_dev;
+struct sio_domain;
+struct sio_iommu_group;
+struct sio_viommu;
+
+/* Mapping permissions (IOMMU_READ/WRITE/CACHE of Linux) */
+#define SIO_PROT_READ 0x1
+#define SIO_PROT_WRITE 0x2
+#define SIO_PROT_CACHE 0x4
+
+#define SIO_NO_PASID 0u
+
+enum sio_domain_type {
+	SIO_DOMAIN_BLOCKED,
+	SIO_DOMAIN_PAGING,
+	SIO_DOMAIN_NESTED,
+};
+
+enum sio_cap {
+	SIO_CAP_CACHE_COHERENCY,
+	SIO_CAP_DIRTY_TRACKING,
+};
+
+/* Driver-specific data passed through from user space (struct iommu_user_data) */
+struct sio_user_data {
+	uint32_t type;
+	uint64_t uptr; /* user pointer */
+	size_t len;
+};
+
+/* An array of driver-format entries from user space (struct iommu_user_data_array) */
+struct sio_user_data_array {
+	uint32_t type;
+	uint64_t uptr;
+	uint32_t entry_len;
+	uint32_t entry_num; /* in: entries given; out: entries handled */
+};
+
+/* Collects dirty IOVA ranges for IOMMU_HWPT_GET_DIRTY_BITMAP */
+struct sio_dirty_bitmap {
+	void (*record)(struct sio_dirty_bitmap *b, uint64_t iova, uint64_t length);
+};
+
+/**
+ * struct sio_domain_ops - operations on a domain
+ * @attach_dev: the group of @dev now translates through @domain (replacing @old); 0 or -errno,
+ *              -EINVAL meaning "incompatible" (the core may try another domain)
+ * @set_dev_pasid: the same for one PASID of @dev
+ * @map: map [@iova, @iova + @len) to @pa with SIO_PROT_* @prot using page sizes from
+ *       @pgsize_bitmap; all or nothing
+ * @unmap: unmap [@iova, @iova + @len); returns bytes unmapped; never fails
+ * @iova_to_phys: 0 and *@pa, or -ENOENT
+ * @cache_invalidate_user: process @array (driver-format entries); on return
+ *       @array->entry_num is the number handled, even on error
+ * @free: release the domain (never called while attached)
+ */
+struct sio_domain_ops {
+	int (*attach_dev)(struct sio_domain *domain, struct sio_dev *dev, struct sio_domain *old);
+	int (*set_dev_pasid)(struct sio_domain *domain, struct sio_dev *dev, uint32_t pasid,
+			     struct sio_domain *old);
+	int (*map)(struct sio_domain *domain, uint64_t iova, uint64_t pa, uint64_t len, int prot,
+		   uint64_t pgsize_bitmap);
+	uint64_t (*unmap)(struct sio_domain *domain, uint64_t iova, uint64_t len);
+	int (*iova_to_phys)(struct sio_domain *domain, uint64_t iova, uint64_t *pa);
+	int (*cache_invalidate_user)(struct sio_domain *domain, struct sio_user_data_array *array);
+	void (*free)(struct sio_domain *domain);
+};
+
+/**
+ * struct sio_dirty_ops - dirty tracking of a paging domain
+ * @set_dirty_tracking: start/stop hardware dirty tracking
+ * @read_and_clear_dirty: report dirty ranges in [@iova, @iova + @len) to @bitmap, clearing
+ *       the hardware state unless @flags has IOMMU_HWPT_GET_DIRTY_BITMAP_NO_CLEAR
+ */
+struct sio_dirty_ops {
+	int (*set_dirty_tracking)(struct sio_domain *domain, bool enable);
+	int (*read_and_clear_dirty)(struct sio_domain *domain, uint64_t iova, uint64_t len,
+				    unsigned int flags, struct sio_dirty_bitmap *bitmap);
+};
+
+/**
+ * struct sio_domain - the core part of a driver domain; drivers embed it first
+ * @iopf_handler: set by the core when the HWPT has a fault queue (recoverable faults go there)
+ */
+struct sio_domain {
+	enum sio_domain_type type;
+	const struct sio_domain_ops *ops;
+	const struct sio_dirty_ops *dirty_ops;
+	const struct sio_iommu_ops *owner;
+	uint64_t pgsize_bitmap;
+	uint64_t aperture_start;
+	uint64_t aperture_end; /* inclusive */
+	void *iommufd_hwpt;
+	bool iopf_handler;
+};
+
+/**
+ * struct sio_iommu_ops - one IOMMU model
+ * @blocked_domain: the domain a group is in when nothing is attached
+ * @hw_info: IOMMU_GET_HW_INFO data; *@type in: requested type (0 = default), out: the type
+ *       returned. Returns a malloc'ed buffer of *@len bytes, or ERR_PTR.
+ * @capable: SIO_CAP_*
+ * @domain_alloc_paging_flags: a paging domain for @dev; @user_data may be NULL
+ * @domain_alloc_nested: a nested domain on @parent
+ * @get_viommu_size / @viommu_init: driver-sized vIOMMU objects (seed 003)
+ */
+struct sio_iommu_ops {
+	const char *name;
+	struct sio_domain *blocked_domain;
+	void *(*hw_info)(struct sio_dev *dev, uint32_t *len, uint32_t *type);
+	bool (*capable)(struct sio_dev *dev, enum sio_cap cap);
+	struct sio_domain *(*domain_alloc_paging_flags)(struct sio_dev *dev, uint32_t flags,
+							const struct sio_user_data *user_data);
+	struct sio_domain *(*domain_alloc_nested)(struct sio_dev *dev, struct sio_domain *parent,
+						  uint32_t flags,
+						  const struct sio_user_data *user_data);
+	size_t (*get_viommu_size)(struct sio_dev *dev, uint32_t viommu_type);
+	int (*viommu_init)(struct sio_viommu *viommu, struct sio_domain *parent,
+			   const struct sio_user_data *user_data);
+};
+
+/**
+ * struct sio_dev - a device behind an IOMMU, as a driver creates it
+ * @max_pasid_log2: PASID width, 0 when the device has no PASID support
+ */
+struct sio_dev {
+	const struct sio_iommu_ops *ops;
+	struct sio_iommu_group *group;
+	uint32_t max_pasid_log2;
+	char name[32];
+	void (*release)(struct sio_dev *dev);
+};
+
+/**
+ * struct sio_iommu_group - devices that cannot be isolated from each other (seed 004)
+ * @domain: the domain the whole group translates through (the blocked domain when idle)
+ * @owner: the DMA owner (an iommufd context), NULL when unclaimed
+ */
+struct sio_iommu_group {
+	pthread_mutex_t mutex;
+	int refs;
+	unsigned int id;
+	struct sio_domain *domain;
+	void *owner;
+	unsigned int owner_cnt;
+	unsigned int ndevs;
+};
+
+struct sio_iommu_group *sio_iommu_group_alloc(void);
+void sio_iommu_group_put(struct sio_iommu_group *group);
+int sio_iommu_dev_add(struct sio_dev *dev, const struct sio_iommu_ops *ops,
+		      struct sio_iommu_group *group);
+void sio_iommu_dev_remove(struct sio_dev *dev);
+
+int sio_iommu_claim_dma_owner(struct sio_dev *dev, void *owner);
+void sio_iommu_release_dma_owner(struct sio_dev *dev);
+int sio_iommu_attach_group(struct sio_domain *domain, struct sio_iommu_group *group,
+			   struct sio_dev *first);
+int sio_iommu_replace_group(struct sio_domain *domain, struct sio_iommu_group *group,
+			    struct sio_dev *first);
+void sio_iommu_detach_group(struct sio_domain *domain, struct sio_iommu_group *group,
+			    struct sio_dev *first);
+bool sio_dev_capable(struct sio_dev *dev, enum sio_cap cap);
+void sio_domain_free(struct sio_domain *domain);
+
+/* Copying driver data from/to user space with the kernel's size rules */
+int sio_copy_struct_from_user_data(void *dst, size_t dst_size, const struct sio_user_data *ud,
+				   uint32_t type, size_t min_len);
+int sio_copy_struct_to_user_data(const struct sio_user_data *ud, const void *src,
+				 size_t src_size, uint32_t type, size_t min_len);
+int sio_copy_struct_from_user_array(void *dst, size_t dst_size,
+				    const struct sio_user_data_array *array, uint32_t type,
+				    uint32_t index, size_t min_len);
+int sio_copy_struct_from_full_user_array(void *dst, size_t entry_size,
+					 const struct sio_user_data_array *array, uint32_t type);
+
+#endif /* SIO_DRIVER_H */

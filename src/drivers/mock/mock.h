@@ -1,0 +1,55 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The selftest mock IOMMU (the model of Linux's drivers/iommu/iommufd/selftest.c that the
+ * upstream selftests drive): mock devices, paging domains on a real page table (the pt
+ * library's PT_FMT_MOCK format, 2 KiB pages as the kernel's AMDv1-derived mock), nested
+ * domains with fake IOTLB slots, and the IOMMU_TEST_CMD operations.
+ */
+#ifndef SIO_MOCK_H
+#define SIO_MOCK_H
+
+#include "../../core/sio.h"
+#include "iommufd_test.h"
+#include "pt.h"
+
+struct mock_dev {
+	struct sio_dev dev;
+	uint32_t flags;
+	uint32_t cache[MOCK_DEV_CACHE_NUM];
+	atomic_int pasid_1024_fake_error;
+	int id;
+};
+
+struct mock_domain {
+	struct sio_domain domain;
+	struct pt_table *pt;
+	uint64_t pt_pgsizes;
+	bool dirty_tracking;
+};
+
+struct mock_domain_nested {
+	struct sio_domain domain;
+	struct mock_domain *parent;
+	uint32_t iotlb[MOCK_NESTED_DOMAIN_IOTLB_NUM];
+};
+
+extern const struct sio_iommu_ops mock_iommu_ops;
+
+struct mock_dev *mock_dev_create(uint32_t dev_flags);
+void mock_dev_destroy(struct mock_dev *mdev);
+static inline struct mock_dev *to_mock_dev(struct sio_dev *dev)
+{
+	return container_of(dev, struct mock_dev, dev);
+}
+bool mock_is_paging(struct sio_domain *domain);
+bool mock_is_nested(struct sio_domain *domain);
+static inline struct mock_domain *to_mock_domain(struct sio_domain *d)
+{
+	return container_of(d, struct mock_domain, domain);
+}
+static inline struct mock_domain_nested *to_mock_nested(struct sio_domain *d)
+{
+	return container_of(d, struct mock_domain_nested, domain);
+}
+
+#endif

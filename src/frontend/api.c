@@ -1,0 +1,91 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The public C API (layer 1): file-descriptor operations on softiommu files. No iommufd logic
+ * lives here; each call finds the file behind the descriptor and forwards to its operations.
+ */
+#include <errno.h>
+#include <stdatomic.h>
+
+#include <softiommu/softiommu.h>
+
+#include "../core/file.h"
+#include "../core/sio.h"
+
+int sio_ctx_open(int flags);
+
+int softiommu_open(int flags)
+{
+	return sio_ctx_open(flags);
+}
+
+int softiommu_is_fd(int fd)
+{
+	return sio_file_is_fd(fd);
+}
+
+long softiommu_ioctl(int fd, unsigned long cmd, void *arg)
+{
+	struct sio_file *f = sio_file_get(fd);
+	long rc;
+
+	if (!f)
+		return -EBADF;
+	rc = f->ops->ioctl ? f->ops->ioctl(f, cmd, arg) : -ENOTTY;
+	sio_file_put(f);
+	return rc;
+}
+
+ssize_t softiommu_read(int fd, void *buf, size_t len)
+{
+	struct sio_file *f = sio_file_get(fd);
+	ssize_t rc;
+
+	if (!f)
+		return -EBADF;
+	rc = f->ops->read ? f->ops->read(f, buf, len) : -EINVAL;
+	sio_file_put(f);
+	return rc;
+}
+
+ssize_t softiommu_write(int fd, const void *buf, size_t len)
+{
+	struct sio_file *f = sio_file_get(fd);
+	ssize_t rc;
+
+	if (!f)
+		return -EBADF;
+	rc = f->ops->write ? f->ops->write(f, buf, len) : -EINVAL;
+	sio_file_put(f);
+	return rc;
+}
+
+int softiommu_mmap(int fd, void *addr, size_t len, int prot, int flags, off_t offset,
+		   void **out)
+{
+	struct sio_file *f = sio_file_get(fd);
+	int rc;
+
+	if (!f)
+		return -EBADF;
+	rc = f->ops->mmap ? f->ops->mmap(f, addr, len, prot, flags, offset, out) : -ENODEV;
+	sio_file_put(f);
+	return rc;
+}
+
+int softiommu_close(int fd)
+{
+	return sio_file_close(fd);
+}
+
+int softiommu_dup(int oldfd, int newfd)
+{
+	return sio_file_dup(oldfd, newfd);
+}
+
+void softiommu_pinned_pages(unsigned long *pinned, unsigned long *locked)
+{
+	if (pinned)
+		*pinned = atomic_load(&sio_account.pinned_vm);
+	if (locked)
+		*locked = atomic_load(&sio_account.locked_vm);
+}
