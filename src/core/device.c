@@ -528,3 +528,18 @@ out_put:
 	sio_put_object(ucmd->ctx, &idev->obj);
 	return rc;
 }
+
+/* Attach/detach of a HWPT being created (the driver needs the device attached to build it) */
+int sio_hw_pagetable_attach_immediate(struct sio_hw_pagetable *hwpt, struct sio_device *idev,
+				      uint32_t pasid)
+{
+	return hwpt_attach(hwpt, idev, pasid);
+}
+
+void sio_hw_pagetable_detach_immediate(struct sio_device *idev, uint32_t pasid)
+{
+	struct sio_hw_pagetable *hwpt = hwpt_detach(idev, pasid);
+
+	if (hwpt)
+		atomic_fetch_sub(&hwpt->obj.users, 1);
+}

@@ -1,0 +1,92 @@
+// SPDX-License-Identifier: MIT
+/*
+ * softiommu — the command-line front-end.
+ *
+ *   softiommu demo            an end-to-end story through the iommufd uAPI, printed step by step
+ *   softiommu run -- CMD ...  run CMD with /dev/iommu provided by softiommu (LD_PRELOAD)
+ *   softiommu preload-path    print the path of libsoftiommu-preload.so
+ */
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+int softiommu_demo(void);
+
+static const char *preload_path(void)
+{
+	static char path[PATH_MAX];
+	const char *env = getenv("SOFTIOMMU_PRELOAD");
+	char exe[PATH_MAX - 64];
+	ssize_t n;
+
+	if (env && *env)
+		return env;
+	/* Installed layout: <prefix>/bin/softiommu and <prefix>/lib/libsoftiommu-preload.so */
+	n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	if (n > 0) {
+		char *slash;
+
+		exe[n] = 0;
+		slash = strrchr(exe, '/');
+		if (slash) {
+			*slash = 0;
+			snprintf(path, sizeof(path), "%s/../lib/libsoftiommu-preload.so", exe);
+			if (access(path, R_OK) == 0)
+				return path;
+		}
+	}
+	return SOFTIOMMU_PRELOAD_BUILD;
+}
+
+static int cmd_run(int argc, char **argv)
+{
+	const char *old = getenv("LD_PRELOAD");
+	char *val;
+
+	if (argc > 0 && !strcmp(argv[0], "--")) {
+		argc--;
+		argv++;
+	}
+	if (argc < 1) {
+		fprintf(stderr, "usage: softiommu run -- CMD [ARGS...]\n");
+		return 2;
+	}
+	if (asprintf(&val, "%s%s%s", preload_path(), old && *old ? ":" : "", old ? old : "") < 0)
+		return 1;
+	setenv("LD_PRELOAD", val, 1);
+	execvp(argv[0], argv);
+	fprintf(stderr, "softiommu run: %s: %s\n", argv[0], strerror(errno));
+	return 127;
+}
+
+static void usage(FILE *f)
+{
+	fprintf(f, "usage: softiommu demo\n"
+		   "       softiommu run -- CMD [ARGS...]\n"
+		   "       softiommu preload-path\n");
+}
+
+int main(int argc, char **argv)
+{
+	if (argc < 2) {
+		usage(stderr);
+		return 2;
+	}
+	if (!strcmp(argv[1], "demo"))
+		return softiommu_demo();
+	if (!strcmp(argv[1], "run"))
+		return cmd_run(argc - 2, argv + 2);
+	if (!strcmp(argv[1], "preload-path")) {
+		printf("%s\n", preload_path());
+		return 0;
+	}
+	if (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help")) {
+		usage(stdout);
+		return 0;
+	}
+	usage(stderr);
+	return 2;
+}
