@@ -264,6 +264,27 @@ static int F(unmap_lvl)(struct pt_table *t, uint64_t *tbl, unsigned int lvl,
 		bool covered = es >= us->start && ee <= us->end;
 		int ret;
 
+		if (covered && F(type)(t, d, lvl) != PT_E_TABLE) {
+			/* a run of fully covered leaves or holes */
+			unsigned int lim = idx + (unsigned int)pt_min_u64(
+				n - idx, (us->end - es) >> shift);
+			uint64_t cnt = 0;
+
+			for (; idx < lim; idx++) {
+				d = __atomic_load_n(&tbl[idx], __ATOMIC_RELAXED);
+				if (!d)
+					continue;
+				if (lvl && F(type)(t, d, lvl) == PT_E_TABLE)
+					break;
+				pt_store(&tbl[idx], 0);
+				cnt++;
+			}
+			us->unmapped += cnt << shift;
+			us->cur = es + ((uint64_t)(idx - pt_lvl_index(t, lvl, es))
+					<< shift);
+			idx--;
+			continue;
+		}
 again:
 		switch (F(type)(t, d, lvl)) {
 		case PT_E_EMPTY:
@@ -289,9 +310,14 @@ again:
 				us->unmapped += esz;
 				break;
 			}
+			/*
+			 * A leaf starting before the range holds its first
+			 * address and is the first entry visited, so failing
+			 * here changes nothing.
+			 */
 			if (!(us->flags & PT_UNMAP_ALLOW_SPLIT) ||
 			    !us->nspare || lvl == 0)
-				return -EINVAL;	/* pre-check makes this dead */
+				return -EINVAL;
 			d = F(split)(t, p, d, lvl, us);
 			goto again;
 		}
@@ -346,14 +372,14 @@ static int F(unmap)(struct pt_table *t, uint64_t iova, uint64_t len,
 	struct pt_unmap_state us = {
 		.cur = iova, .start = iova, .end = iova + len, .flags = flags,
 	};
-	int need_s = F(straddle)(t, iova);
-	int need_e = 0;
+	int need_s = 0, need_e = 0;
 	int ret;
 
-	if (need_s && !(flags & PT_UNMAP_ALLOW_SPLIT))
-		return -EINVAL;
-	if (flags & PT_UNMAP_ALLOW_SPLIT)
+	/* splits are the only allocations: make them all before changing */
+	if (flags & PT_UNMAP_ALLOW_SPLIT) {
+		need_s = F(straddle)(t, iova);
 		need_e = F(straddle)(t, iova + len);
+	}
 	if (need_s + need_e > 16)
 		return -EINVAL;
 	while (us.nspare < (unsigned int)(need_s + need_e)) {
