@@ -101,7 +101,7 @@ static uint64_t F(free_sub)(struct pt_table *t, uint64_t *tbl, unsigned int lvl)
 	uint64_t bytes = 0;
 
 	for (unsigned int i = 0; i < n; i++) {
-		uint64_t d = __atomic_load_n(&tbl[i], __ATOMIC_RELAXED);
+		uint64_t d = pt_load(&tbl[i]);
 
 		switch (F(type)(t, d, lvl)) {
 		case PT_E_LEAF:
@@ -140,7 +140,7 @@ static int F(map_lvl)(struct pt_table *t, uint64_t *tbl, unsigned int lvl,
 
 	while (idx < n && ms->iova < ms->end) {
 		uint64_t *p = &tbl[idx];
-		uint64_t d = __atomic_load_n(p, __ATOMIC_RELAXED);
+		uint64_t d = pt_load(p);
 		enum pt_etype ty = F(type)(t, d, lvl);
 		uint64_t rem = ms->end - ms->iova;
 		int ret;
@@ -258,7 +258,7 @@ static int F(unmap_lvl)(struct pt_table *t, uint64_t *tbl, unsigned int lvl,
 
 	for (; idx < n && us->cur < us->end; idx++) {
 		uint64_t *p = &tbl[idx];
-		uint64_t d = __atomic_load_n(p, __ATOMIC_RELAXED);
+		uint64_t d = pt_load(p);
 		uint64_t es = us->cur & ~(esz - 1);
 		uint64_t ee = es + esz;
 		bool covered = es >= us->start && ee <= us->end;
@@ -271,7 +271,7 @@ static int F(unmap_lvl)(struct pt_table *t, uint64_t *tbl, unsigned int lvl,
 			uint64_t cnt = 0;
 
 			for (; idx < lim; idx++) {
-				d = __atomic_load_n(&tbl[idx], __ATOMIC_RELAXED);
+				d = pt_load(&tbl[idx]);
 				if (!d)
 					continue;
 				if (lvl && F(type)(t, d, lvl) == PT_E_TABLE)
