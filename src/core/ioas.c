@@ -327,7 +327,7 @@ int sio_ioas_change_process(struct sio_ucmd *ucmd)
 				rc = -EINVAL;
 				break;
 			}
-			if (pages->source_pid != getpid())
+			if (pages->source_pid != sio_self_pid())
 				rc = -EOPNOTSUPP;
 		}
 		pthread_mutex_unlock(&iopt->lock);

@@ -120,7 +120,7 @@ static struct iopt_pages *iopt_alloc_pages(uint64_t start_byte, uint64_t length,
 	pages->writable = writable;
 	pages->account_mode = sio_capable_ipc_lock() ? IOPT_PAGES_ACCOUNT_NONE :
 						       IOPT_PAGES_ACCOUNT_USER;
-	pages->source_pid = getpid();
+	pages->source_pid = sio_self_pid();
 	pages->file_fd = -1;
 	pthread_mutex_lock(&pages_list_lock);
 	list_add_tail(&pages->global_node, &pages_list);
@@ -219,7 +219,7 @@ static int pages_fault_in(struct iopt_pages *pages, size_t first, size_t last)
 	switch (pages->type) {
 	case IOPT_ADDRESS_USER:
 		/* Pages of another process's memory (after fork) cannot be pinned here */
-		if (pages->source_pid != getpid())
+		if (pages->source_pid != sio_self_pid())
 			return -EFAULT;
 		return sio_user_range_probe(addr, len, pages->writable);
 	case IOPT_ADDRESS_FILE: {
@@ -298,7 +298,7 @@ int iopt_pages_rw(struct iopt_pages *pages, uint64_t start_byte, void *data, siz
 {
 	uint64_t pa = iopt_pages_pa(pages, start_byte);
 
-	if (pages->type == IOPT_ADDRESS_USER && pages->source_pid != getpid())
+	if (pages->type == IOPT_ADDRESS_USER && pages->source_pid != sio_self_pid())
 		return -EFAULT;
 	return write ? sio_copy_to_user(pa, data, len) : sio_copy_from_user(data, pa, len);
 }

@@ -125,6 +125,8 @@ int sio_ucmd_respond(struct sio_ucmd *ucmd, size_t size);
 
 /* uaccess.c: user pointers never fault the process; a bad pointer is -EFAULT */
 int sio_copy_from_user(void *dst, uint64_t usrc, size_t len);
+size_t sio_copy_from_user_partial(void *dst, uint64_t usrc, size_t len);
+pid_t sio_self_pid(void);
 int sio_copy_to_user(uint64_t udst, const void *src, size_t len);
 int sio_clear_user(uint64_t udst, size_t len);
 int sio_copy_struct_from_user(void *dst, size_t ksize, uint64_t usrc, size_t usize);

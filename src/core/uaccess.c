@@ -10,6 +10,30 @@
 
 #include "sio.h"
 
+/*
+ * Our own pid, cached: getpid() is a system call and every user copy needs it. A child of
+ * fork() refreshes it before any of its threads can copy.
+ */
+static pid_t self_pid;
+static pthread_once_t self_pid_once = PTHREAD_ONCE_INIT;
+
+static void self_pid_refresh(void)
+{
+	__atomic_store_n(&self_pid, getpid(), __ATOMIC_RELAXED);
+}
+
+static void self_pid_init(void)
+{
+	self_pid_refresh();
+	pthread_atfork(NULL, NULL, self_pid_refresh);
+}
+
+pid_t sio_self_pid(void)
+{
+	pthread_once(&self_pid_once, self_pid_init);
+	return __atomic_load_n(&self_pid, __ATOMIC_RELAXED);
+}
+
 static int vm_copy(void *local, uint64_t remote, size_t len, bool write)
 {
 	while (len) {
@@ -19,8 +43,8 @@ static int vm_copy(void *local, uint64_t remote, size_t len, bool write)
 
 		if (remote + len < remote)
 			return -EFAULT;
-		n = write ? process_vm_writev(getpid(), &l, 1, &r, 1, 0) :
-			    process_vm_readv(getpid(), &l, 1, &r, 1, 0);
+		n = write ? process_vm_writev(sio_self_pid(), &l, 1, &r, 1, 0) :
+			    process_vm_readv(sio_self_pid(), &l, 1, &r, 1, 0);
 		if (n <= 0)
 			return n < 0 && errno == ENOMEM ? -ENOMEM : -EFAULT;
 		local = (char *)local + n;
@@ -28,6 +52,22 @@ static int vm_copy(void *local, uint64_t remote, size_t len, bool write)
 		len -= n;
 	}
 	return 0;
+}
+
+/*
+ * Copy up to @len bytes, stopping early at the first unreadable page. Returns the bytes
+ * copied (possibly 0). One system call for the common case.
+ */
+size_t sio_copy_from_user_partial(void *dst, uint64_t usrc, size_t len)
+{
+	struct iovec l = { .iov_base = dst, .iov_len = len };
+	struct iovec r = { .iov_base = (void *)(uintptr_t)usrc, .iov_len = len };
+	ssize_t n;
+
+	if (!usrc || !len || usrc + len < usrc)
+		return 0;
+	n = process_vm_readv(sio_self_pid(), &l, 1, &r, 1, 0);
+	return n > 0 ? (size_t)n : 0;
 }
 
 int sio_copy_from_user(void *dst, uint64_t usrc, size_t len)

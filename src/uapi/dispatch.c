@@ -106,25 +106,39 @@ long sio_dispatch_ioctl(struct sio_ctx *ctx, unsigned long cmd, uint64_t arg)
 	struct sio_ucmd ucmd = { .ctx = ctx, .ubuffer = arg };
 	union ucmd_buffer buf;
 	unsigned int nr = _IOC_NR(cmd);
+	size_t got;
 	int rc;
 
 	if (nr < IOMMUFD_CMD_BASE || nr - IOMMUFD_CMD_BASE >= ARRAY_SIZE(sio_ioctl_ops))
 		return sio_vfio_ioctl(ctx, cmd, arg);
 
-	rc = sio_copy_from_user(&ucmd.user_size, arg, sizeof(ucmd.user_size));
-	if (rc)
+	/*
+	 * Fast path: one read of the whole struct as we know it. When the user buffer is
+	 * shorter than that (or ends at an unmapped page) fall back to the kernel's exact
+	 * sequence: read the size, then copy_struct_from_user.
+	 */
+	op = &sio_ioctl_ops[nr - IOMMUFD_CMD_BASE];
+	got = op->size ? sio_copy_from_user_partial(&buf, arg, op->size) : 0;
+	if (got >= sizeof(ucmd.user_size))
+		memcpy(&ucmd.user_size, &buf, sizeof(ucmd.user_size));
+	else if ((rc = sio_copy_from_user(&ucmd.user_size, arg, sizeof(ucmd.user_size))))
 		return rc;
 
-	op = &sio_ioctl_ops[nr - IOMMUFD_CMD_BASE];
 	if (op->ioctl_num != cmd)
 		return -ENOTTY;
 	if (ucmd.user_size < op->min_size)
 		return -EINVAL;
 
 	ucmd.cmd = &buf;
-	rc = sio_copy_struct_from_user(&buf, op->size, arg, ucmd.user_size);
-	if (rc)
-		return rc;
+	if (ucmd.user_size == op->size && got == op->size) {
+		/* Already have it all */
+	} else if (ucmd.user_size < op->size && got >= ucmd.user_size) {
+		memset((char *)&buf + ucmd.user_size, 0, op->size - ucmd.user_size);
+	} else {
+		rc = sio_copy_struct_from_user(&buf, op->size, arg, ucmd.user_size);
+		if (rc)
+			return rc;
+	}
 	rc = op->execute(&ucmd);
 
 	if (ucmd.new_obj) {
