@@ -61,9 +61,10 @@
  *     maps racing to create the same table agree on one.  Callers must
  *     serialise modifications of overlapping ranges themselves (the IOAS
  *     layer does).
- *   - Dirty bits are cleared with atomic read-modify-write, so a concurrent
- *     pt_set_dirty() (emulated hardware) is never lost: it is reported by
- *     this pass or the next one.
+ *   - Dirty bits are set and cleared with compare-and-swap on valid leaves
+ *     only, so a concurrent pt_set_dirty() (emulated hardware) is never
+ *     lost (it is reported by this pass or the next one) and never
+ *     resurrects a descriptor that unmap just cleared.
  *   - Freed tables.  Unmap frees a table page as soon as its parent
  *     descriptor has been cleared, by calling pt_cfg::free_table.  A walker
  *     of the *same* range may still be reading that page.  So either the
@@ -386,8 +387,14 @@ int pt_read_and_clear_dirty(struct pt_table *t, uint64_t iova, uint64_t len,
  * @t: host-owned table
  * @iova: any address inside the leaf
  *
- * Return: 0; -ENOENT (not mapped); -EPERM (leaf not writable, or for
- * VMSAv8 has no DBM so hardware could not track it).
+ * Like hardware, the update is an atomic compare-and-swap on a valid leaf,
+ * so it may race with an unmap of the same leaf: it then either marks the
+ * leaf before it goes away or finds nothing.  The mock format sets its
+ * dirty bit on any present leaf (the selftest dirties by IOVA without
+ * regard to permissions); x86 sets A and D.
+ *
+ * Return: 0; -ENOENT (not mapped); -EPERM (x86/VMSAv8: leaf not writable,
+ * or for VMSAv8 has no DBM so hardware could not track it).
  */
 int pt_set_dirty(struct pt_table *t, uint64_t iova);
 

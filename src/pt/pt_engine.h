@@ -22,8 +22,8 @@
  *   unsigned leaf_prot(t, d, acc)      decoded PT_PROT_*
  *   enum pt_fault_kind check(t, d, acc, access)   AF / permission checks
  *   bool is_dirty(t, d)
- *   void clear_dirty(t, p)             atomic RMW to writable-clean
- *   int do_set_dirty(t, p)             atomic RMW to dirty, or -EPERM
+ *   uint64_t mk_clean(t, d)            leaf @d made writable-clean
+ *   int mk_dirty(t, &d)                leaf made dirty, or -EPERM
  *   unsigned arch_level(t, lvl)
  *
  * Invariants of host-owned tables: a descriptor is only ever changed by
@@ -567,6 +567,40 @@ static int F(read_entry)(const struct pt_table *t, uint64_t iova,
 
 /* ---- dirty -------------------------------------------------------------- */
 
+/*
+ * Dirty updates are compare-and-swap loops that only ever modify a valid
+ * leaf: emulated hardware may race with an unmap of the same leaf, and
+ * must never turn a cleared descriptor into a non-zero invalid one.
+ */
+static void F(clear_dirty)(const struct pt_table *t, uint64_t *p, uint64_t d,
+			   unsigned int lvl)
+{
+	while (F(type)(t, d, lvl) == PT_E_LEAF &&
+	       !__atomic_compare_exchange_n(p, &d, F(mk_clean)(t, d), false,
+					    __ATOMIC_RELAXED, __ATOMIC_RELAXED))
+		;
+}
+
+static int F(set_dirty_cas)(const struct pt_table *t, uint64_t *p, uint64_t d,
+			    unsigned int lvl)
+{
+	uint64_t nd;
+
+	do {
+		int ret;
+
+		if (F(type)(t, d, lvl) != PT_E_LEAF)
+			return -ENOENT;
+		nd = d;
+		ret = F(mk_dirty)(t, &nd);
+		if (ret)
+			return ret;
+	} while (!__atomic_compare_exchange_n(p, &d, nd, false,
+					      __ATOMIC_RELAXED,
+					      __ATOMIC_RELAXED));
+	return 0;
+}
+
 struct F(dirty_state) {
 	uint64_t cur, start, end;
 	unsigned int flags;
@@ -596,7 +630,7 @@ static void F(dirty_lvl)(struct pt_table *t, uint64_t *tbl, unsigned int lvl,
 			if (!F(is_dirty)(t, d))
 				break;
 			if (!(ds->flags & PT_DIRTY_NO_CLEAR))
-				F(clear_dirty)(t, p);
+				F(clear_dirty)(t, p, d, lvl);
 			if (ds->record) {
 				uint64_t s = es > ds->start ? es : ds->start;
 				uint64_t e = ee < ds->end ? ee : ds->end;
@@ -640,7 +674,7 @@ static int F(set_dirty)(struct pt_table *t, uint64_t iova)
 			tbl = (uint64_t *)(uintptr_t)F(table_pa)(t, d);
 			continue;
 		case PT_E_LEAF:
-			return F(do_set_dirty)(t, p);
+			return F(set_dirty_cas)(t, p, d, lvl);
 		default:
 			return -ENOENT;
 		}

@@ -95,14 +95,14 @@ static inline bool mock_is_dirty(const struct pt_table *t, uint64_t d)
 	return d & MOCK_D;
 }
 
-static inline void mock_clear_dirty(const struct pt_table *t, uint64_t *p)
+static inline uint64_t mock_mk_clean(const struct pt_table *t, uint64_t d)
 {
-	__atomic_fetch_and(p, ~MOCK_D, __ATOMIC_RELAXED);
+	return d & ~MOCK_D;
 }
 
-static inline int mock_do_set_dirty(const struct pt_table *t, uint64_t *p)
+static inline int mock_mk_dirty(const struct pt_table *t, uint64_t *d)
 {
-	__atomic_fetch_or(p, MOCK_D, __ATOMIC_RELAXED);
+	*d |= MOCK_D;
 	return 0;
 }
 

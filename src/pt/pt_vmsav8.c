@@ -195,16 +195,16 @@ static inline bool s1_is_dirty(const struct pt_table *t, uint64_t d)
 	return (d & (V8_DBM | V8_AP2)) == V8_DBM;
 }
 
-static inline void s1_clear_dirty(const struct pt_table *t, uint64_t *p)
+static inline uint64_t s1_mk_clean(const struct pt_table *t, uint64_t d)
 {
-	__atomic_fetch_or(p, V8_AP2, __ATOMIC_RELAXED);
+	return d | V8_AP2;
 }
 
-static inline int s1_do_set_dirty(const struct pt_table *t, uint64_t *p)
+static inline int s1_mk_dirty(const struct pt_table *t, uint64_t *d)
 {
-	if (!(pt_load(p) & V8_DBM))
+	if (!(*d & V8_DBM))
 		return -EPERM;
-	__atomic_fetch_and(p, ~V8_AP2, __ATOMIC_RELAXED);
+	*d &= ~V8_AP2;
 	return 0;
 }
 
@@ -291,16 +291,16 @@ static inline bool s2_is_dirty(const struct pt_table *t, uint64_t d)
 	return (d & (V8_DBM | V8_AP2)) == (V8_DBM | V8_AP2);
 }
 
-static inline void s2_clear_dirty(const struct pt_table *t, uint64_t *p)
+static inline uint64_t s2_mk_clean(const struct pt_table *t, uint64_t d)
 {
-	__atomic_fetch_and(p, ~V8_AP2, __ATOMIC_RELAXED);
+	return d & ~V8_AP2;
 }
 
-static inline int s2_do_set_dirty(const struct pt_table *t, uint64_t *p)
+static inline int s2_mk_dirty(const struct pt_table *t, uint64_t *d)
 {
-	if (!(pt_load(p) & V8_DBM))
+	if (!(*d & V8_DBM))
 		return -EPERM;
-	__atomic_fetch_or(p, V8_AP2, __ATOMIC_RELAXED);
+	*d |= V8_AP2;
 	return 0;
 }
 

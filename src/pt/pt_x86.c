@@ -106,16 +106,16 @@ static inline bool x86_is_dirty(const struct pt_table *t, uint64_t d)
 	return d & X86_D;
 }
 
-static inline void x86_clear_dirty(const struct pt_table *t, uint64_t *p)
+static inline uint64_t x86_mk_clean(const struct pt_table *t, uint64_t d)
 {
-	__atomic_fetch_and(p, ~X86_D, __ATOMIC_RELAXED);
+	return d & ~X86_D;
 }
 
-static inline int x86_do_set_dirty(const struct pt_table *t, uint64_t *p)
+static inline int x86_mk_dirty(const struct pt_table *t, uint64_t *d)
 {
-	if (!(pt_load(p) & X86_RW))
+	if (!(*d & X86_RW))
 		return -EPERM;
-	__atomic_fetch_or(p, X86_A | X86_D, __ATOMIC_RELAXED);
+	*d |= X86_A | X86_D;
 	return 0;
 }
 
