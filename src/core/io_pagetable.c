@@ -295,7 +295,7 @@ static int iopt_area_fill_domains(struct io_pagetable *iopt, struct iopt_area *a
 	size_t i;
 	int rc;
 
-	if (!iopt->ndomains)
+	if (!iopt->ndomains || __atomic_load_n(&area->pages->revoked, __ATOMIC_ACQUIRE))
 		return 0;
 	rc = iopt_pages_pin(area->pages, iopt_area_first_index(area), iopt_area_last_index(area));
 	if (rc)
@@ -398,6 +398,19 @@ static int iopt_map_pages(struct io_pagetable *iopt, struct iopt_pages_elm *elms
 			goto out_unfill;
 	}
 	for (i = 0; i != nelm; i++) {
+		if (new_areas[i]->pages->type == IOPT_ADDRESS_DMABUF) {
+			rc = sio_dmabuf_track_area(new_areas[i]->pages, new_areas[i]);
+			if (rc) {
+				while (i--)
+					if (new_areas[i]->pages->type == IOPT_ADDRESS_DMABUF)
+						sio_dmabuf_untrack_area(new_areas[i]->pages,
+									new_areas[i]);
+				nfilled = nelm;
+				goto out_unfill;
+			}
+		}
+	}
+	for (i = 0; i != nelm; i++) {
 		iopt_get_pages(new_areas[i]->pages);
 		areas_insert(iopt, new_areas[i]);
 		new_areas[i] = NULL;
@@ -441,9 +454,6 @@ int iopt_map_user_pages(struct sio_ctx *ctx, struct io_pagetable *iopt, uint64_t
 	iopt_put_pages(pages);
 	return rc;
 }
-
-struct iopt_pages *sio_dmabuf_alloc_pages(int fd, uint64_t start, uint64_t length,
-					  bool writable, int *rc);
 
 int iopt_map_file_pages(struct sio_ctx *ctx, struct io_pagetable *iopt, uint64_t *iova, int fd,
 			uint64_t start, uint64_t length, int iommu_prot, unsigned int flags)
@@ -529,6 +539,8 @@ int iopt_copy(struct io_pagetable *src, uint64_t src_iova, struct io_pagetable *
 
 static void iopt_area_destroy(struct io_pagetable *iopt, struct iopt_area *area)
 {
+	if (area->pages->type == IOPT_ADDRESS_DMABUF)
+		sio_dmabuf_untrack_area(area->pages, area);
 	iopt_area_unfill_domains(iopt, area);
 	areas_remove(iopt, area);
 	iopt_put_pages(area->pages);
@@ -752,6 +764,9 @@ static int iopt_fill_domain(struct io_pagetable *iopt, struct sio_domain *domain
 	for (i = 0; i != iopt->nareas; i++) {
 		struct iopt_area *area = iopt->areas[i];
 
+		/* A revoked dmabuf stays out of every domain */
+		if (__atomic_load_n(&area->pages->revoked, __ATOMIC_ACQUIRE))
+			continue;
 		if (first) {
 			rc = iopt_pages_pin(area->pages, iopt_area_first_index(area),
 					    iopt_area_last_index(area));
@@ -773,6 +788,8 @@ err:
 	while (i--) {
 		struct iopt_area *area = iopt->areas[i];
 
+		if (!area->filled)
+			continue;
 		area_unmap_domain(area, domain);
 		if (first) {
 			iopt_pages_unpin(area->pages, iopt_area_first_index(area),
@@ -850,8 +867,10 @@ void iopt_table_remove_domain(struct io_pagetable *iopt, struct sio_domain *doma
 	for (size_t a = 0; a != iopt->nareas; a++) {
 		struct iopt_area *area = iopt->areas[a];
 
+		if (!area->filled)
+			continue;
 		area_unmap_domain(area, domain);
-		if (!iopt->ndomains && area->filled) {
+		if (!iopt->ndomains) {
 			iopt_pages_unpin(area->pages, iopt_area_first_index(area),
 					 iopt_area_last_index(area));
 			area->filled = false;
@@ -1102,10 +1121,15 @@ out:
 	return rc;
 }
 
-/* No dmabuf exporter exists yet: every descriptor is a plain file */
-struct iopt_pages *sio_dmabuf_alloc_pages(int fd, uint64_t start, uint64_t length,
-					  bool writable, int *rc)
+/*
+ * A dmabuf exporter revoked the memory behind @pages: take every area of @iopt that uses it
+ * out of the domains. The areas stay (user space still owns the IOVA) but translate nothing.
+ */
+void iopt_revoke_dmabuf_area(struct io_pagetable *iopt, struct iopt_pages *pages)
 {
-	*rc = 0;
-	return NULL;
+	pthread_mutex_lock(&iopt->lock);
+	for (size_t i = 0; i != iopt->nareas; i++)
+		if (iopt->areas[i]->pages == pages)
+			iopt_area_unfill_domains(iopt, iopt->areas[i]);
+	pthread_mutex_unlock(&iopt->lock);
 }

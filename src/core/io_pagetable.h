@@ -57,8 +57,12 @@ struct iopt_pages {
 	uint64_t file_start; /* file offset of page 0 */
 	dev_t file_dev;
 	ino_t file_ino;
-	/* DMABUF */
+	/* DMABUF: revoked is set once under mutex and never cleared; areas lists the areas
+	 * using these pages (under mutex) so a revoke can unmap them from their domains */
 	struct sio_dmabuf *dmabuf;
+	bool revoked;
+	struct iopt_area **dmabuf_areas;
+	size_t ndmabuf_areas;
 	struct list_head global_node;
 };
 
@@ -166,6 +170,16 @@ static inline uint64_t iopt_pages_pa(const struct iopt_pages *pages, uint64_t st
 {
 	return pages->base + start_byte;
 }
+
+/* dmabuf.c */
+struct iopt_pages *sio_dmabuf_alloc_pages(int fd, uint64_t start, uint64_t length,
+					  bool writable, int *rc);
+int sio_dmabuf_track_area(struct iopt_pages *pages, struct iopt_area *area);
+void sio_dmabuf_untrack_area(struct iopt_pages *pages, struct iopt_area *area);
+void sio_dmabuf_release_pages(struct iopt_pages *pages);
+int sio_dmabuf_create(size_t length, int open_flags);
+int sio_dmabuf_set_revoked(int fd, bool revoked);
+void iopt_revoke_dmabuf_area(struct io_pagetable *iopt, struct iopt_pages *pages);
 
 /* Physical-page identity, for the selftest's MD_CHECK_MAP / MD_CHECK_REFS */
 struct sio_page_id {

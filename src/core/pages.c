@@ -199,6 +199,8 @@ void iopt_put_pages(struct iopt_pages *pages)
 		/* Every pin is owned by an area or access that must be gone by now */
 		pages->npinned = 0;
 	}
+	if (pages->dmabuf)
+		sio_dmabuf_release_pages(pages);
 	if (pages->file_map)
 		munmap(pages->file_map, pages->file_map_len);
 	if (pages->file_fd >= 0)
@@ -233,7 +235,7 @@ static int pages_fault_in(struct iopt_pages *pages, size_t first, size_t last)
 		return sio_user_range_probe(addr, len, pages->writable);
 	}
 	case IOPT_ADDRESS_DMABUF:
-		return 0;
+		return pages->revoked ? -ENODEV : 0;
 	}
 	return -EINVAL;
 }
@@ -300,6 +302,8 @@ int iopt_pages_rw(struct iopt_pages *pages, uint64_t start_byte, void *data, siz
 
 	if (pages->type == IOPT_ADDRESS_USER && pages->source_pid != sio_self_pid())
 		return -EFAULT;
+	if (__atomic_load_n(&pages->revoked, __ATOMIC_ACQUIRE))
+		return -ENODEV;
 	return write ? sio_copy_to_user(pa, data, len) : sio_copy_from_user(data, pa, len);
 }
 

@@ -632,6 +632,11 @@ int sio_test_cmd_ioctl(struct sio_ucmd *ucmd)
 	case IOMMU_TEST_OP_DIRTY:
 		return test_dirty(ucmd, cmd->id, cmd->dirty.iova, cmd->dirty.length,
 				  cmd->dirty.page_size, cmd->dirty.uptr);
+	case IOMMU_TEST_OP_DMABUF_GET:
+		return sio_dmabuf_create(cmd->dmabuf_get.length, cmd->dmabuf_get.open_flags);
+	case IOMMU_TEST_OP_DMABUF_REVOKE:
+		return sio_dmabuf_set_revoked(cmd->dmabuf_revoke.dmabuf_fd,
+					      cmd->dmabuf_revoke.revoked);
 	default:
 		return -EOPNOTSUPP;
 	}
