@@ -340,8 +340,14 @@ int pt_cfg_vmsav8_s2(struct pt_cfg *cfg, unsigned int t0sz, unsigned int sl0,
 
 	if (g < 0 || oas < 0 || t0sz < 16 || t0sz > 39 || sl0 > 2)
 		return -EINVAL;
-	/* architecture start level; library top level is 3 - start */
+	/*
+	 * Architecture start level; library top level is 3 - start.  A
+	 * start at level 3 (16K/64K, SL0 = 0) would be library top level 0,
+	 * which pt_cfg reads as "derive": not supported.
+	 */
 	start = g == 12 ? 2 - sl0 : 3 - sl0;
+	if (start == 3)
+		return -EINVAL;
 	cfg->fmt = PT_FMT_VMSAV8_S2;
 	cfg->granule_lg2 = g;
 	cfg->ias_lg2 = 64 - t0sz;

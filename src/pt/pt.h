@@ -179,7 +179,9 @@ int pt_cfg_vmsav8_s1(struct pt_cfg *cfg, unsigned int t0sz, unsigned int tg0,
  * @tg0: VTCR.TG0 (as for stage 1)
  * @ps: VTCR.PS (as TCR.IPS)
  *
- * Return: 0, or -EINVAL if the start level cannot resolve the input size
+ * Return: 0, or -EINVAL for an encoding this library does not implement
+ * (including a start at level 3, 16/64 KiB SL0 = 0).  pt_table_alloc()
+ * then fails with -EINVAL if the start level cannot resolve the input size
  * with at most 16 concatenated tables.
  */
 int pt_cfg_vmsav8_s2(struct pt_cfg *cfg, unsigned int t0sz, unsigned int sl0,
