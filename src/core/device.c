@@ -183,10 +183,15 @@ static int domain_attach(struct sio_device *idev, uint32_t pasid, struct sio_dom
 			return sio_iommu_replace_group(domain, idev->igroup->group, idev->dev);
 		return sio_iommu_attach_group(domain, idev->igroup->group, idev->dev);
 	}
-	if (!idev->dev->max_pasid_log2 || pasid >> idev->dev->max_pasid_log2)
-		return -EINVAL;
-	if (!domain->ops->set_dev_pasid)
+	if (!domain->ops->set_dev_pasid || !idev->dev->ops->blocked_domain->ops->set_dev_pasid)
 		return -EOPNOTSUPP;
+	if (domain->owner && domain->owner != idev->dev->ops)
+		return -EINVAL;
+	/* A device without PASID support never issues PASID-tagged DMA: nothing to set up */
+	if (!idev->dev->max_pasid_log2)
+		return 0;
+	if (pasid >> idev->dev->max_pasid_log2)
+		return -EINVAL;
 	return domain->ops->set_dev_pasid(domain, idev->dev, pasid, old);
 }
 
@@ -196,7 +201,7 @@ static void domain_detach(struct sio_device *idev, uint32_t pasid, struct sio_do
 
 	if (pasid == SIO_NO_PASID)
 		sio_iommu_detach_group(domain, idev->igroup->group, idev->dev);
-	else if (blocked->ops->set_dev_pasid)
+	else if (blocked->ops->set_dev_pasid && idev->dev->max_pasid_log2)
 		blocked->ops->set_dev_pasid(blocked, idev->dev, pasid, domain);
 }
 

@@ -586,6 +586,73 @@ out_put:
 	return rc;
 }
 
+/* What (device, PASID) translates through: @hwpt_id 0 means "nothing" */
+static int test_pasid_check_hwpt(struct sio_ucmd *ucmd, struct iommu_test_cmd *cmd)
+{
+	struct selftest_obj *sobj = get_selftest_obj(ucmd->ctx, cmd->id);
+	struct sio_hw_pagetable *attached, *hwpt;
+	struct sio_object *obj;
+	int rc = 0;
+
+	if (IS_ERR(sobj))
+		return PTR_ERR(sobj);
+	attached = sio_device_pasid_hwpt(sobj->idev, cmd->pasid_check.pasid);
+	if (!cmd->pasid_check.hwpt_id) {
+		if (attached)
+			rc = -EINVAL;
+		goto out_put;
+	}
+	obj = sio_get_object(ucmd->ctx, cmd->pasid_check.hwpt_id, SIO_OBJ_ANY);
+	if (IS_ERR(obj)) {
+		rc = PTR_ERR(obj);
+		goto out_put;
+	}
+	if (obj->type != SIO_OBJ_HWPT_PAGING && obj->type != SIO_OBJ_HWPT_NESTED) {
+		rc = -EINVAL;
+	} else {
+		hwpt = container_of(obj, struct sio_hw_pagetable, obj);
+		if (!attached || attached->domain != hwpt->domain)
+			rc = -EINVAL;
+	}
+	sio_put_object(ucmd->ctx, obj);
+out_put:
+	sio_put_object(ucmd->ctx, &sobj->obj);
+	return rc;
+}
+
+static int test_pasid_attach(struct sio_ucmd *ucmd, struct iommu_test_cmd *cmd, bool replace)
+{
+	struct selftest_obj *sobj = get_selftest_obj(ucmd->ctx, cmd->id);
+	int rc;
+
+	if (IS_ERR(sobj))
+		return PTR_ERR(sobj);
+	if (replace)
+		rc = sio_device_replace(sobj->idev, cmd->pasid_attach.pasid,
+					&cmd->pasid_attach.pt_id);
+	else
+		rc = sio_device_attach(sobj->idev, cmd->pasid_attach.pasid,
+				       &cmd->pasid_attach.pt_id);
+	if (!rc) {
+		rc = sio_ucmd_respond(ucmd, sizeof(*cmd));
+		if (rc && !replace)
+			sio_device_detach(sobj->idev, cmd->pasid_attach.pasid);
+	}
+	sio_put_object(ucmd->ctx, &sobj->obj);
+	return rc;
+}
+
+static int test_pasid_detach(struct sio_ucmd *ucmd, struct iommu_test_cmd *cmd)
+{
+	struct selftest_obj *sobj = get_selftest_obj(ucmd->ctx, cmd->id);
+
+	if (IS_ERR(sobj))
+		return PTR_ERR(sobj);
+	sio_device_detach(sobj->idev, cmd->pasid_detach.pasid);
+	sio_put_object(ucmd->ctx, &sobj->obj);
+	return 0;
+}
+
 int sio_test_cmd_ioctl(struct sio_ucmd *ucmd)
 {
 	struct iommu_test_cmd *cmd = ucmd->cmd;
@@ -632,6 +699,14 @@ int sio_test_cmd_ioctl(struct sio_ucmd *ucmd)
 	case IOMMU_TEST_OP_DIRTY:
 		return test_dirty(ucmd, cmd->id, cmd->dirty.iova, cmd->dirty.length,
 				  cmd->dirty.page_size, cmd->dirty.uptr);
+	case IOMMU_TEST_OP_PASID_ATTACH:
+		return test_pasid_attach(ucmd, cmd, false);
+	case IOMMU_TEST_OP_PASID_REPLACE:
+		return test_pasid_attach(ucmd, cmd, true);
+	case IOMMU_TEST_OP_PASID_DETACH:
+		return test_pasid_detach(ucmd, cmd);
+	case IOMMU_TEST_OP_PASID_CHECK_HWPT:
+		return test_pasid_check_hwpt(ucmd, cmd);
 	case IOMMU_TEST_OP_DMABUF_GET:
 		return sio_dmabuf_create(cmd->dmabuf_get.length, cmd->dmabuf_get.open_flags);
 	case IOMMU_TEST_OP_DMABUF_REVOKE:
