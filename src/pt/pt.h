@@ -73,6 +73,12 @@
  *     or its free_table hook defers the real free until such walkers are
  *     gone (e.g. an epoch/RCU list drained after invalidation).  Walkers of
  *     other ranges are never affected.
+ *
+ * Not implemented: 52-bit addresses (FEAT_LPA/LPA2), the Contiguous hint,
+ * hardware Access flag updates (AF = 0 always faults), FEAT_XNX (only
+ * stage-2 XN[1] is used), the S2FWB MemAttr encoding, VT-d second-stage
+ * and AMD formats, and the x86 reserved-bit checks beyond PS in PML4E /
+ * PML5E (all of those faults are reported as translation faults).
  */
 #ifndef SOFTIOMMU_PT_H
 #define SOFTIOMMU_PT_H
@@ -292,7 +298,8 @@ enum pt_fault_kind {
  * struct pt_fault - a walk that did not translate, as data
  * @kind: fault class
  * @stage: 1, or 2 for a stage-2 table (or the stage-2 part of a nested walk)
- * @level: level of the faulting descriptor, architecture numbering
+ * @level: level of the faulting descriptor, architecture numbering (the
+ *	start level when the input address is beyond the input size)
  * @s2_on_s1_walk: nested only: stage 2 faulted translating the address of
  *	a stage-1 descriptor (SMMU CLASS=TT), not the final IPA (CLASS=IN)
  * @access: the PT_ACCESS_* of the request
