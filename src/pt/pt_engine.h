@@ -205,7 +205,9 @@ static int F(map)(struct pt_table *t, uint64_t iova, uint64_t pa, uint64_t len,
 	ms.end = iova + len;
 	ms.pa = pa;
 	ms.pgsizes = pgsizes;
-	for (unsigned int l = 0; l <= t->top_level; l++)
+	/* only levels whose entries fit in @len can take a leaf */
+	for (unsigned int l = 0;
+	     l <= t->top_level && (len >> pt_lvl_shift(t, l)); l++)
 		ms.tmpl[l] = F(leaf_tmpl)(t, prot, l);
 	ret = F(map_lvl)(t, t->root, t->top_level, &ms);
 	if (ret && ms.iova != iova) {
@@ -369,12 +371,15 @@ static int F(straddle)(const struct pt_table *t, uint64_t a)
 static int F(unmap)(struct pt_table *t, uint64_t iova, uint64_t len,
 		    unsigned int flags, uint64_t *unmapped)
 {
-	struct pt_unmap_state us = {
-		.cur = iova, .start = iova, .end = iova + len, .flags = flags,
-	};
+	struct pt_unmap_state us;	/* spare[] is not zeroed: hot path */
 	int need_s = 0, need_e = 0;
 	int ret;
 
+	us.cur = us.start = iova;
+	us.end = iova + len;
+	us.flags = flags;
+	us.unmapped = 0;
+	us.nspare = 0;
 	/* splits are the only allocations: make them all before changing */
 	if (flags & PT_UNMAP_ALLOW_SPLIT) {
 		need_s = F(straddle)(t, iova);
