@@ -238,6 +238,26 @@ static unsigned int pt_prot_combine(unsigned int s1, unsigned int s2)
 	       (s1 & PT_PROT_PRIV);
 }
 
+/*
+ * Stage-2 translation for nested walks.  Tables this library built have
+ * AF = 1 and in-range outputs everywhere, so for them a successful lookup
+ * plus a permission test on the decoded prot is the whole walk; only a
+ * miss pays for the full walk that describes the fault.  Fills oa, prot
+ * and leaf_lg2 of @r.
+ */
+int pt_s2_translate(const struct pt_table *s2, uint64_t ipa,
+		    unsigned int access, struct pt_walk_result *r,
+		    struct pt_fault *f)
+{
+	if (!s2->guest &&
+	    !s2->ops->iova_to_phys(s2, ipa, &r->oa, &r->prot, &r->leaf_lg2) &&
+	    (!(access & PT_ACCESS_READ) || (r->prot & PT_PROT_READ)) &&
+	    (!(access & PT_ACCESS_WRITE) || (r->prot & PT_PROT_WRITE)) &&
+	    (!(access & PT_ACCESS_EXEC) || !(r->prot & PT_PROT_NOEXEC)))
+		return 0;
+	return s2->ops->walk(s2, ipa, access, r, f, NULL);
+}
+
 int pt_walk_nested(const struct pt_table *s1, const struct pt_table *s2,
 		   uint64_t va, unsigned int access,
 		   struct pt_walk_result *res, struct pt_fault *fault)
@@ -250,7 +270,7 @@ int pt_walk_nested(const struct pt_table *s1, const struct pt_table *s2,
 	ret = s1->ops->walk(s1, va, access, &r1, fault, s2);
 	if (ret)
 		return ret;
-	ret = s2->ops->walk(s2, r1.oa, access, &r2, fault, NULL);
+	ret = pt_s2_translate(s2, r1.oa, access, &r2, fault);
 	if (ret) {
 		if (fault) {
 			fault->input = va;

@@ -471,7 +471,7 @@ static inline int F(fetch)(const struct pt_table *t, uint64_t tpa,
 	}
 	if (s2) {
 		struct pt_walk_result r;
-		int ret = s2->ops->walk(s2, dpa, PT_ACCESS_READ, &r, f, NULL);
+		int ret = pt_s2_translate(s2, dpa, PT_ACCESS_READ, &r, f);
 
 		if (ret) {
 			if (f) {

@@ -111,6 +111,9 @@ static inline void pt_store(uint64_t *p, uint64_t v)
 }
 
 void *pt_alloc_table(struct pt_table *t, size_t size);
+int pt_s2_translate(const struct pt_table *s2, uint64_t ipa,
+		    unsigned int access, struct pt_walk_result *r,
+		    struct pt_fault *f);
 void pt_free_table(struct pt_table *t, void *table, size_t size);
 int pt_geometry(struct pt_table *t, unsigned int def_ias,
 		unsigned int max_ias);
