@@ -293,6 +293,7 @@ static struct sio_hw_pagetable *hwpt_detach(struct sio_device *idev, uint32_t pa
 	if (!attach->ndevs) {
 		domain_detach(idev, pasid, hwpt->domain);
 		attach_remove(igroup, attach);
+		sio_fault_auto_response(hwpt, igroup, pasid);
 	}
 	pthread_mutex_unlock(&igroup->lock);
 	return hwpt;
@@ -325,6 +326,7 @@ static struct sio_hw_pagetable *hwpt_replace(struct sio_hw_pagetable *hwpt,
 	if (rc)
 		goto err_unlock;
 	attach->hwpt = hwpt;
+	sio_fault_auto_response(old, igroup, pasid);
 	/* Every device of the attachment now holds the new HWPT; the caller puts one of old */
 	atomic_fetch_add(&hwpt->obj.users, attach->ndevs);
 	if (attach->ndevs > 1)

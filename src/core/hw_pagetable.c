@@ -6,8 +6,6 @@
  */
 #include "sio.h"
 
-struct sio_fault *sio_get_fault(struct sio_ucmd *ucmd, uint32_t id);
-void sio_fault_put_hwpt_ref(struct sio_fault *fault);
 
 static void hwpt_destroy_common(struct sio_hw_pagetable *hwpt)
 {
@@ -271,8 +269,8 @@ int sio_hwpt_alloc_ioctl(struct sio_ucmd *ucmd)
 		}
 		hwpt->fault = fault;
 		hwpt->domain->iopf_handler = true;
-		atomic_fetch_add(&((struct sio_object *)fault)->users, 1);
-		sio_put_object(ucmd->ctx, (struct sio_object *)fault);
+		sio_fault_hold(fault);
+		sio_put_object(ucmd->ctx, sio_fault_obj(fault));
 	}
 
 	cmd->out_hwpt_id = hwpt->obj.id;

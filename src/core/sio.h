@@ -301,6 +301,18 @@ int sio_access_rw(struct sio_access *access, uint64_t iova, void *data, size_t l
 void sio_access_notify_unmap(struct io_pagetable *iopt, uint64_t iova, uint64_t length);
 void sio_access_destroy_object(struct sio_object *obj);
 
+/* Fault queues (fault.c) */
+struct sio_fault *sio_get_fault(struct sio_ucmd *ucmd, uint32_t id);
+void sio_fault_put_hwpt_ref(struct sio_fault *fault);
+void sio_fault_hold(struct sio_fault *fault);
+struct sio_object *sio_fault_obj(struct sio_fault *fault);
+int sio_fault_alloc_ioctl(struct sio_ucmd *ucmd);
+void sio_fault_destroy(struct sio_object *obj);
+int sio_report_iopf(struct sio_device *idev, uint32_t pasid, uint32_t flags, uint32_t grpid,
+		    uint32_t perm, uint64_t addr);
+void sio_fault_auto_response(struct sio_hw_pagetable *hwpt, struct sio_igroup *igroup,
+			     uint32_t pasid);
+
 /* VFIO type1 compatibility (vfio_compat.c) */
 int sio_vfio_ioas_ioctl(struct sio_ucmd *ucmd);
 long sio_vfio_ioctl(struct sio_ctx *ctx, unsigned long cmd, uint64_t arg);

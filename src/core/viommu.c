@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 /*
- * vIOMMU, vDEVICE, vEVENTQ, HW queue and fault queue objects.
+ * vIOMMU, vDEVICE, vEVENTQ and HW queue objects.
  *
  * NOT DONE YET: these object types land with the vIOMMU/nesting issue. Until then their
  * allocation ioctls validate what they can without the objects and answer EOPNOTSUPP, which is
@@ -11,30 +11,9 @@
 #include "sio.h"
 #include "file.h"
 
-struct sio_fault *sio_get_fault(struct sio_ucmd *ucmd, uint32_t id)
-{
-	struct sio_object *obj = sio_get_object(ucmd->ctx, id, SIO_OBJ_FAULT);
-
-	return IS_ERR(obj) ? ERR_CAST(obj) : (struct sio_fault *)obj;
-}
-
-void sio_fault_put_hwpt_ref(struct sio_fault *fault)
-{
-	atomic_fetch_sub(&((struct sio_object *)fault)->users, 1);
-}
-
 void sio_device_remove_vdev(struct sio_device *idev)
 {
 	(void)idev;
-}
-
-int sio_fault_alloc_ioctl(struct sio_ucmd *ucmd)
-{
-	struct iommu_fault_alloc *cmd = ucmd->cmd;
-
-	if (cmd->flags)
-		return -EOPNOTSUPP;
-	return -EOPNOTSUPP;
 }
 
 int sio_viommu_alloc_ioctl(struct sio_ucmd *ucmd)
@@ -100,7 +79,6 @@ int sio_viommu_cache_invalidate(struct sio_object *viommu_obj, struct sio_user_d
 	return -EOPNOTSUPP;
 }
 
-void sio_fault_destroy(struct sio_object *obj) { (void)obj; }
 void sio_viommu_destroy(struct sio_object *obj) { (void)obj; }
 void sio_vdevice_destroy(struct sio_object *obj) { (void)obj; }
 void sio_veventq_destroy(struct sio_object *obj) { (void)obj; }

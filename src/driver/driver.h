@@ -125,9 +125,12 @@ struct sio_domain {
  * @domain_alloc_paging_flags: a paging domain for @dev; @user_data may be NULL
  * @domain_alloc_nested: a nested domain on @parent
  * @get_viommu_size / @viommu_init: driver-sized vIOMMU objects (seed 003)
+ * @user_pasid_table: the PASID table belongs to user space (nested stage 1), so a PASID the
+ *       host did not attach is translated by the RID's nested domain
  */
 struct sio_iommu_ops {
 	const char *name;
+	bool user_pasid_table;
 	struct sio_domain *blocked_domain;
 	void *(*hw_info)(struct sio_dev *dev, uint32_t *len, uint32_t *type);
 	bool (*capable)(struct sio_dev *dev, enum sio_cap cap);

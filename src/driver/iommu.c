@@ -164,7 +164,8 @@ int sio_copy_struct_from_user_data(void *dst, size_t dst_size, const struct sio_
 {
 	if (ud->type != type)
 		return -EINVAL;
-	if (ud->len < min_len)
+	/* Unlike ioctl structs, driver data longer than the driver's struct is refused */
+	if (ud->len < min_len || dst_size < ud->len)
 		return -EINVAL;
 	return sio_copy_struct_from_user(dst, dst_size, ud->uptr, ud->len);
 }
@@ -183,11 +184,9 @@ int sio_copy_struct_from_user_array(void *dst, size_t dst_size,
 				    const struct sio_user_data_array *array, uint32_t type,
 				    uint32_t index, size_t min_len)
 {
-	if (array->type != type)
+	if (index >= array->entry_num || array->type != type)
 		return -EINVAL;
-	if (!array->entry_len)
-		return -EINVAL;
-	if (array->entry_len < min_len)
+	if (array->entry_len < min_len || dst_size < array->entry_len)
 		return -EINVAL;
 	return sio_copy_struct_from_user(dst, dst_size,
 					 array->uptr + (uint64_t)index * array->entry_len,
@@ -199,6 +198,8 @@ int sio_copy_struct_from_full_user_array(void *dst, size_t entry_size,
 					 const struct sio_user_data_array *array, uint32_t type)
 {
 	if (array->type != type)
+		return -EINVAL;
+	if (!array->entry_num)
 		return -EINVAL;
 	if (array->entry_len == entry_size)
 		return sio_copy_from_user(dst, array->uptr, (size_t)array->entry_num * entry_size);

@@ -327,6 +327,7 @@ static bool mock_capable(struct sio_dev *dev, enum sio_cap cap)
 
 const struct sio_iommu_ops mock_iommu_ops = {
 	.name = "mock",
+	.user_pasid_table = true,
 	.blocked_domain = &mock_blocked_domain,
 	.hw_info = mock_hw_info,
 	.capable = mock_capable,

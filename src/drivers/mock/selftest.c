@@ -653,6 +653,27 @@ static int test_pasid_detach(struct sio_ucmd *ucmd, struct iommu_test_cmd *cmd)
 	return 0;
 }
 
+/* The mock device raises a PRI page request, as a PCIe device would */
+static int test_trigger_iopf(struct sio_ucmd *ucmd, struct iommu_test_cmd *cmd)
+{
+	struct sio_device *idev = sio_get_device(ucmd, cmd->trigger_iopf.dev_id);
+	uint32_t flags = IOMMU_PGFAULT_FLAGS_LAST_PAGE;
+
+	if (IS_ERR(idev))
+		return PTR_ERR(idev);
+	if (idev->dev->ops != &mock_iommu_ops) {
+		sio_put_object(ucmd->ctx, &idev->obj);
+		return -EINVAL;
+	}
+	if (cmd->trigger_iopf.pasid != SIO_NO_PASID)
+		flags |= IOMMU_PGFAULT_FLAGS_PASID_VALID;
+	/* An unhandled request is completed as a failure; the ioctl itself succeeds */
+	sio_report_iopf(idev, cmd->trigger_iopf.pasid, flags, cmd->trigger_iopf.grpid,
+			cmd->trigger_iopf.perm, cmd->trigger_iopf.addr);
+	sio_put_object(ucmd->ctx, &idev->obj);
+	return 0;
+}
+
 int sio_test_cmd_ioctl(struct sio_ucmd *ucmd)
 {
 	struct iommu_test_cmd *cmd = ucmd->cmd;
@@ -699,6 +720,8 @@ int sio_test_cmd_ioctl(struct sio_ucmd *ucmd)
 	case IOMMU_TEST_OP_DIRTY:
 		return test_dirty(ucmd, cmd->id, cmd->dirty.iova, cmd->dirty.length,
 				  cmd->dirty.page_size, cmd->dirty.uptr);
+	case IOMMU_TEST_OP_TRIGGER_IOPF:
+		return test_trigger_iopf(ucmd, cmd);
 	case IOMMU_TEST_OP_PASID_ATTACH:
 		return test_pasid_attach(ucmd, cmd, false);
 	case IOMMU_TEST_OP_PASID_REPLACE:
