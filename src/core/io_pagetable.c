@@ -697,7 +697,8 @@ size_t iopt_iova_ranges(struct io_pagetable *iopt, struct iopt_range *out, size_
 		pthread_mutex_unlock(&iopt->lock);
 		return 0;
 	}
-	memcpy(r, iopt->reserved, m * sizeof(*r));
+	if (m)
+		memcpy(r, iopt->reserved, m * sizeof(*r));
 	pthread_mutex_unlock(&iopt->lock);
 	qsort(r, m, sizeof(*r), range_cmp);
 	for (size_t i = 0; i != m && !done; i++) {
@@ -948,7 +949,7 @@ int iopt_cut_iova(struct io_pagetable *iopt, uint64_t *iovas, size_t num)
 void iopt_enable_large_pages(struct io_pagetable *iopt)
 {
 	pthread_mutex_lock(&iopt->lock);
-	iopt->disable_large_pages = false;
+	__atomic_store_n(&iopt->disable_large_pages, false, __ATOMIC_RELAXED);
 	iopt_calculate_iova_alignment(iopt);
 	pthread_mutex_unlock(&iopt->lock);
 }
@@ -964,10 +965,10 @@ int iopt_disable_large_pages(struct io_pagetable *iopt)
 		rc = -EINVAL;
 		goto out;
 	}
-	iopt->disable_large_pages = true;
+	__atomic_store_n(&iopt->disable_large_pages, true, __ATOMIC_RELAXED);
 	rc = iopt_calculate_iova_alignment(iopt);
 	if (rc)
-		iopt->disable_large_pages = false;
+		__atomic_store_n(&iopt->disable_large_pages, false, __ATOMIC_RELAXED);
 out:
 	pthread_mutex_unlock(&iopt->lock);
 	return rc;

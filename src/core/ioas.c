@@ -373,7 +373,7 @@ static int option_rlimit_mode(struct iommu_option *cmd, struct sio_ctx *ctx)
 static int option_huge_pages(struct iommu_option *cmd, struct sio_ioas *ioas)
 {
 	if (cmd->op == IOMMU_OPTION_OP_GET) {
-		cmd->val64 = !ioas->iopt.disable_large_pages;
+		cmd->val64 = !__atomic_load_n(&ioas->iopt.disable_large_pages, __ATOMIC_RELAXED);
 		return 0;
 	}
 	if (cmd->op != IOMMU_OPTION_OP_SET)

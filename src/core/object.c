@@ -111,6 +111,8 @@ struct sio_object *sio_get_object(struct sio_ctx *ctx, uint32_t id, enum sio_obj
 		pthread_mutex_unlock(&ctx->obj_lock);
 		return ERR_PTR(-ENOENT);
 	}
+	/* A short-term reference is also a user: DESTROY of an object in use is EBUSY */
+	atomic_fetch_add(&obj->users, 1);
 	atomic_fetch_add(&obj->shortterm, 1);
 	pthread_mutex_unlock(&ctx->obj_lock);
 	return obj;
@@ -119,6 +121,7 @@ struct sio_object *sio_get_object(struct sio_ctx *ctx, uint32_t id, enum sio_obj
 void sio_put_object(struct sio_ctx *ctx, struct sio_object *obj)
 {
 	pthread_mutex_lock(&ctx->obj_lock);
+	atomic_fetch_sub(&obj->users, 1);
 	if (atomic_fetch_sub(&obj->shortterm, 1) == 1)
 		pthread_cond_broadcast(&ctx->obj_cond);
 	pthread_mutex_unlock(&ctx->obj_lock);
@@ -132,8 +135,10 @@ bool sio_lock_obj(struct sio_object *obj)
 
 	pthread_mutex_lock(&ctx->obj_lock);
 	ok = atomic_load(&obj->users) > 0 && ctx->objs[obj->id] == obj;
-	if (ok)
+	if (ok) {
+		atomic_fetch_add(&obj->users, 1);
 		atomic_fetch_add(&obj->shortterm, 1);
+	}
 	pthread_mutex_unlock(&ctx->obj_lock);
 	return ok;
 }

@@ -16,6 +16,7 @@ struct sio_ioas *sio_get_compat_ioas(struct sio_ctx *ctx)
 	if (ctx->vfio_ioas && atomic_load(&ctx->vfio_ioas->obj.users) > 0 &&
 	    ctx->objs[ctx->vfio_ioas->obj.id] == &ctx->vfio_ioas->obj) {
 		ioas = ctx->vfio_ioas;
+		atomic_fetch_add(&ioas->obj.users, 1);
 		atomic_fetch_add(&ioas->obj.shortterm, 1);
 	}
 	pthread_mutex_unlock(&ctx->obj_lock);
@@ -104,7 +105,7 @@ static int vfio_unmap_dma(struct sio_ctx *ctx, uint64_t arg)
 		}
 		rc = iopt_unmap_all(&ioas->iopt, &unmapped);
 	} else {
-		if (ioas->iopt.disable_large_pages) {
+		if (__atomic_load_n(&ioas->iopt.disable_large_pages, __ATOMIC_RELAXED)) {
 			uint64_t iovas[] = { unmap.iova + unmap.size - 1, unmap.iova - 1 };
 
 			rc = iopt_cut_iova(&ioas->iopt, iovas, unmap.iova ? 2 : 1);
