@@ -4,7 +4,7 @@
  * takes through the generic iommufd ioctls. No distribution package ships this header (it lives
  * in the kernel's drivers/iommu/iommufd/), so softiommu carries its own, written from the ABI
  * facts: every value, size and offset here is checked against the kernel's copy by
- * tests/abi/test_iommufd_test_abi.c.
+ * tests/abi (dump_test_abi.c + check_abi.sh).
  *
  * The upstream selftests include it by the relative path
  * "../../../../drivers/iommu/iommufd/iommufd_test.h"; the conformance runner places this file
