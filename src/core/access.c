@@ -25,6 +25,7 @@ struct sio_access *sio_access_create(struct sio_ctx *ctx, const struct sio_acces
 	access->ops = ops;
 	access->data = data;
 	access->iova_alignment = ops->needs_pin_pages ? SIO_PAGE_SIZE : 1;
+	sio_ctx_get(ctx);
 	sio_object_finalize(ctx, &access->obj);
 	*id = access->obj.id;
 	return access;
@@ -90,6 +91,8 @@ void sio_access_destroy_object(struct sio_object *obj)
 		access_change_ioas(access, NULL);
 	pthread_mutex_unlock(&access->ioas_lock);
 	pthread_mutex_destroy(&access->ioas_lock);
+	/* May be the last reference: the context's objects go now (this one is out already) */
+	sio_ctx_put(access->ctx);
 }
 
 int sio_access_attach(struct sio_access *access, uint32_t ioas_id)

@@ -52,7 +52,7 @@ int sio_ctx_open(int flags)
 	INIT_LIST_HEAD(&ctx->mmaps);
 	ctx->account_mode = IOPT_PAGES_ACCOUNT_USER;
 	ctx->next_mmap_pgoff = 1;
-	fd = sio_file_install(&ctx_fops, ctx, flags & (O_CLOEXEC | O_NONBLOCK), NULL);
+	fd = sio_file_install(&ctx_fops, ctx, flags & (O_CLOEXEC | O_NONBLOCK), &ctx->file);
 	if (fd < 0) {
 		pthread_mutex_destroy(&ctx->obj_lock);
 		pthread_cond_destroy(&ctx->obj_cond);
@@ -63,6 +63,21 @@ int sio_ctx_open(int flags)
 	}
 	ctx->fd = fd;
 	return fd;
+}
+
+/*
+ * Like Linux's iommufd_ctx_get(): a dependent (an access, a fault queue) holds the context's
+ * file, so closing the last /dev/iommu descriptor destroys the objects only once the
+ * dependents are gone too.
+ */
+void sio_ctx_get(struct sio_ctx *ctx)
+{
+	sio_file_ref(ctx->file);
+}
+
+void sio_ctx_put(struct sio_ctx *ctx)
+{
+	sio_file_put(ctx->file);
 }
 
 /* The context behind an iommufd descriptor, with a file reference the caller drops */

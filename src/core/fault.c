@@ -24,6 +24,7 @@ struct sio_iopf_group {
 
 struct sio_fault {
 	struct sio_object obj;
+	struct sio_ctx *ctx;
 	pthread_mutex_t lock;
 	struct list_head deliver;  /* not yet read */
 	struct list_head response; /* read, waiting for a response */
@@ -157,10 +158,13 @@ static void fault_release(struct sio_file *f)
 {
 	struct sio_fault *fault = f->priv;
 
+	struct sio_ctx *ctx = fault->ctx;
+
 	pthread_mutex_lock(&fault->lock);
 	fault->file = NULL;
 	pthread_mutex_unlock(&fault->lock);
 	atomic_fetch_sub(&fault->obj.users, 1);
+	sio_ctx_put(ctx);
 }
 
 static const struct sio_file_ops fault_fops = {
@@ -184,11 +188,14 @@ int sio_fault_alloc_ioctl(struct sio_ucmd *ucmd)
 	pthread_mutex_init(&fault->lock, NULL);
 	INIT_LIST_HEAD(&fault->deliver);
 	INIT_LIST_HEAD(&fault->response);
-	/* The descriptor's reference */
+	/* The descriptor's references: on the object and on the context */
+	fault->ctx = ucmd->ctx;
 	atomic_fetch_add(&fault->obj.users, 1);
+	sio_ctx_get(ucmd->ctx);
 	fd = sio_file_install(&fault_fops, fault, O_CLOEXEC, &fault->file);
 	if (fd < 0) {
 		atomic_fetch_sub(&fault->obj.users, 1);
+		sio_ctx_put(ucmd->ctx);
 		return fd;
 	}
 	cmd->out_fault_id = fault->obj.id;

@@ -88,6 +88,7 @@ struct sio_ctx {
 	struct list_head mmaps;  /* struct sio_mmap, under obj_lock */
 	uint64_t next_mmap_pgoff;
 	int fd;
+	struct sio_file *file; /* the /dev/iommu file; dependents hold references on it */
 };
 
 #define SIO_OBJ_RESERVED ((struct sio_object *)1)
@@ -322,7 +323,9 @@ struct sio_ioas *sio_get_compat_ioas(struct sio_ctx *ctx);
 int sio_test_cmd_ioctl(struct sio_ucmd *ucmd);
 void sio_selftest_destroy(struct sio_object *obj);
 
-/* context.c */
+/* context.c: objects that outlive an ioctl (accesses, fault queues) keep the context alive */
 struct sio_ctx *sio_ctx_from_fd(int fd);
+void sio_ctx_get(struct sio_ctx *ctx);
+void sio_ctx_put(struct sio_ctx *ctx);
 
 #endif /* SIO_CORE_H */

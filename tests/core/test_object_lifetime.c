@@ -126,6 +126,42 @@ static void test_close_graph(void)
 	munmap(buf, len);
 }
 
+/*
+ * Closing /dev/iommu while an access and a fault queue descriptor are open: like Linux, those
+ * keep the context, so its objects (and pins) go only when the last descriptor closes.
+ */
+static void test_close_with_dependents(void)
+{
+	size_t len = 8 * 4096;
+	char *buf = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	struct iommu_test_cmd acc = { .size = sizeof(acc), .op = IOMMU_TEST_OP_CREATE_ACCESS,
+				      .create_access.flags = MOCK_FLAGS_ACCESS_CREATE_NEEDS_PIN_PAGES };
+	struct iommu_test_cmd pin = { .size = sizeof(pin), .op = IOMMU_TEST_OP_ACCESS_PAGES };
+	struct iommu_fault_alloc fa = { .size = sizeof(fa) };
+	uint64_t iova = 0;
+	int fd = softiommu_open(0);
+	uint32_t ioas = t_ioas_alloc(fd);
+
+	memset(buf, 0, len);
+	CHECK_OK(t_map(fd, ioas, buf, len, &iova, 0));
+	acc.id = ioas;
+	CHECK_OK(softiommu_ioctl(fd, IOMMU_TEST_CMD, &acc));
+	pin.id = acc.create_access.out_access_fd;
+	pin.access_pages.iova = iova;
+	pin.access_pages.length = len;
+	pin.access_pages.uptr = (uintptr_t)buf;
+	CHECK_OK(softiommu_ioctl(fd, IOMMU_TEST_CMD, &pin));
+	CHECK_OK(softiommu_ioctl(fd, IOMMU_FAULT_QUEUE_ALLOC, &fa));
+	CHECK(t_pinned() == 8);
+	CHECK_OK(softiommu_close(fd));
+	/* The access still pins its pages through the (now descriptor-less) context */
+	CHECK(t_pinned() == 8);
+	CHECK_OK(softiommu_close(acc.create_access.out_access_fd));
+	CHECK(t_pinned() == 0);
+	CHECK_OK(softiommu_close(fa.out_fault_fd));
+	munmap(buf, len);
+}
+
 int main(void)
 {
 	int fd = softiommu_open(0);
@@ -135,5 +171,6 @@ int main(void)
 	test_abort(fd);
 	CHECK_OK(softiommu_close(fd));
 	test_close_graph();
+	test_close_with_dependents();
 	return t_done();
 }
