@@ -7,6 +7,8 @@
  */
 #include "sio.h"
 
+static int access_change_ioas(struct sio_access *access, struct sio_ioas *new_ioas);
+
 /**
  * sio_access_create() - create an access object; the caller holds it until
  * sio_access_destroy()
@@ -36,6 +38,40 @@ void sio_access_destroy(struct sio_access *access)
 	sio_object_destroy_user(access->ctx, &access->obj);
 }
 
+/*
+ * An access the core itself uses (a HW queue's pins): no driver ops, page-aligned pins that
+ * lock their areas against unmap, and no reference on the context (it dies with it).
+ */
+struct sio_access *sio_access_create_internal(struct sio_ctx *ctx)
+{
+	struct sio_access *access = sio_object_alloc_type(ctx, access, SIO_OBJ_ACCESS);
+
+	if (IS_ERR(access))
+		return access;
+	atomic_fetch_add(&access->obj.users, 1);
+	pthread_mutex_init(&access->ioas_lock, NULL);
+	access->ctx = ctx;
+	access->internal = true;
+	access->iova_alignment = SIO_PAGE_SIZE;
+	sio_object_finalize(ctx, &access->obj);
+	return access;
+}
+
+void sio_access_destroy_internal(struct sio_access *access)
+{
+	sio_object_destroy_user(access->ctx, &access->obj);
+}
+
+int sio_access_attach_internal(struct sio_access *access, struct sio_ioas *ioas)
+{
+	int rc;
+
+	pthread_mutex_lock(&access->ioas_lock);
+	rc = access->ioas ? -EINVAL : access_change_ioas(access, ioas);
+	pthread_mutex_unlock(&access->ioas_lock);
+	return rc;
+}
+
 /* Called with access->ioas_lock held */
 static int access_change_ioas(struct sio_access *access, struct sio_ioas *new_ioas)
 {
@@ -57,7 +93,7 @@ static int access_change_ioas(struct sio_access *access, struct sio_ioas *new_io
 		atomic_fetch_add(&new_ioas->obj.users, 1);
 	}
 	if (cur) {
-		if (access->ops && access->ops->unmap) {
+		if (!access->internal && access->ops && access->ops->unmap) {
 			pthread_mutex_unlock(&access->ioas_lock);
 			access->ops->unmap(access->data, 0, UINT64_MAX);
 			pthread_mutex_lock(&access->ioas_lock);
@@ -92,7 +128,8 @@ void sio_access_destroy_object(struct sio_object *obj)
 	pthread_mutex_unlock(&access->ioas_lock);
 	pthread_mutex_destroy(&access->ioas_lock);
 	/* May be the last reference: the context's objects go now (this one is out already) */
-	sio_ctx_put(access->ctx);
+	if (!access->internal)
+		sio_ctx_put(access->ctx);
 }
 
 int sio_access_attach(struct sio_access *access, uint32_t ioas_id)
@@ -136,7 +173,8 @@ void sio_access_notify_unmap(struct io_pagetable *iopt, uint64_t iova, uint64_t 
 		size_t m = 0;
 
 		for (size_t i = 0; i != n; i++)
-			if (sio_lock_obj(&iopt->accesses[i].access->obj))
+			if (!iopt->accesses[i].access->internal &&
+			    sio_lock_obj(&iopt->accesses[i].access->obj))
 				list[m++] = iopt->accesses[i].access;
 		n = m;
 	} else {
@@ -164,7 +202,8 @@ static size_t iova_to_index(struct iopt_area *area, uint64_t iova)
 }
 
 /* Undo the pins of [iova, last] taken by an access; iopt->lock held */
-static void access_unpin_range(struct io_pagetable *iopt, uint64_t iova, uint64_t last)
+static void access_unpin_range(struct io_pagetable *iopt, uint64_t iova, uint64_t last,
+			       bool internal)
 {
 	struct iopt_area *area;
 	uint64_t cur = iova;
@@ -174,6 +213,8 @@ static void access_unpin_range(struct io_pagetable *iopt, uint64_t iova, uint64_
 
 		iopt_pages_unpin(area->pages, iova_to_index(area, cur), iova_to_index(area, end));
 		area->num_accesses--;
+		if (internal)
+			area->num_locks--;
 		if (end == last || end == UINT64_MAX)
 			break;
 		cur = end + 1;
@@ -194,7 +235,8 @@ int sio_access_pin_pages(struct sio_access *access, uint64_t iova, uint64_t leng
 	uint64_t last_iova, cur;
 	int rc = 0;
 
-	if (access->iova_alignment != SIO_PAGE_SIZE || !access->ops->unmap)
+	if (access->iova_alignment != SIO_PAGE_SIZE ||
+	    (!access->internal && !access->ops->unmap))
 		return -EINVAL;
 	if (!length)
 		return -EINVAL;
@@ -225,8 +267,13 @@ int sio_access_pin_pages(struct sio_access *access, uint64_t iova, uint64_t leng
 			rc = -EINVAL;
 			break;
 		}
-		if (!check_area_prot(area, flags)) {
+		if (!check_area_prot(area, flags) ||
+		    ((flags & SIO_ACCESS_RW_WRITE) && !area->pages->writable)) {
 			rc = -EPERM;
+			break;
+		}
+		if (area->pages->type == IOPT_ADDRESS_DMABUF) {
+			rc = -EINVAL;
 			break;
 		}
 		idx = iova_to_index(area, cur);
@@ -235,6 +282,8 @@ int sio_access_pin_pages(struct sio_access *access, uint64_t iova, uint64_t leng
 		if (rc)
 			break;
 		area->num_accesses++;
+		if (access->internal)
+			area->num_locks++;
 		for (size_t i = idx; i <= last_idx; i++)
 			*out_pa++ = area->pages->base + i * SIO_PAGE_SIZE;
 		if (last == last_iova)
@@ -242,7 +291,7 @@ int sio_access_pin_pages(struct sio_access *access, uint64_t iova, uint64_t leng
 		cur = last + 1;
 	}
 	if (rc && cur > iova)
-		access_unpin_range(iopt, iova, cur - 1);
+		access_unpin_range(iopt, iova, cur - 1, access->internal);
 	pthread_mutex_unlock(&iopt->lock);
 	pthread_mutex_unlock(&access->ioas_lock);
 	return rc;
@@ -259,7 +308,7 @@ void sio_access_unpin_pages(struct sio_access *access, uint64_t iova, uint64_t l
 	if (access->ioas_unpin) {
 		iopt = &access->ioas_unpin->iopt;
 		pthread_mutex_lock(&iopt->lock);
-		access_unpin_range(iopt, iova, last_iova);
+		access_unpin_range(iopt, iova, last_iova, access->internal);
 		pthread_mutex_unlock(&iopt->lock);
 	}
 	pthread_mutex_unlock(&access->ioas_lock);

@@ -18,7 +18,10 @@ static void ctx_release(struct sio_file *f)
 {
 	struct sio_ctx *ctx = f->priv;
 
+	/* Mappings user space dropped no longer pin their owners */
+	sio_mmap_reap(ctx);
 	sio_objects_destroy_all(ctx);
+	sio_mmap_release_all(ctx);
 	free(ctx->objs);
 	pthread_mutex_destroy(&ctx->obj_lock);
 	pthread_cond_destroy(&ctx->obj_cond);

@@ -54,8 +54,6 @@ static void igroup_put(struct sio_igroup *igroup)
 
 void sio_device_pre_destroy(struct sio_object *obj)
 {
-	void sio_device_remove_vdev(struct sio_device *idev);
-
 	sio_device_remove_vdev(container_of(obj, struct sio_device, obj));
 }
 
@@ -343,7 +341,7 @@ void sio_hw_pagetable_put(struct sio_ctx *ctx, struct sio_hw_pagetable *hwpt)
 	if (hwpt->obj.type == SIO_OBJ_HWPT_PAGING && to_hwpt_paging(hwpt)->auto_domain) {
 		/* An automatic domain goes away with its last device */
 		atomic_fetch_sub(&hwpt->obj.users, 1);
-		sio_object_remove(ctx, &hwpt->obj, hwpt->obj.id, false);
+		sio_object_remove(ctx, &hwpt->obj, hwpt->obj.id, 0);
 		return;
 	}
 	atomic_fetch_sub(&hwpt->obj.users, 1);

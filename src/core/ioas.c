@@ -316,7 +316,8 @@ int sio_ioas_change_process(struct sio_ucmd *ucmd)
 		struct io_pagetable *iopt;
 
 		obj = ctx->objs[id];
-		if (!obj || obj == SIO_OBJ_RESERVED || obj->type != SIO_OBJ_IOAS)
+		if (!obj || obj == SIO_OBJ_RESERVED || obj == SIO_OBJ_TOMBSTONE ||
+		    obj->type != SIO_OBJ_IOAS)
 			continue;
 		iopt = &container_of(obj, struct sio_ioas, obj)->iopt;
 		pthread_mutex_lock(&iopt->lock);

@@ -106,7 +106,8 @@ struct sio_object *sio_get_object(struct sio_ctx *ctx, uint32_t id, enum sio_obj
 		return ERR_PTR(-ENOENT);
 	pthread_mutex_lock(&ctx->obj_lock);
 	obj = id < ctx->nobjs ? ctx->objs[id] : NULL;
-	if (!obj || obj == SIO_OBJ_RESERVED || (type != SIO_OBJ_ANY && obj->type != type) ||
+	if (!obj || obj == SIO_OBJ_RESERVED || obj == SIO_OBJ_TOMBSTONE ||
+	    (type != SIO_OBJ_ANY && obj->type != type) ||
 	    atomic_load(&obj->users) == 0) {
 		pthread_mutex_unlock(&ctx->obj_lock);
 		return ERR_PTR(-ENOENT);
@@ -154,38 +155,44 @@ static void object_destroy(struct sio_object *obj)
 
 /*
  * Remove an object from the table and destroy it. @to_destroy (when set) must be the object
- * at @id. With @wait_users the caller holds a users reference it drops here (a driver
- * destroying an object it depends on); otherwise users must be exactly 1 or -EBUSY.
+ * at @id. With SIO_REMOVE_WAIT the caller holds a users reference it drops here (a driver
+ * destroying an object it created), and first waits for short-term holders to go, asking the
+ * object (pre_destroy) to revoke long-lived ones such as a vDEVICE's hold on its device.
+ * Otherwise users must be exactly 1 or -EBUSY. SIO_REMOVE_TOMBSTONE leaves the ID allocated
+ * but unusable (lookups and DESTROY see ENOENT) until the context closes.
  */
 int sio_object_remove(struct sio_ctx *ctx, struct sio_object *to_destroy, uint32_t id,
-		      bool wait_users)
+		      unsigned int flags)
 {
 	struct sio_object *obj;
 
 	pthread_mutex_lock(&ctx->obj_lock);
 	obj = id < ctx->nobjs ? ctx->objs[id] : NULL;
-	if (!obj || obj == SIO_OBJ_RESERVED || (to_destroy && obj != to_destroy)) {
+	if (!obj || obj == SIO_OBJ_RESERVED || obj == SIO_OBJ_TOMBSTONE ||
+	    (to_destroy && obj != to_destroy)) {
 		pthread_mutex_unlock(&ctx->obj_lock);
 		return -ENOENT;
 	}
-	if (wait_users)
+	if (flags & SIO_REMOVE_WAIT) {
+		if (atomic_load(&obj->shortterm) && sio_object_ops[obj->type].pre_destroy) {
+			pthread_mutex_unlock(&ctx->obj_lock);
+			sio_object_ops[obj->type].pre_destroy(obj);
+			pthread_mutex_lock(&ctx->obj_lock);
+		}
+		while (atomic_load(&obj->shortterm))
+			pthread_cond_wait(&ctx->obj_cond, &ctx->obj_lock);
 		atomic_fetch_sub(&obj->users, 1);
+	}
 	if (atomic_load(&obj->users) != 1) {
-		if (wait_users)
+		if (flags & SIO_REMOVE_WAIT)
 			atomic_fetch_add(&obj->users, 1);
 		pthread_mutex_unlock(&ctx->obj_lock);
 		return -EBUSY;
 	}
 	atomic_store(&obj->users, 0);
-	ctx->objs[id] = NULL;
+	ctx->objs[id] = (flags & SIO_REMOVE_TOMBSTONE) ? SIO_OBJ_TOMBSTONE : NULL;
 	if (ctx->vfio_ioas && &ctx->vfio_ioas->obj == obj)
 		ctx->vfio_ioas = NULL;
-	if (atomic_load(&obj->shortterm) && sio_object_ops[obj->type].pre_destroy) {
-		/* Something still holds the object (a vDEVICE its device): revoke it */
-		pthread_mutex_unlock(&ctx->obj_lock);
-		sio_object_ops[obj->type].pre_destroy(obj);
-		pthread_mutex_lock(&ctx->obj_lock);
-	}
 	while (atomic_load(&obj->shortterm))
 		pthread_cond_wait(&ctx->obj_cond, &ctx->obj_lock);
 	pthread_mutex_unlock(&ctx->obj_lock);
@@ -196,14 +203,22 @@ int sio_object_remove(struct sio_ctx *ctx, struct sio_object *to_destroy, uint32
 /* Destroy an object a kernel-side user created and still holds a users reference on */
 void sio_object_destroy_user(struct sio_ctx *ctx, struct sio_object *obj)
 {
-	sio_object_remove(ctx, obj, obj->id, true);
+	sio_object_remove(ctx, obj, obj->id, SIO_REMOVE_WAIT);
+}
+
+/* As sio_object_destroy_user(), leaving a tombstone: user space's ID stays dead */
+void sio_object_tombstone_user(struct sio_ctx *ctx, struct sio_object *obj)
+{
+	sio_object_remove(ctx, obj, obj->id, SIO_REMOVE_WAIT | SIO_REMOVE_TOMBSTONE);
 }
 
 int sio_destroy_ioctl(struct sio_ucmd *ucmd)
 {
 	struct iommu_destroy *cmd = ucmd->cmd;
 
-	return sio_object_remove(ucmd->ctx, NULL, cmd->id, false);
+	/* Unmapped mmap regions no longer hold their owners */
+	sio_mmap_reap(ucmd->ctx);
+	return sio_object_remove(ucmd->ctx, NULL, cmd->id, 0);
 }
 
 /*
@@ -221,12 +236,13 @@ void sio_objects_destroy_all(struct sio_ctx *ctx)
 
 			pthread_mutex_lock(&ctx->obj_lock);
 			obj = ctx->objs[id];
-			if (!obj || obj == SIO_OBJ_RESERVED || atomic_load(&obj->users) != 1) {
+			if (!obj || obj == SIO_OBJ_RESERVED || obj == SIO_OBJ_TOMBSTONE ||
+			    atomic_load(&obj->users) != 1) {
 				pthread_mutex_unlock(&ctx->obj_lock);
 				continue;
 			}
 			pthread_mutex_unlock(&ctx->obj_lock);
-			if (sio_object_remove(ctx, obj, id, false) == 0)
+			if (sio_object_remove(ctx, obj, id, 0) == 0)
 				progress = true;
 		}
 	}

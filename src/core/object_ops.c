@@ -2,11 +2,6 @@
 /* Per-type destroy/abort operations of every object type. */
 #include "sio.h"
 
-void sio_fault_destroy(struct sio_object *obj);
-void sio_viommu_destroy(struct sio_object *obj);
-void sio_vdevice_destroy(struct sio_object *obj);
-void sio_veventq_destroy(struct sio_object *obj);
-void sio_hw_queue_destroy(struct sio_object *obj);
 
 const struct sio_object_ops sio_object_ops[SIO_OBJ_MAX] = {
 	[SIO_OBJ_ACCESS] = { .destroy = sio_access_destroy_object },
@@ -19,8 +14,8 @@ const struct sio_object_ops sio_object_ops[SIO_OBJ_MAX] = {
 				  .abort = sio_hwpt_nested_abort },
 	[SIO_OBJ_IOAS] = { .destroy = sio_ioas_destroy },
 	[SIO_OBJ_VIOMMU] = { .destroy = sio_viommu_destroy },
-	[SIO_OBJ_VDEVICE] = { .destroy = sio_vdevice_destroy },
-	[SIO_OBJ_VEVENTQ] = { .destroy = sio_veventq_destroy },
+	[SIO_OBJ_VDEVICE] = { .destroy = sio_vdevice_destroy, .abort = sio_vdevice_abort },
+	[SIO_OBJ_VEVENTQ] = { .destroy = sio_veventq_destroy, .abort = sio_veventq_abort },
 	[SIO_OBJ_HW_QUEUE] = { .destroy = sio_hw_queue_destroy },
 	[SIO_OBJ_SELFTEST] = { .destroy = sio_selftest_destroy },
 };

@@ -92,6 +92,10 @@ struct sio_ctx {
 };
 
 #define SIO_OBJ_RESERVED ((struct sio_object *)1)
+#define SIO_OBJ_TOMBSTONE ((struct sio_object *)2)
+
+#define SIO_REMOVE_WAIT 1u
+#define SIO_REMOVE_TOMBSTONE 2u
 
 /* An ioctl in flight: the dispatcher's state */
 struct sio_ucmd {
@@ -113,8 +117,9 @@ struct sio_object *sio_get_object(struct sio_ctx *ctx, uint32_t id, enum sio_obj
 void sio_put_object(struct sio_ctx *ctx, struct sio_object *obj);
 bool sio_lock_obj(struct sio_object *obj);
 int sio_object_remove(struct sio_ctx *ctx, struct sio_object *to_destroy, uint32_t id,
-		      bool wait_users);
+		      unsigned int flags);
 void sio_object_destroy_user(struct sio_ctx *ctx, struct sio_object *obj);
+void sio_object_tombstone_user(struct sio_ctx *ctx, struct sio_object *obj);
 void sio_objects_destroy_all(struct sio_ctx *ctx);
 int sio_destroy_ioctl(struct sio_ucmd *ucmd);
 int sio_ucmd_respond(struct sio_ucmd *ucmd, size_t size);
@@ -301,6 +306,63 @@ int sio_access_rw(struct sio_access *access, uint64_t iova, void *data, size_t l
 		  unsigned int flags);
 void sio_access_notify_unmap(struct io_pagetable *iopt, uint64_t iova, uint64_t length);
 void sio_access_destroy_object(struct sio_object *obj);
+
+/* vIOMMU objects (viommu.c, veventq.c, mmap.c) */
+struct sio_viommu {
+	struct sio_object obj;
+	struct sio_ctx *ctx;
+	struct sio_hwpt_paging *hwpt;
+	const struct sio_viommu_ops *ops;
+	const struct sio_iommu_ops *iommu_ops; /* the physical IOMMU model it sits on */
+	uint32_t type;
+	pthread_mutex_t vdevs_lock;            /* protects vdevs */
+	struct sio_vdevice **vdevs;
+	size_t nvdevs;
+	pthread_rwlock_t veventqs_rwsem;       /* protects veventqs */
+	struct list_head veventqs;
+};
+
+struct sio_vdevice {
+	struct sio_object obj;
+	struct sio_viommu *viommu;
+	struct sio_device *idev;
+	uint64_t virt_id;
+	bool published;                        /* visible to lookups once init succeeded */
+	void (*destroy)(struct sio_vdevice *vdev);
+};
+
+struct sio_hw_queue {
+	struct sio_object obj;
+	struct sio_viommu *viommu;
+	struct sio_access *access;
+	uint32_t type;
+	uint64_t base_addr;
+	uint64_t length;
+	void (*destroy)(struct sio_hw_queue *hw_queue);
+};
+
+int sio_viommu_alloc_ioctl(struct sio_ucmd *ucmd);
+int sio_vdevice_alloc_ioctl(struct sio_ucmd *ucmd);
+int sio_veventq_alloc_ioctl(struct sio_ucmd *ucmd);
+int sio_hw_queue_alloc_ioctl(struct sio_ucmd *ucmd);
+void sio_viommu_destroy(struct sio_object *obj);
+void sio_vdevice_destroy(struct sio_object *obj);
+void sio_vdevice_abort(struct sio_object *obj);
+void sio_veventq_destroy(struct sio_object *obj);
+void sio_veventq_abort(struct sio_object *obj);
+void sio_hw_queue_destroy(struct sio_object *obj);
+struct sio_hwpt_nested *sio_viommu_alloc_hwpt_nested(struct sio_ctx *ctx,
+						     struct sio_object *viommu_obj,
+						     struct sio_device *idev, uint32_t flags,
+						     const struct sio_user_data *user_data);
+int sio_viommu_cache_invalidate(struct sio_object *viommu_obj,
+				struct sio_user_data_array *array);
+void sio_device_remove_vdev(struct sio_device *idev);
+struct sio_access *sio_access_create_internal(struct sio_ctx *ctx);
+void sio_access_destroy_internal(struct sio_access *access);
+int sio_access_attach_internal(struct sio_access *access, struct sio_ioas *ioas);
+void sio_mmap_reap(struct sio_ctx *ctx);
+void sio_mmap_release_all(struct sio_ctx *ctx);
 
 /* Fault queues (fault.c) */
 struct sio_fault *sio_get_fault(struct sio_ucmd *ucmd, uint32_t id);

@@ -199,4 +199,51 @@ int sio_copy_struct_from_user_array(void *dst, size_t dst_size,
 int sio_copy_struct_from_full_user_array(void *dst, size_t entry_size,
 					 const struct sio_user_data_array *array, uint32_t type);
 
+/*
+ * vIOMMU support (seeds 001, 003): a driver sizes its vIOMMU (get_viommu_size), embeds
+ * struct sio_viommu first (SIO_VIOMMU_STRUCT_SIZE checks it at build time) and fills
+ * viommu->ops in viommu_init. vDEVICEs and HW queues may be driver-sized the same way; their
+ * destroy hooks are set by their init ops, so an abort before init never calls them.
+ */
+struct sio_vdevice;
+struct sio_hw_queue;
+
+/**
+ * struct sio_viommu_ops - operations of a driver's vIOMMU
+ * @destroy: release driver parts (the core frees the memory)
+ * @alloc_domain_nested: a nested domain whose stage 2 is the vIOMMU's parent
+ * @cache_invalidate: process driver-format invalidation entries; set @array->entry_num to the
+ *       number handled, even on error
+ * @vdevice_size: size of the driver's vDEVICE (0: the core's); needs @vdevice_init
+ * @vdevice_init: set up a vDEVICE; may set vdev->destroy
+ * @get_hw_queue_size: size of the driver's HW queue of @type, 0 if unsupported
+ * @hw_queue_init_phys: set up HW queue @index whose memory starts at @base_pa
+ */
+struct sio_viommu_ops {
+	void (*destroy)(struct sio_viommu *viommu);
+	struct sio_domain *(*alloc_domain_nested)(struct sio_viommu *viommu, uint32_t flags,
+						  const struct sio_user_data *user_data);
+	int (*cache_invalidate)(struct sio_viommu *viommu, struct sio_user_data_array *array);
+	size_t vdevice_size;
+	int (*vdevice_init)(struct sio_vdevice *vdev);
+	size_t (*get_hw_queue_size)(struct sio_viommu *viommu, uint32_t queue_type);
+	int (*hw_queue_init_phys)(struct sio_hw_queue *hw_queue, uint32_t index, uint64_t base_pa);
+};
+
+/* Helpers the core offers drivers (viommu.c, veventq.c, mmap.c) */
+struct sio_dev *sio_viommu_find_dev(struct sio_viommu *viommu, uint64_t virt_id);
+int sio_viommu_get_vdev_id(struct sio_viommu *viommu, struct sio_dev *dev, uint64_t *virt_id);
+int sio_viommu_report_event(struct sio_viommu *viommu, uint32_t type, const void *data,
+			    size_t len);
+int sio_viommu_alloc_mmap(struct sio_viommu *viommu, int memfd, size_t length,
+			  uint64_t *offset);
+void sio_viommu_destroy_mmap(struct sio_viommu *viommu, uint64_t offset);
+int sio_hw_queue_depend(struct sio_hw_queue *dependent, struct sio_hw_queue *depended);
+void sio_hw_queue_undepend(struct sio_hw_queue *dependent, struct sio_hw_queue *depended);
+struct sio_domain *sio_viommu_parent_domain(struct sio_viommu *viommu);
+
+#define SIO_VIOMMU_STRUCT_SIZE(drv_struct, member)                                        \
+	(sizeof(drv_struct) +                                                              \
+	 0 * sizeof(char[offsetof(drv_struct, member) == 0 ? 1 : -1]))
+
 #endif /* SIO_DRIVER_H */

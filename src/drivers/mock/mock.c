@@ -17,6 +17,12 @@ static atomic_int mock_dev_ids;
 static int mock_blocked_attach(struct sio_domain *domain, struct sio_dev *dev,
 			       struct sio_domain *old)
 {
+	struct mock_dev *mdev = to_mock_dev(dev);
+
+	pthread_rwlock_wrlock(&mdev->viommu_rwsem);
+	mdev->viommu = NULL;
+	mdev->vdev_id = 0;
+	pthread_rwlock_unlock(&mdev->viommu_rwsem);
 	return 0;
 }
 
@@ -53,8 +59,26 @@ static struct sio_domain mock_blocked_domain = {
 static int mock_domain_attach(struct sio_domain *domain, struct sio_dev *dev,
 			      struct sio_domain *old)
 {
-	if (domain->dirty_ops && (to_mock_dev(dev)->flags & MOCK_FLAGS_DEVICE_NO_DIRTY))
+	struct mock_dev *mdev = to_mock_dev(dev);
+	struct mock_viommu *new_viommu = NULL;
+	uint64_t vdev_id = 0;
+	int rc;
+
+	if (domain->dirty_ops && (mdev->flags & MOCK_FLAGS_DEVICE_NO_DIRTY))
 		return -EINVAL;
+	/* A nested domain of a vIOMMU needs the device's virtual ID on it */
+	if (domain->type == SIO_DOMAIN_NESTED) {
+		new_viommu = container_of(domain, struct mock_domain_nested, domain)->mock_viommu;
+		if (new_viommu) {
+			rc = sio_viommu_get_vdev_id(&new_viommu->core, dev, &vdev_id);
+			if (rc)
+				return rc;
+		}
+	}
+	pthread_rwlock_wrlock(&mdev->viommu_rwsem);
+	mdev->viommu = new_viommu;
+	mdev->vdev_id = vdev_id;
+	pthread_rwlock_unlock(&mdev->viommu_rwsem);
 	return 0;
 }
 
@@ -273,14 +297,24 @@ static struct sio_domain *mock_alloc_nested(struct sio_dev *dev, struct sio_doma
 					    uint32_t flags,
 					    const struct sio_user_data *user_data)
 {
-	struct iommu_hwpt_selftest cfg;
-	struct mock_domain_nested *nested;
-	int rc;
+	struct sio_domain *domain;
 
 	if (flags & ~IOMMU_HWPT_ALLOC_PASID)
 		return ERR_PTR(-EOPNOTSUPP);
 	if (!parent || parent->type != SIO_DOMAIN_PAGING)
 		return ERR_PTR(-EINVAL);
+	domain = mock_alloc_nested_common(user_data);
+	if (!IS_ERR(domain))
+		to_mock_nested(domain)->parent = to_mock_domain(parent);
+	return domain;
+}
+
+struct sio_domain *mock_alloc_nested_common(const struct sio_user_data *user_data)
+{
+	struct iommu_hwpt_selftest cfg;
+	struct mock_domain_nested *nested;
+	int rc;
+
 	if (user_data->type != IOMMU_HWPT_DATA_SELFTEST)
 		return ERR_PTR(-EOPNOTSUPP);
 	rc = sio_copy_struct_from_user_data(&cfg, sizeof(cfg), user_data,
@@ -293,7 +327,6 @@ static struct sio_domain *mock_alloc_nested(struct sio_dev *dev, struct sio_doma
 		return ERR_PTR(-ENOMEM);
 	nested->domain.type = SIO_DOMAIN_NESTED;
 	nested->domain.ops = &mock_nested_ops;
-	nested->parent = to_mock_domain(parent);
 	for (int i = 0; i < MOCK_NESTED_DOMAIN_IOTLB_NUM; i++)
 		nested->iotlb[i] = cfg.iotlb;
 	return &nested->domain;
@@ -333,6 +366,8 @@ const struct sio_iommu_ops mock_iommu_ops = {
 	.capable = mock_capable,
 	.domain_alloc_paging_flags = mock_alloc_paging_flags,
 	.domain_alloc_nested = mock_alloc_nested,
+	.get_viommu_size = mock_get_viommu_size,
+	.viommu_init = mock_viommu_init,
 };
 
 struct mock_dev *mock_dev_create(uint32_t dev_flags)
@@ -352,6 +387,7 @@ struct mock_dev *mock_dev_create(uint32_t dev_flags)
 		return ERR_PTR(-ENOMEM);
 	}
 	mdev->flags = dev_flags;
+	pthread_rwlock_init(&mdev->viommu_rwsem, NULL);
 	mdev->id = atomic_fetch_add(&mock_dev_ids, 1);
 	for (int i = 0; i < MOCK_DEV_CACHE_NUM; i++)
 		mdev->cache[i] = IOMMU_TEST_DEV_CACHE_DEFAULT;
@@ -366,5 +402,6 @@ struct mock_dev *mock_dev_create(uint32_t dev_flags)
 void mock_dev_destroy(struct mock_dev *mdev)
 {
 	sio_iommu_dev_remove(&mdev->dev);
+	pthread_rwlock_destroy(&mdev->viommu_rwsem);
 	sio_free(mdev);
 }

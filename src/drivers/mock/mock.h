@@ -12,8 +12,13 @@
 #include "iommufd_test.h"
 #include "pt.h"
 
+struct mock_viommu;
+
 struct mock_dev {
 	struct sio_dev dev;
+	pthread_rwlock_t viommu_rwsem; /* protects viommu, vdev_id */
+	struct mock_viommu *viommu;
+	uint64_t vdev_id;
 	uint32_t flags;
 	uint32_t cache[MOCK_DEV_CACHE_NUM];
 	atomic_int pasid_1024_fake_error;
@@ -30,10 +35,33 @@ struct mock_domain {
 struct mock_domain_nested {
 	struct sio_domain domain;
 	struct mock_domain *parent;
+	struct mock_viommu *mock_viommu;
 	uint32_t iotlb[MOCK_NESTED_DOMAIN_IOTLB_NUM];
 };
 
+struct mock_hw_queue {
+	struct sio_hw_queue core;
+	struct mock_viommu *mock_viommu;
+	struct mock_hw_queue *prev;
+	uint16_t index;
+};
+
+struct mock_viommu {
+	struct sio_viommu core;
+	struct mock_domain *s2_parent;
+	struct mock_hw_queue *hw_queue[IOMMU_TEST_HW_QUEUE_MAX];
+	pthread_mutex_t queue_mutex;
+	uint64_t mmap_offset;
+	int page_fd;     /* memfd of the two-page region user space can mmap */
+	uint32_t *page;  /* our mapping of it */
+};
+
 extern const struct sio_iommu_ops mock_iommu_ops;
+
+size_t mock_get_viommu_size(struct sio_dev *dev, uint32_t viommu_type);
+int mock_viommu_init(struct sio_viommu *viommu, struct sio_domain *parent,
+		     const struct sio_user_data *user_data);
+struct sio_domain *mock_alloc_nested_common(const struct sio_user_data *user_data);
 
 struct mock_dev *mock_dev_create(uint32_t dev_flags);
 void mock_dev_destroy(struct mock_dev *mdev);

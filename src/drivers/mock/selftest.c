@@ -674,6 +674,32 @@ static int test_trigger_iopf(struct sio_ucmd *ucmd, struct iommu_test_cmd *cmd)
 	return 0;
 }
 
+/* The mock device's vIOMMU reports an event naming the device's virtual ID */
+static int test_trigger_vevent(struct sio_ucmd *ucmd, struct iommu_test_cmd *cmd)
+{
+	struct sio_device *idev = sio_get_device(ucmd, cmd->trigger_vevent.dev_id);
+	struct iommu_viommu_event_selftest ev = {};
+	struct mock_dev *mdev;
+	int rc = -ENOENT;
+
+	if (IS_ERR(idev))
+		return PTR_ERR(idev);
+	if (idev->dev->ops != &mock_iommu_ops) {
+		sio_put_object(ucmd->ctx, &idev->obj);
+		return -EINVAL;
+	}
+	mdev = to_mock_dev(idev->dev);
+	pthread_rwlock_rdlock(&mdev->viommu_rwsem);
+	if (mdev->viommu && mdev->vdev_id) {
+		ev.virt_id = mdev->vdev_id;
+		rc = sio_viommu_report_event(&mdev->viommu->core, IOMMU_VEVENTQ_TYPE_SELFTEST, &ev,
+					     sizeof(ev));
+	}
+	pthread_rwlock_unlock(&mdev->viommu_rwsem);
+	sio_put_object(ucmd->ctx, &idev->obj);
+	return rc;
+}
+
 int sio_test_cmd_ioctl(struct sio_ucmd *ucmd)
 {
 	struct iommu_test_cmd *cmd = ucmd->cmd;
@@ -722,6 +748,8 @@ int sio_test_cmd_ioctl(struct sio_ucmd *ucmd)
 				  cmd->dirty.page_size, cmd->dirty.uptr);
 	case IOMMU_TEST_OP_TRIGGER_IOPF:
 		return test_trigger_iopf(ucmd, cmd);
+	case IOMMU_TEST_OP_TRIGGER_VEVENT:
+		return test_trigger_vevent(ucmd, cmd);
 	case IOMMU_TEST_OP_PASID_ATTACH:
 		return test_pasid_attach(ucmd, cmd, false);
 	case IOMMU_TEST_OP_PASID_REPLACE:
