@@ -12,6 +12,14 @@
  * holding the real text with VmPin:/VmLck: raised by softiommu's pin accounting, because the
  * upstream selftests check pinning there. Another process's status is passed through.
  *
+ * Fault injection, as Linux's CONFIG_FAULT_INJECTION shows it, so iommufd_fail_nth runs:
+ * /proc/self/task/<tid>/fail-nth (and /proc/<pid>/task/<tid>/, /proc/thread-self/) opens a
+ * descriptor whose reads and writes are the calling thread's sio_should_fail() counter
+ * (sio_fail_nth_set/get); opendir("/sys/kernel/debug") and absolute opens under
+ * /sys/kernel/debug/fail* are redirected to a small private directory holding the failslab
+ * and fail_page_alloc knobs the test writes (accepted, not interpreted). The emulation is off
+ * when the backend has no fault injection (the shim's unit test links a fake backend).
+ *
  * Invariants:
  * - The passthrough path takes no lock and allocates nothing: a TLS depth check, one
  *   softiommu_is_fd() call and an indirect call.
@@ -31,16 +39,20 @@
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
 #endif
+#include <dirent.h>
 #include <dlfcn.h>
 #include <errno.h>
+#include <pthread.h>
 #include <fcntl.h>
 #include <stdarg.h>
 #include <stdatomic.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -77,10 +89,14 @@ typedef int (*dup_fn)(int);
 typedef int (*dup2_fn)(int, int);
 typedef int (*dup3_fn)(int, int, int);
 typedef int (*fcntl_fn)(int, int, ...);
+typedef ssize_t (*pread_fn)(int, void *, size_t, off_t);
+typedef ssize_t (*pwrite_fn)(int, const void *, size_t, off_t);
+typedef DIR *(*opendir_fn)(const char *);
 
 enum real_id {
 	R_OPEN, R_OPEN64, R_OPENAT, R_OPENAT64, R_FOPEN, R_FOPEN64, R_IOCTL, R_READ, R_READ_CHK,
-	R_WRITE, R_CLOSE, R_MMAP, R_DUP, R_DUP2, R_DUP3, R_FCNTL, R_FCNTL64, R_NR
+	R_WRITE, R_CLOSE, R_MMAP, R_DUP, R_DUP2, R_DUP3, R_FCNTL, R_FCNTL64, R_PREAD, R_PREAD64,
+	R_PWRITE, R_PWRITE64, R_OPENDIR, R_NR
 };
 
 static const char *const real_names[R_NR] = {
@@ -88,7 +104,9 @@ static const char *const real_names[R_NR] = {
 	[R_OPENAT64] = "openat64", [R_FOPEN] = "fopen", [R_FOPEN64] = "fopen64",
 	[R_IOCTL] = "ioctl", [R_READ] = "read", [R_READ_CHK] = "__read_chk", [R_WRITE] = "write",
 	[R_CLOSE] = "close", [R_MMAP] = "mmap", [R_DUP] = "dup", [R_DUP2] = "dup2",
-	[R_DUP3] = "dup3", [R_FCNTL] = "fcntl", [R_FCNTL64] = "fcntl64",
+	[R_DUP3] = "dup3", [R_FCNTL] = "fcntl", [R_FCNTL64] = "fcntl64", [R_PREAD] = "pread",
+	[R_PREAD64] = "pread64", [R_PWRITE] = "pwrite", [R_PWRITE64] = "pwrite64",
+	[R_OPENDIR] = "opendir",
 };
 
 static void *_Atomic real_syms[R_NR];
@@ -299,6 +317,265 @@ static int status_wanted(const char *path, int flags)
 	       is_own_status(path);
 }
 
+
+/* ---- fault injection: fail-nth and the debugfs knobs ---- */
+
+/* The backend's per-thread counter; absent (NULL) in a backend without fault injection. */
+void sio_fail_nth_set(unsigned int nth) __attribute__((weak));
+unsigned int sio_fail_nth_get(void) __attribute__((weak));
+
+static int failnth_available(void)
+{
+	return sio_fail_nth_set && sio_fail_nth_get;
+}
+
+/* Open fail-nth descriptors: a short list, looked at only while it is non-empty. */
+#define MAX_NTH_FDS 64
+static struct nth_fd {
+	int fd;
+	pid_t tid;
+	off_t pos; /* for read(); pread() takes its own offset */
+} nth_fds[MAX_NTH_FDS];
+static atomic_int nth_fds_open;
+static pthread_mutex_t nth_lock = PTHREAD_MUTEX_INITIALIZER;
+
+/* Parse a fail-nth path; *@tid is the thread it names. */
+static int is_fail_nth(const char *path, pid_t *tid)
+{
+	const char *p;
+	char *end;
+	long pid, t;
+
+	if (strncmp(path, "/proc/", 6))
+		return 0;
+	p = path + 6;
+	if (!strcmp(p, "thread-self/fail-nth")) {
+		*tid = (pid_t)syscall(SYS_gettid);
+		return 1;
+	}
+	if (!strncmp(p, "self/", 5)) {
+		p += 5;
+	} else {
+		pid = strtol(p, &end, 10);
+		if (end == p || *end != '/' || pid != getpid())
+			return 0;
+		p = end + 1;
+	}
+	if (strncmp(p, "task/", 5))
+		return 0;
+	t = strtol(p + 5, &end, 10);
+	if (end == p + 5 || strcmp(end, "/fail-nth") || t <= 0)
+		return 0;
+	*tid = (pid_t)t;
+	return 1;
+}
+
+static struct nth_fd *nth_find(int fd)
+{
+	for (int i = 0; i != MAX_NTH_FDS; i++)
+		if (nth_fds[i].fd == fd && nth_fds[i].tid)
+			return &nth_fds[i];
+	return NULL;
+}
+
+/* Whether @fd is a fail-nth descriptor: a single load while none is open. */
+static inline int is_nth_fd(int fd)
+{
+	int found;
+
+	if (!atomic_load_explicit(&nth_fds_open, memory_order_relaxed) || fd < 0)
+		return 0;
+	pthread_mutex_lock(&nth_lock);
+	found = nth_find(fd) != NULL;
+	pthread_mutex_unlock(&nth_lock);
+	return found;
+}
+
+/* Return: the descriptor, or -1 with errno set. */
+static int open_fail_nth(pid_t tid, int flags)
+{
+	char task[64];
+	struct stat st;
+	int fd, i;
+
+	snprintf(task, sizeof(task), "/proc/self/task/%d", (int)tid);
+	if (stat(task, &st))
+		return -1; /* not a thread of ours: ENOENT as the kernel */
+	fd = memfd_create("softiommu-fail-nth", (flags & O_CLOEXEC) ? MFD_CLOEXEC : 0);
+	if (fd < 0)
+		return -1;
+	pthread_mutex_lock(&nth_lock);
+	for (i = 0; i != MAX_NTH_FDS && nth_fds[i].tid; i++)
+		;
+	if (i != MAX_NTH_FDS) {
+		nth_fds[i] = (struct nth_fd){ .fd = fd, .tid = tid };
+		atomic_fetch_add(&nth_fds_open, 1);
+	}
+	pthread_mutex_unlock(&nth_lock);
+	if (i == MAX_NTH_FDS) {
+		REAL(R_CLOSE, close_fn)(fd);
+		errno = EMFILE;
+		return -1;
+	}
+	return fd;
+}
+
+static void nth_forget(int fd)
+{
+	struct nth_fd *e;
+
+	pthread_mutex_lock(&nth_lock);
+	e = nth_find(fd);
+	if (e) {
+		e->tid = 0;
+		e->fd = -1;
+		atomic_fetch_sub(&nth_fds_open, 1);
+	}
+	pthread_mutex_unlock(&nth_lock);
+}
+
+/* The thread @fd names, or 0 when it is not a fail-nth descriptor. */
+static pid_t nth_tid(int fd, off_t **pos)
+{
+	struct nth_fd *e;
+	pid_t tid = 0;
+
+	pthread_mutex_lock(&nth_lock);
+	e = nth_find(fd);
+	if (e) {
+		tid = e->tid;
+		if (pos)
+			*pos = &e->pos;
+	}
+	pthread_mutex_unlock(&nth_lock);
+	return tid;
+}
+
+/*
+ * read/pread: "<remaining>\n" from @off, as the kernel's simple_read_from_buffer. Only the
+ * calling thread's counter is visible (it is thread-local in the core).
+ */
+static ssize_t nth_read(pid_t tid, void *buf, size_t len, off_t off)
+{
+	char num[16];
+	int n;
+
+	if (tid != (pid_t)syscall(SYS_gettid)) {
+		errno = EPERM;
+		return -1;
+	}
+	n = snprintf(num, sizeof(num), "%u\n", sio_fail_nth_get());
+	if (off < 0) {
+		errno = EINVAL;
+		return -1;
+	}
+	if (off >= n)
+		return 0;
+	if (len > (size_t)(n - off))
+		len = n - off;
+	memcpy(buf, num + off, len);
+	return (ssize_t)len;
+}
+
+/* write/pwrite: an unsigned number (any base, optional newline) arms the counter */
+static ssize_t nth_write(pid_t tid, const void *buf, size_t len)
+{
+	char num[32], *end;
+	unsigned long n;
+
+	if (tid != (pid_t)syscall(SYS_gettid)) {
+		errno = EPERM;
+		return -1;
+	}
+	if (!len || len >= sizeof(num)) {
+		errno = EINVAL;
+		return -1;
+	}
+	memcpy(num, buf, len);
+	num[len] = 0;
+	if (num[len - 1] == '\n')
+		num[len - 1] = 0;
+	errno = 0;
+	n = strtoul(num, &end, 0);
+	if (num[0] == '-' || num[0] == 0 || *end || errno || n > UINT32_MAX) {
+		errno = errno == ERANGE || n > UINT32_MAX ? ERANGE : EINVAL;
+		return -1;
+	}
+	sio_fail_nth_set((unsigned int)n);
+	return (ssize_t)len;
+}
+
+/*
+ * The debugfs knobs iommufd_fail_nth writes: a private directory made on first use, removed
+ * at exit by the process that made it.
+ */
+static const char *const debugfs_files[] = {
+	"failslab/ignore-gfp-wait", "failslab/verbose", "failslab/probability",
+	"failslab/interval", "failslab/times", "failslab/space",
+	"fail_page_alloc/ignore-gfp-wait", "fail_page_alloc/ignore-gfp-highmem",
+	"fail_page_alloc/min-order", "fail_page_alloc/verbose", "fail_page_alloc/probability",
+	"fail_page_alloc/interval", "fail_page_alloc/times", "fail_page_alloc/space",
+};
+static char debugfs_dir[64];
+static pid_t debugfs_owner;
+static pthread_once_t debugfs_once = PTHREAD_ONCE_INIT;
+
+static void debugfs_remove(void)
+{
+	char path[128];
+
+	if (!debugfs_dir[0] || getpid() != debugfs_owner)
+		return;
+	for (size_t i = 0; i != sizeof(debugfs_files) / sizeof(debugfs_files[0]); i++) {
+		snprintf(path, sizeof(path), "%s/%s", debugfs_dir, debugfs_files[i]);
+		unlink(path);
+	}
+	snprintf(path, sizeof(path), "%s/failslab", debugfs_dir);
+	rmdir(path);
+	snprintf(path, sizeof(path), "%s/fail_page_alloc", debugfs_dir);
+	rmdir(path);
+	rmdir(debugfs_dir);
+}
+
+static void debugfs_make(void)
+{
+	char path[128];
+	const char *tmp = getenv("TMPDIR");
+	int fd;
+
+	snprintf(debugfs_dir, sizeof(debugfs_dir), "%s/softiommu-debugfs.XXXXXX",
+		 tmp && *tmp && strlen(tmp) < 32 ? tmp : "/tmp");
+	if (!mkdtemp(debugfs_dir)) {
+		debugfs_dir[0] = 0;
+		return;
+	}
+	debugfs_owner = getpid();
+	snprintf(path, sizeof(path), "%s/failslab", debugfs_dir);
+	mkdir(path, 0700);
+	snprintf(path, sizeof(path), "%s/fail_page_alloc", debugfs_dir);
+	mkdir(path, 0700);
+	for (size_t i = 0; i != sizeof(debugfs_files) / sizeof(debugfs_files[0]); i++) {
+		snprintf(path, sizeof(path), "%s/%s", debugfs_dir, debugfs_files[i]);
+		fd = REAL(R_OPENAT, openat_fn)(AT_FDCWD, path, O_WRONLY | O_CREAT | O_CLOEXEC,
+					       0600);
+		if (fd >= 0)
+			REAL(R_CLOSE, close_fn)(fd);
+	}
+	atexit(debugfs_remove);
+}
+
+/* Our debugfs directory, or NULL when it cannot be made. */
+static const char *debugfs_path(void)
+{
+	pthread_once(&debugfs_once, debugfs_make);
+	return debugfs_dir[0] ? debugfs_dir : NULL;
+}
+
+static int is_debugfs(const char *path)
+{
+	return !strcmp(path, "/sys/kernel/debug") || !strcmp(path, "/sys/kernel/debug/");
+}
+
 /* ---- open ---- */
 
 static int needs_mode(int flags)
@@ -324,6 +601,26 @@ static int open_special(const char *path, int flags, int *ret)
 		if (*ret >= 0)
 			errno = saved;
 		return 1;
+	}
+	if (failnth_available() && !strncmp(path, "/proc/", 6)) {
+		pid_t tid;
+
+		if (is_fail_nth(path, &tid)) {
+			*ret = open_fail_nth(tid, flags);
+			if (*ret >= 0)
+				errno = saved;
+			return 1;
+		}
+	}
+	if (failnth_available() && !strncmp(path, "/sys/kernel/debug/fail", 22)) {
+		const char *dir = debugfs_path();
+		char moved[256];
+
+		if (dir && snprintf(moved, sizeof(moved), "%s/%s", dir, path + 18) <
+				   (int)sizeof(moved)) {
+			*ret = REAL(R_OPENAT, openat_fn)(AT_FDCWD, moved, flags, 0600);
+			return 1;
+		}
 	}
 	return 0;
 }
@@ -443,8 +740,27 @@ SHIM_EXPORT int ioctl(int fd, unsigned long request, ...)
 	return (int)CALL_SOFTIOMMU(softiommu_ioctl(fd, request, arg));
 }
 
+static ssize_t nth_read_at_pos(int fd, void *buf, size_t len)
+{
+	off_t *pos = NULL;
+	pid_t tid = nth_tid(fd, &pos);
+	ssize_t n;
+
+	if (!tid) { /* closed meanwhile */
+		errno = EBADF;
+		return -1;
+	}
+	n = nth_read(tid, buf, len, *pos);
+
+	if (n > 0)
+		*pos += n;
+	return n;
+}
+
 SHIM_EXPORT ssize_t read(int fd, void *buf, size_t len)
 {
+	if (is_nth_fd(fd))
+		return nth_read_at_pos(fd, buf, len);
 	if (!routed(fd))
 		return REAL(R_READ, read_fn)(fd, buf, len);
 	return CALL_SOFTIOMMU(softiommu_read(fd, buf, len));
@@ -461,6 +777,8 @@ SHIM_EXPORT ssize_t __read_chk(int fd, void *buf, size_t len, size_t buflen)
 
 SHIM_EXPORT ssize_t write(int fd, const void *buf, size_t len)
 {
+	if (is_nth_fd(fd))
+		return nth_write(nth_tid(fd, NULL), buf, len);
 	if (!routed(fd))
 		return REAL(R_WRITE, write_fn)(fd, buf, len);
 	return CALL_SOFTIOMMU(softiommu_write(fd, buf, len));
@@ -468,9 +786,52 @@ SHIM_EXPORT ssize_t write(int fd, const void *buf, size_t len)
 
 SHIM_EXPORT int close(int fd)
 {
+	if (is_nth_fd(fd))
+		nth_forget(fd);
 	if (!routed(fd))
 		return REAL(R_CLOSE, close_fn)(fd);
 	return (int)CALL_SOFTIOMMU(softiommu_close(fd));
+}
+
+/* pread/pwrite reach softiommu's descriptors only as fail-nth files; the rest pass through. */
+SHIM_EXPORT ssize_t pread(int fd, void *buf, size_t len, off_t off)
+{
+	if (is_nth_fd(fd))
+		return nth_read(nth_tid(fd, NULL), buf, len, off);
+	return REAL(R_PREAD, pread_fn)(fd, buf, len, off);
+}
+
+SHIM_EXPORT ssize_t pread64(int fd, void *buf, size_t len, off_t off)
+{
+	if (is_nth_fd(fd))
+		return nth_read(nth_tid(fd, NULL), buf, len, off);
+	return REAL(R_PREAD64, pread_fn)(fd, buf, len, off);
+}
+
+SHIM_EXPORT ssize_t pwrite(int fd, const void *buf, size_t len, off_t off)
+{
+	if (is_nth_fd(fd))
+		return nth_write(nth_tid(fd, NULL), buf, len);
+	return REAL(R_PWRITE, pwrite_fn)(fd, buf, len, off);
+}
+
+SHIM_EXPORT ssize_t pwrite64(int fd, const void *buf, size_t len, off_t off)
+{
+	if (is_nth_fd(fd))
+		return nth_write(nth_tid(fd, NULL), buf, len);
+	return REAL(R_PWRITE64, pwrite_fn)(fd, buf, len, off);
+}
+
+SHIM_EXPORT DIR *opendir(const char *name)
+{
+	const char *dir;
+
+	if (!shim_depth && failnth_available() && is_debugfs(name)) {
+		dir = debugfs_path();
+		if (dir)
+			return REAL(R_OPENDIR, opendir_fn)(dir);
+	}
+	return REAL(R_OPENDIR, opendir_fn)(name);
 }
 
 SHIM_EXPORT void *mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off)
