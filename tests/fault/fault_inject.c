@@ -243,9 +243,9 @@ static int fresh_context_works(void)
 	     !t_ioas_map(fd, ioas, buffer, 8192, &iova, 0) && !t_create_access(fd, ioas, &afd, 0) &&
 	     !t_access_rw(fd, afd, iova, tmp, sizeof(tmp), MOCK_ACCESS_RW_WRITE) &&
 	     !t_ioas_unmap(fd, ioas, iova, 8192, &len) && len == 8192;
-	if (afd >= 0) /* before the context: see regress_access_outlives_ctx */
-		softiommu_close(afd);
 	softiommu_close(fd);
+	if (afd >= 0)
+		softiommu_close(afd);
 	return ok && t_pinned() == 0;
 }
 
@@ -281,12 +281,11 @@ static int run_once(const struct scenario *s, unsigned long nth, unsigned long *
 	fired = nth && sio_fail_nth_get() == 0;
 	sio_fail_nth_set(0);
 	*points = sio_fail_points();
-	/* Accesses first: closing the context under a live access is a known core bug
-	 * (tests/fault/regress_access_outlives_ctx.c) */
-	for (int i = 0; i != r.nextra; i++)
-		softiommu_close(r.extra[i]);
+	/* The context first: the accesses it handed out keep it alive until they go */
 	if (r.fd >= 0)
 		softiommu_close(r.fd);
+	for (int i = 0; i != r.nextra; i++)
+		softiommu_close(r.extra[i]);
 	n_runs++;
 
 	if (!nth && rc) {
