@@ -15,33 +15,31 @@ static void hwpt_destroy_common(struct sio_hw_pagetable *hwpt)
 		sio_fault_put_hwpt_ref(hwpt->fault);
 }
 
-void sio_hwpt_paging_destroy(struct sio_object *obj)
+/* @locked: the caller holds ioas->mutex (abort runs under the creator's lock) */
+static void hwpt_paging_teardown(struct sio_hwpt_paging *hwpt_paging, bool locked)
 {
-	struct sio_hwpt_paging *hwpt_paging =
-		container_of(obj, struct sio_hwpt_paging, common.obj);
+	struct sio_ioas *ioas = hwpt_paging->ioas;
 
 	if (!list_empty(&hwpt_paging->hwpt_item)) {
-		pthread_mutex_lock(&hwpt_paging->ioas->mutex);
+		if (!locked)
+			pthread_mutex_lock(&ioas->mutex);
 		list_del_init(&hwpt_paging->hwpt_item);
-		pthread_mutex_unlock(&hwpt_paging->ioas->mutex);
-		iopt_table_remove_domain(&hwpt_paging->ioas->iopt, hwpt_paging->common.domain);
+		if (!locked)
+			pthread_mutex_unlock(&ioas->mutex);
+		iopt_table_remove_domain(&ioas->iopt, hwpt_paging->common.domain);
 	}
 	hwpt_destroy_common(&hwpt_paging->common);
-	atomic_fetch_sub(&hwpt_paging->ioas->obj.users, 1);
+	atomic_fetch_sub(&ioas->obj.users, 1);
 }
 
-/* Abort runs with ioas->mutex held (the creator holds it until finalize) */
+void sio_hwpt_paging_destroy(struct sio_object *obj)
+{
+	hwpt_paging_teardown(container_of(obj, struct sio_hwpt_paging, common.obj), false);
+}
+
 void sio_hwpt_paging_abort(struct sio_object *obj)
 {
-	struct sio_hwpt_paging *hwpt_paging =
-		container_of(obj, struct sio_hwpt_paging, common.obj);
-
-	if (!list_empty(&hwpt_paging->hwpt_item)) {
-		list_del_init(&hwpt_paging->hwpt_item);
-		iopt_table_remove_domain(&hwpt_paging->ioas->iopt, hwpt_paging->common.domain);
-	}
-	hwpt_destroy_common(&hwpt_paging->common);
-	atomic_fetch_sub(&hwpt_paging->ioas->obj.users, 1);
+	hwpt_paging_teardown(container_of(obj, struct sio_hwpt_paging, common.obj), true);
 }
 
 void sio_hwpt_nested_destroy(struct sio_object *obj)

@@ -166,6 +166,18 @@ static int conv_iommu_prot(uint32_t map_flags)
 #define IOAS_MAP_FLAGS                                                                  \
 	(IOMMU_IOAS_MAP_FIXED_IOVA | IOMMU_IOAS_MAP_WRITEABLE | IOMMU_IOAS_MAP_READABLE)
 
+/* The checks IOAS_MAP and IOAS_MAP_FILE share, in the kernel's order */
+static int ioas_map_check(uint32_t flags, uint64_t iova, uint64_t length)
+{
+	if (flags & ~IOAS_MAP_FLAGS)
+		return -EOPNOTSUPP;
+	if (iova >= UINT64_MAX || length >= UINT64_MAX)
+		return -EOVERFLOW;
+	if (!(flags & (IOMMU_IOAS_MAP_WRITEABLE | IOMMU_IOAS_MAP_READABLE)))
+		return -EINVAL;
+	return 0;
+}
+
 int sio_ioas_map_file(struct sio_ucmd *ucmd)
 {
 	struct iommu_ioas_map_file *cmd = ucmd->cmd;
@@ -174,12 +186,9 @@ int sio_ioas_map_file(struct sio_ucmd *ucmd)
 	unsigned int flags = 0;
 	int rc;
 
-	if (cmd->flags & ~IOAS_MAP_FLAGS)
-		return -EOPNOTSUPP;
-	if (cmd->iova >= UINT64_MAX || cmd->length >= UINT64_MAX)
-		return -EOVERFLOW;
-	if (!(cmd->flags & (IOMMU_IOAS_MAP_WRITEABLE | IOMMU_IOAS_MAP_READABLE)))
-		return -EINVAL;
+	rc = ioas_map_check(cmd->flags, cmd->iova, cmd->length);
+	if (rc)
+		return rc;
 	ioas = sio_get_ioas(ucmd->ctx, cmd->ioas_id);
 	if (IS_ERR(ioas))
 		return PTR_ERR(ioas);
@@ -203,12 +212,11 @@ int sio_ioas_map(struct sio_ucmd *ucmd)
 	unsigned int flags = 0;
 	int rc;
 
-	if ((cmd->flags & ~IOAS_MAP_FLAGS) || cmd->__reserved)
+	if (cmd->__reserved)
 		return -EOPNOTSUPP;
-	if (cmd->iova >= UINT64_MAX || cmd->length >= UINT64_MAX)
-		return -EOVERFLOW;
-	if (!(cmd->flags & (IOMMU_IOAS_MAP_WRITEABLE | IOMMU_IOAS_MAP_READABLE)))
-		return -EINVAL;
+	rc = ioas_map_check(cmd->flags, cmd->iova, cmd->length);
+	if (rc)
+		return rc;
 	ioas = sio_get_ioas(ucmd->ctx, cmd->ioas_id);
 	if (IS_ERR(ioas))
 		return PTR_ERR(ioas);
