@@ -141,15 +141,21 @@ static void attach_remove(struct sio_igroup *igroup, struct sio_attach *attach)
 	*attach = igroup->attaches[--igroup->nattaches];
 }
 
+/* What (@idev, @pasid) is attached to; idev->igroup->lock held */
+struct sio_hw_pagetable *__sio_device_pasid_hwpt(struct sio_device *idev, uint32_t pasid)
+{
+	struct sio_attach *attach = attach_find(idev->igroup, pasid);
+
+	return attach && attach_has_dev(attach, idev) ? attach->hwpt : NULL;
+}
+
+/* As above; the result is only a snapshot unless the caller holds the attachment */
 struct sio_hw_pagetable *sio_device_pasid_hwpt(struct sio_device *idev, uint32_t pasid)
 {
-	struct sio_hw_pagetable *hwpt = NULL;
-	struct sio_attach *attach;
+	struct sio_hw_pagetable *hwpt;
 
 	pthread_mutex_lock(&idev->igroup->lock);
-	attach = attach_find(idev->igroup, pasid);
-	if (attach && attach_has_dev(attach, idev))
-		hwpt = attach->hwpt;
+	hwpt = __sio_device_pasid_hwpt(idev, pasid);
 	pthread_mutex_unlock(&idev->igroup->lock);
 	return hwpt;
 }

@@ -215,25 +215,12 @@ int sio_fault_alloc_ioctl(struct sio_ucmd *ucmd)
 int sio_report_iopf(struct sio_device *idev, uint32_t pasid, uint32_t flags, uint32_t grpid,
 		    uint32_t perm, uint64_t addr)
 {
-	struct sio_hw_pagetable *hwpt = sio_device_pasid_hwpt(idev, pasid);
 	uint32_t handle_pasid = pasid;
+	struct sio_hw_pagetable *hwpt;
 	struct sio_iopf_group *g;
 	struct sio_fault *fault;
+	int rc = 0;
 
-	/*
-	 * With a PASID table owned by user space (nested stage 1), a PASID the host never
-	 * attached is translated by the RID's nested domain, which then takes the fault.
-	 */
-	if (!hwpt && (flags & IOMMU_PGFAULT_FLAGS_PASID_VALID) && idev->dev->ops->user_pasid_table) {
-		hwpt = sio_device_pasid_hwpt(idev, SIO_NO_PASID);
-		if (hwpt && hwpt->domain->type != SIO_DOMAIN_NESTED)
-			hwpt = NULL;
-		handle_pasid = SIO_NO_PASID;
-	}
-
-	if (!hwpt || !hwpt->fault)
-		return -EOPNOTSUPP;
-	fault = hwpt->fault;
 	g = sio_zalloc(sizeof(*g));
 	if (!g)
 		return -ENOMEM;
@@ -241,6 +228,24 @@ int sio_report_iopf(struct sio_device *idev, uint32_t pasid, uint32_t flags, uin
 		.flags = flags, .dev_id = idev->obj.id, .pasid = pasid, .grpid = grpid,
 		.perm = perm, .addr = addr,
 	};
+	/* The attachment cannot change (nor its HWPT go) while the fault is queued */
+	pthread_mutex_lock(&idev->igroup->lock);
+	hwpt = __sio_device_pasid_hwpt(idev, pasid);
+	/*
+	 * With a PASID table owned by user space (nested stage 1), a PASID the host never
+	 * attached is translated by the RID's nested domain, which then takes the fault.
+	 */
+	if (!hwpt && (flags & IOMMU_PGFAULT_FLAGS_PASID_VALID) && idev->dev->ops->user_pasid_table) {
+		hwpt = __sio_device_pasid_hwpt(idev, SIO_NO_PASID);
+		if (hwpt && hwpt->domain->type != SIO_DOMAIN_NESTED)
+			hwpt = NULL;
+		handle_pasid = SIO_NO_PASID;
+	}
+	if (!hwpt || !hwpt->fault) {
+		rc = -EOPNOTSUPP;
+		goto out_unlock;
+	}
+	fault = hwpt->fault;
 	/* The attachment that took the fault; its departure completes the fault */
 	g->igroup = idev->igroup;
 	g->pasid = handle_pasid;
@@ -248,7 +253,11 @@ int sio_report_iopf(struct sio_device *idev, uint32_t pasid, uint32_t flags, uin
 	list_add_tail(&g->node, &fault->deliver);
 	fault_update_readable(fault);
 	pthread_mutex_unlock(&fault->lock);
-	return 0;
+	g = NULL;
+out_unlock:
+	pthread_mutex_unlock(&idev->igroup->lock);
+	sio_free(g);
+	return rc;
 }
 
 /* (@igroup, @pasid) no longer translates through @hwpt: complete its pending faults */

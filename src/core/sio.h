@@ -265,6 +265,7 @@ int sio_device_attach(struct sio_device *idev, uint32_t pasid, uint32_t *pt_id);
 int sio_device_replace(struct sio_device *idev, uint32_t pasid, uint32_t *pt_id);
 void sio_device_detach(struct sio_device *idev, uint32_t pasid);
 struct sio_hw_pagetable *sio_device_pasid_hwpt(struct sio_device *idev, uint32_t pasid);
+struct sio_hw_pagetable *__sio_device_pasid_hwpt(struct sio_device *idev, uint32_t pasid);
 struct sio_device *sio_get_device(struct sio_ucmd *ucmd, uint32_t id);
 void sio_device_destroy(struct sio_object *obj);
 void sio_device_pre_destroy(struct sio_object *obj);
