@@ -1,0 +1,43 @@
+#!/bin/bash
+# SPDX-License-Identifier: MIT
+#
+# run.sh — build the ioctl fuzzer with clang (libFuzzer + ASan + UBSan) and run it.
+#
+#   tests/fuzz/run.sh [SECONDS] [-- LIBFUZZER ARGS...]
+#
+# Default 150 s (the CI run). Long runs, e.g. an hour on every core:
+#   tests/fuzz/run.sh 3600 -- -jobs=$(nproc) -workers=$(nproc)
+# The build goes to build-fuzz/ (FUZZ_BUILD to change), the evolving corpus to
+# build-fuzz/corpus/ (seeded from tests/fuzz/corpus/), crashes to build-fuzz/artifacts/.
+# A crash becomes a regression test: minimize it (fuzz_ioctl -minimize_crash=1 FILE), fix the
+# bug, commit the input under tests/fuzz/regressions/ (CTest replays it in every build).
+# Exit status: 0 when the run found nothing, 1 otherwise, 2 without clang.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+SECONDS_TO_RUN=${1:-150}
+[ $# -gt 0 ] && shift
+[ "${1:-}" = -- ] && shift
+B=${FUZZ_BUILD:-build-fuzz}
+
+command -v clang >/dev/null || { echo "fuzz: clang is not installed (apt-get install clang)"; exit 2; }
+CC=clang cmake -S . -B "$B" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSOFTIOMMU_FUZZ=ON \
+	-DSOFTIOMMU_SANITIZE=address,undefined >/dev/null
+cmake --build "$B" -j"$(nproc)" --target fuzz_ioctl >"$B.log" 2>&1 || { cat "$B.log"; exit 2; }
+
+mkdir -p "$B/corpus" "$B/artifacts"
+cp -n tests/fuzz/corpus/* "$B/corpus/" 2>/dev/null || true
+echo "fuzz: running fuzz_ioctl for ${SECONDS_TO_RUN}s"
+rc=0
+ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1} \
+UBSAN_OPTIONS=${UBSAN_OPTIONS:-halt_on_error=1:print_stacktrace=1} \
+	"$B/tests/fuzz/fuzz_ioctl" -max_total_time="$SECONDS_TO_RUN" -max_len=512 \
+	-timeout=10 -rss_limit_mb=4096 -print_final_stats=1 \
+	-artifact_prefix="$B/artifacts/" "$@" "$B/corpus" tests/fuzz/regressions \
+	>"$B/fuzz.log" 2>&1 || rc=$?
+grep -E "^stat::number_of_executed_units|^stat::peak_rss|^Done|ERROR|SUMMARY|crash-|leak-" "$B/fuzz.log" || true
+if [ $rc != 0 ]; then
+	tail -n 60 "$B/fuzz.log"
+	echo "fuzz: FAILED (log: $B/fuzz.log, inputs: $B/artifacts/)"
+	exit 1
+fi
+echo "fuzz: no crash, no leak (corpus: $(ls "$B/corpus" | wc -l) inputs)"
