@@ -14,6 +14,7 @@ command -v make >/dev/null || need+=(make)
 command -v cmake >/dev/null || need+=(cmake)
 command -v xz >/dev/null || need+=(xz-utils)
 [ -f /usr/include/sys/capability.h ] || need+=(libcap-dev)
+command -v clang >/dev/null || need+=(clang)
 [ -f /usr/share/keyrings/debian-archive-keyring.gpg ] || need+=(debian-archive-keyring)
 if [ ${#need[@]} -gt 0 ]; then
 	SUDO=; [ "$(id -u)" = 0 ] || SUDO=sudo

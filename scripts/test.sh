@@ -16,7 +16,8 @@ tests/conformance/run.sh --build "$BUILD" --fail-nth
 
 # ---- the reliability stages: the same code under sanitizers (tests/fault, tests/stress,
 # tests/fuzz). A sanitizer report fails the run: ASan/LSan/UBSan abort the test that hit it
-# (UBSan with halt_on_error), TSan exits non-zero. SANITIZE=0 skips these stages.
+# (UBSan with halt_on_error), TSan exits non-zero, the fuzzer stops at the first report.
+# SANITIZE=0 skips these stages; FUZZ_SECONDS sets the fuzz run (default 150).
 [ "${SANITIZE:-1}" = 0 ] && exit 0
 SAN_ASAN=$BUILD-asan
 SAN_TSAN=$BUILD-tsan
@@ -39,3 +40,6 @@ tests/conformance/run.sh --build "$SAN_ASAN" --fail-nth --expected "$SAN_ASAN/ex
 echo "== TSan build: concurrency tests"
 BUILD=$SAN_TSAN CMAKE_ARGS="-DSOFTIOMMU_SANITIZE=thread" scripts/setup.sh
 ctest --test-dir "$SAN_TSAN" --output-on-failure -R "concurrency|stress"
+
+echo "== fuzz: ioctl sequences through the public API (libFuzzer, ASan+UBSan)"
+FUZZ_BUILD=$BUILD-fuzz tests/fuzz/run.sh "${FUZZ_SECONDS:-150}"
