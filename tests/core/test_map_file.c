@@ -1,0 +1,137 @@
+// SPDX-License-Identifier: MIT
+/*
+ * IOMMU_IOAS_MAP_FILE: memfds and regular files, the file-size checks (made when the pages are
+ * pinned, as Linux does), IOVA alignment from the file offset, data visible through the
+ * mapping after the client closed and unmapped its own descriptor and mapping, and pin
+ * accounting.
+ */
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "testlib.h"
+
+#define PG 4096ULL
+#define FIXED (IOMMU_IOAS_MAP_FIXED_IOVA | IOMMU_IOAS_MAP_READABLE | IOMMU_IOAS_MAP_WRITEABLE)
+
+static long map_file(int fd, uint32_t ioas, int mfd, uint64_t start, uint64_t len,
+		     uint64_t *iova, uint32_t flags)
+{
+	struct iommu_ioas_map_file cmd = {
+		.size = sizeof(cmd), .ioas_id = ioas, .fd = mfd, .start = start, .length = len,
+		.flags = flags ? flags : IOMMU_IOAS_MAP_READABLE | IOMMU_IOAS_MAP_WRITEABLE,
+		.iova = *iova,
+	};
+	long rc = softiommu_ioctl(fd, IOMMU_IOAS_MAP_FILE, &cmd);
+
+	*iova = cmd.iova;
+	return rc;
+}
+
+static long access_read(int fd, uint32_t ioas, uint64_t iova, void *out, size_t len)
+{
+	struct iommu_test_cmd acc = { .size = sizeof(acc), .op = IOMMU_TEST_OP_CREATE_ACCESS,
+				      .id = ioas };
+	struct iommu_test_cmd rw = { .size = sizeof(rw), .op = IOMMU_TEST_OP_ACCESS_RW };
+	long rc = softiommu_ioctl(fd, IOMMU_TEST_CMD, &acc);
+
+	if (rc)
+		return rc;
+	rw.id = acc.create_access.out_access_fd;
+	rw.access_rw.iova = iova;
+	rw.access_rw.length = len;
+	rw.access_rw.uptr = (uintptr_t)out;
+	rc = softiommu_ioctl(fd, IOMMU_TEST_CMD, &rw);
+	softiommu_close(acc.create_access.out_access_fd);
+	return rc;
+}
+
+static void test_file(int fd, int mfd, const char *what)
+{
+	uint32_t ioas = t_ioas_alloc(fd), stdev;
+	char msg[32] = "", out[32] = "";
+	uint64_t iova = 0;
+
+	CHECK(ftruncate(mfd, 8 * PG) == 0);
+	snprintf(msg, sizeof(msg), "data of %s", what);
+	CHECK(pwrite(mfd, msg, sizeof(msg), 3 * PG + 100) == sizeof(msg));
+	/* Lazy, no domain: beyond the end of the file is still accepted */
+	CHECK_OK(map_file(fd, ioas, mfd, 0, 16 * PG, &iova, 0));
+	CHECK_OK(t_unmap(fd, ioas, iova, 16 * PG, NULL));
+	/* A page-offset start keeps its offset in the IOVA */
+	iova = 0;
+	CHECK_OK(map_file(fd, ioas, mfd, 2048, PG, &iova, 0));
+	CHECK(iova % PG == 2048);
+	CHECK_OK(t_unmap(fd, ioas, iova, PG, NULL));
+	/* With a domain the pages are pinned: past the end of the file is EINVAL */
+	stdev = t_mock_domain(fd, ioas, NULL, NULL);
+	iova = MOCK_APERTURE_START;
+	CHECK_ERR(EINVAL, map_file(fd, ioas, mfd, 0, 8 * PG + 1, &iova, FIXED));
+	CHECK(t_pinned() == 0);
+	iova = MOCK_APERTURE_START;
+	CHECK_OK(map_file(fd, ioas, mfd, 0, 8 * PG, &iova, FIXED));
+	CHECK(t_pinned() == 8);
+	/* The data is reachable through the IOVA */
+	CHECK_OK(access_read(fd, ioas, MOCK_APERTURE_START + 3 * PG + 100, out, sizeof(out)));
+	CHECK(!strcmp(out, msg));
+	CHECK_OK(t_destroy(fd, stdev));
+	CHECK(t_pinned() == 8 - 8);
+	CHECK_OK(t_destroy(fd, ioas));
+}
+
+/* The client closes its descriptor: softiommu's own mapping keeps the memory */
+static void test_outlives_client(int fd)
+{
+	int mfd = memfd_create("outlive", MFD_CLOEXEC);
+	uint32_t ioas = t_ioas_alloc(fd);
+	char out[8] = "";
+	uint64_t iova = 0;
+
+	CHECK(ftruncate(mfd, PG) == 0);
+	CHECK(pwrite(mfd, "kept", 5, 0) == 5);
+	CHECK_OK(map_file(fd, ioas, mfd, 0, PG, &iova, 0));
+	close(mfd);
+	CHECK_OK(access_read(fd, ioas, iova, out, 5));
+	CHECK(!strcmp(out, "kept"));
+	CHECK_OK(t_destroy(fd, ioas));
+}
+
+static void test_bad(int fd)
+{
+	uint32_t ioas = t_ioas_alloc(fd);
+	int ro = open("/proc/self/exe", O_RDONLY);
+	uint64_t iova = 0;
+
+	CHECK_ERR(EBADF, map_file(fd, ioas, -1, 0, PG, &iova, 0));
+	CHECK_ERR(EBADF, map_file(fd, ioas, 9999, 0, PG, &iova, 0));
+	/* Not a regular file */
+	CHECK_ERR(EINVAL, map_file(fd, ioas, 0, 0, PG, &iova, 0));
+	/* One of softiommu's own descriptors that is not memory */
+	CHECK_ERR(EINVAL, map_file(fd, ioas, fd, 0, PG, &iova, 0));
+	CHECK_ERR(EINVAL, map_file(fd, ioas, ro, 0, 0, &iova, 0));
+	CHECK_ERR(EOVERFLOW, map_file(fd, ioas, ro, ~0ULL - 10, 100, &iova, 0));
+	/* Writeable mapping of a read-only descriptor */
+	CHECK_ERR(EPERM, map_file(fd, ioas, ro, 0, PG, &iova, 0));
+	CHECK_OK(map_file(fd, ioas, ro, 0, PG, &iova, IOMMU_IOAS_MAP_READABLE));
+	close(ro);
+	CHECK_OK(t_destroy(fd, ioas));
+}
+
+int main(void)
+{
+	char path[] = "/tmp/softiommu-map-file-XXXXXX";
+	int fd = softiommu_open(0);
+	int mfd = memfd_create("buffer", MFD_CLOEXEC);
+	int rfd = mkstemp(path);
+
+	test_file(fd, mfd, "memfd");
+	unlink(path);
+	test_file(fd, rfd, "regular file");
+	test_outlives_client(fd);
+	test_bad(fd);
+	close(mfd);
+	close(rfd);
+	CHECK_OK(softiommu_close(fd));
+	CHECK(t_pinned() == 0);
+	return t_done();
+}
