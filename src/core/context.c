@@ -18,8 +18,8 @@ static void ctx_release(struct sio_file *f)
 {
 	struct sio_ctx *ctx = f->priv;
 
-	/* Mappings user space dropped no longer pin their owners */
-	sio_mmap_reap(ctx);
+	/* User mappings of mmap regions no longer hold their owners */
+	sio_mmap_drop_holds(ctx);
 	sio_objects_destroy_all(ctx);
 	sio_mmap_release_all(ctx);
 	free(ctx->objs);

@@ -173,7 +173,26 @@ out:
 	sio_maps_free(maps);
 }
 
-/* Context teardown: every region's memory and holds go */
+/*
+ * Context teardown: user mappings stay valid (they map the memfd's pages, which live on with
+ * them) but no longer hold their owners, so every object can be destroyed. Linux would keep
+ * the file open until the last munmap instead; softiommu cannot see munmap.
+ */
+void sio_mmap_drop_holds(struct sio_ctx *ctx)
+{
+	struct sio_mmap *m;
+
+	pthread_mutex_lock(&ctx->obj_lock);
+	list_for_each_entry(m, &ctx->mmaps, node) {
+		while (m->nmaps) {
+			m->nmaps--;
+			atomic_fetch_sub(&m->owner->users, 1);
+		}
+	}
+	pthread_mutex_unlock(&ctx->obj_lock);
+}
+
+/* Context teardown, after the objects: the regions themselves go */
 void sio_mmap_release_all(struct sio_ctx *ctx)
 {
 	struct sio_mmap *m, *n;

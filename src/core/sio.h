@@ -363,6 +363,7 @@ struct sio_access *sio_access_create_internal(struct sio_ctx *ctx);
 void sio_access_destroy_internal(struct sio_access *access);
 int sio_access_attach_internal(struct sio_access *access, struct sio_ioas *ioas);
 void sio_mmap_reap(struct sio_ctx *ctx);
+void sio_mmap_drop_holds(struct sio_ctx *ctx);
 void sio_mmap_release_all(struct sio_ctx *ctx);
 
 /* Fault queues (fault.c) */

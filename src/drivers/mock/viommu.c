@@ -211,11 +211,8 @@ int mock_viommu_init(struct sio_viommu *viommu, struct sio_domain *parent,
 	if (user_data) {
 		rc = mock_viommu_init_data(mv, user_data);
 		if (rc) {
+			/* The core calls no op of a vIOMMU whose init failed: undo it all here */
 			mock_viommu_destroy(viommu);
-			mv->mmap_offset = 0;
-			mv->page = NULL;
-			mv->page_fd = -1;
-			pthread_mutex_init(&mv->queue_mutex, NULL);
 			return rc;
 		}
 	}
