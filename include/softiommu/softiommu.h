@@ -12,6 +12,7 @@
 #define SOFTIOMMU_H
 
 #include <stddef.h>
+#include <stdio.h>
 #include <sys/types.h>
 
 #ifdef __cplusplus
@@ -76,6 +77,23 @@ int softiommu_dup(int oldfd, int newfd);
  * @locked: out, VmLck contribution in pages (locked_vm charged in IOMMU_OPTION_RLIMIT_MODE mm)
  */
 void softiommu_pinned_pages(unsigned long *pinned, unsigned long *locked);
+
+#define SOFTIOMMU_DUMP_JSON 1u
+
+/**
+ * softiommu_dump() - describe an iommufd context's objects and mappings
+ * @fd: an iommufd descriptor from softiommu_open() (or open("/dev/iommu") under the shim)
+ * @out: where to write
+ * @flags: SOFTIOMMU_DUMP_JSON for one JSON object, else human-readable text
+ *
+ * Return: 0, -EBADF if @fd is not softiommu's, -EINVAL if it is not an iommufd.
+ */
+int softiommu_dump(int fd, FILE *out, unsigned int flags);
+
+/**
+ * softiommu_dump_all() - softiommu_dump() every iommufd open in this process
+ */
+void softiommu_dump_all(FILE *out, unsigned int flags);
 
 #ifdef __cplusplus
 }

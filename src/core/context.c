@@ -14,9 +14,15 @@ static long ctx_ioctl(struct sio_file *f, unsigned long cmd, void *arg)
 	return sio_dispatch_ioctl(f->priv, cmd, (uint64_t)(uintptr_t)arg);
 }
 
+/* A front-end may look at a context just before it is torn down (the shim's dump on close) */
+void (*sio_ctx_release_hook)(struct sio_ctx *ctx);
+
 static void ctx_release(struct sio_file *f)
 {
 	struct sio_ctx *ctx = f->priv;
+
+	if (sio_ctx_release_hook)
+		sio_ctx_release_hook(ctx);
 
 	/* User mappings of mmap regions no longer hold their owners */
 	sio_mmap_drop_holds(ctx);
@@ -100,4 +106,9 @@ struct sio_ctx *sio_ctx_from_fd(int fd)
 bool sio_file_is_ctx(struct sio_file *f)
 {
 	return f->ops == &ctx_fops;
+}
+
+void sio_ctx_for_each(void (*fn)(int fd, struct sio_file *f, void *arg), void *arg)
+{
+	sio_file_for_each(&ctx_fops, fn, arg);
 }

@@ -18,6 +18,15 @@
 static _Atomic(struct sio_file *) *registry;
 static pthread_mutex_t registry_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_once_t registry_once = PTHREAD_ONCE_INIT;
+static atomic_int registry_high; /* one past the highest descriptor ever registered */
+
+static void registry_note(int fd)
+{
+	int cur = atomic_load(&registry_high);
+
+	while (fd >= cur && !atomic_compare_exchange_weak(&registry_high, &cur, fd + 1))
+		;
+}
 
 static void registry_init(void)
 {
@@ -79,6 +88,7 @@ int sio_file_install(const struct sio_file_ops *ops, void *priv, int flags,
 	pthread_mutex_init(&f->lock, NULL);
 	pthread_mutex_lock(&registry_lock);
 	atomic_store_explicit(&registry[fd], f, memory_order_release);
+	registry_note(fd);
 	pthread_mutex_unlock(&registry_lock);
 	if (out)
 		*out = f;
@@ -144,6 +154,7 @@ int sio_file_dup(int oldfd, int newfd)
 		return -EBADF;
 	pthread_mutex_lock(&registry_lock);
 	old = atomic_exchange(&registry[newfd], f);
+	registry_note(newfd);
 	pthread_mutex_unlock(&registry_lock);
 	if (old)
 		sio_file_put(old);
@@ -163,4 +174,25 @@ void sio_file_set_readable(struct sio_file *f, bool readable)
 			f->readable = false;
 	}
 	pthread_mutex_unlock(&f->lock);
+}
+
+/* Call @fn for every descriptor of a file of @ops (each file once: dups are skipped) */
+void sio_file_for_each(const struct sio_file_ops *ops, void (*fn)(int fd, struct sio_file *f,
+								  void *arg),
+		       void *arg)
+{
+	int high = atomic_load(&registry_high);
+
+	for (int fd = 0; registry && fd < high; fd++) {
+		struct sio_file *f = sio_file_get(fd);
+		bool seen = false;
+
+		if (!f)
+			continue;
+		for (int prev = 0; prev < fd && f->ops == ops && !seen; prev++)
+			seen = atomic_load(&registry[prev]) == f;
+		if (f->ops == ops && !seen)
+			fn(fd, f, arg);
+		sio_file_put(f);
+	}
 }

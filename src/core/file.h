@@ -47,5 +47,8 @@ int sio_file_close(int fd);
 int sio_file_dup(int oldfd, int newfd);
 bool sio_file_is_fd(int fd);
 void sio_file_set_readable(struct sio_file *f, bool readable);
+void sio_file_for_each(const struct sio_file_ops *ops, void (*fn)(int fd, struct sio_file *f,
+								  void *arg),
+		       void *arg);
 
 #endif

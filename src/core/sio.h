@@ -20,6 +20,7 @@
 
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdio.h>
 #include <sys/types.h>
 
 #include <linux/iommufd.h>
@@ -390,6 +391,8 @@ void sio_selftest_destroy(struct sio_object *obj);
 /* context.c: objects that outlive an ioctl (accesses, fault queues) keep the context alive */
 struct sio_ctx *sio_ctx_from_fd(int fd);
 void sio_ctx_get(struct sio_ctx *ctx);
+extern void (*sio_ctx_release_hook)(struct sio_ctx *ctx);
+void sio_dump_ctx(struct sio_ctx *ctx, FILE *out, unsigned int flags);
 void sio_ctx_put(struct sio_ctx *ctx);
 
 #endif /* SIO_CORE_H */

@@ -4,6 +4,9 @@
  *
  *   softiommu demo            an end-to-end story through the iommufd uAPI, printed step by step
  *   softiommu run -- CMD ...  run CMD with /dev/iommu provided by softiommu (LD_PRELOAD)
+ *   softiommu dump [--json] [--at-exit] -- CMD ...
+ *                             run CMD under softiommu and describe each iommufd's objects and
+ *                             mappings as it is closed (or those still open at exit)
  *   softiommu preload-path    print the path of libsoftiommu-preload.so
  */
 #include <errno.h>
@@ -62,10 +65,28 @@ static int cmd_run(int argc, char **argv)
 	return 127;
 }
 
+static int cmd_dump(int argc, char **argv)
+{
+	const char *what = "text", *when = "close";
+
+	for (; argc > 0 && strcmp(argv[0], "--"); argc--, argv++) {
+		if (!strcmp(argv[0], "--json"))
+			what = "json";
+		else if (!strcmp(argv[0], "--at-exit"))
+			when = "exit";
+		else
+			break;
+	}
+	setenv("SOFTIOMMU_DUMP", what, 1);
+	setenv("SOFTIOMMU_DUMP_WHEN", when, 1);
+	return cmd_run(argc, argv);
+}
+
 static void usage(FILE *f)
 {
 	fprintf(f, "usage: softiommu demo\n"
 		   "       softiommu run -- CMD [ARGS...]\n"
+		   "       softiommu dump [--json] [--at-exit] -- CMD [ARGS...]\n"
 		   "       softiommu preload-path\n");
 }
 
@@ -79,6 +100,8 @@ int main(int argc, char **argv)
 		return softiommu_demo();
 	if (!strcmp(argv[1], "run"))
 		return cmd_run(argc - 2, argv + 2);
+	if (!strcmp(argv[1], "dump"))
+		return cmd_dump(argc - 2, argv + 2);
 	if (!strcmp(argv[1], "preload-path")) {
 		printf("%s\n", preload_path());
 		return 0;
