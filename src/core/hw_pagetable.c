@@ -295,6 +295,30 @@ out_put_idev:
 int sio_viommu_cache_invalidate(struct sio_object *viommu_obj,
 				struct sio_user_data_array *array);
 
+/*
+ * Copy the whole entry array from user space with one system call when it is readable (the
+ * drivers then parse entries from memory); on any fault leave it to the drivers' per-entry
+ * copies, which report exactly how far they got.
+ */
+static void *invalidate_bounce(struct sio_user_data_array *array, void *stack, size_t stack_size)
+{
+	size_t total = (size_t)array->entry_num * array->entry_len;
+	void *buf;
+
+	if (!total || total > (1u << 20))
+		return NULL;
+	buf = total <= stack_size ? stack : malloc(total);
+	if (!buf)
+		return NULL;
+	if (sio_copy_from_user_partial(buf, array->uptr, total) != total) {
+		if (buf != stack)
+			free(buf);
+		return NULL;
+	}
+	array->kbuf = buf;
+	return buf;
+}
+
 int sio_hwpt_invalidate_ioctl(struct sio_ucmd *ucmd)
 {
 	struct iommu_hwpt_invalidate *cmd = ucmd->cmd;
@@ -302,8 +326,10 @@ int sio_hwpt_invalidate_ioctl(struct sio_ucmd *ucmd)
 		.type = cmd->data_type, .uptr = cmd->data_uptr,
 		.entry_len = cmd->entry_len, .entry_num = cmd->entry_num,
 	};
+	uint64_t bounce[64];
 	struct sio_object *pt_obj;
 	uint32_t done_num = 0;
+	void *kbuf = NULL;
 	int rc;
 
 	if (cmd->__reserved) {
@@ -321,6 +347,7 @@ int sio_hwpt_invalidate_ioctl(struct sio_ucmd *ucmd)
 		rc = PTR_ERR(pt_obj);
 		goto out;
 	}
+	kbuf = invalidate_bounce(&array, bounce, sizeof(bounce));
 	if (pt_obj->type == SIO_OBJ_HWPT_NESTED) {
 		struct sio_hw_pagetable *hwpt = container_of(pt_obj, struct sio_hw_pagetable, obj);
 
@@ -337,6 +364,8 @@ int sio_hwpt_invalidate_ioctl(struct sio_ucmd *ucmd)
 	}
 	done_num = array.entry_num;
 out_put_pt:
+	if (kbuf != bounce)
+		sio_free(kbuf);
 	sio_put_object(ucmd->ctx, pt_obj);
 out:
 	cmd->entry_num = done_num;

@@ -50,12 +50,17 @@ struct sio_user_data {
 	size_t len;
 };
 
-/* An array of driver-format entries from user space (struct iommu_user_data_array) */
+/*
+ * An array of driver-format entries from user space (struct iommu_user_data_array). The core
+ * may have copied the whole array already (@kbuf, entry_num * entry_len bytes); the copy
+ * helpers below read from it then, and from user space otherwise.
+ */
 struct sio_user_data_array {
 	uint32_t type;
 	uint64_t uptr;
 	uint32_t entry_len;
 	uint32_t entry_num; /* in: entries given; out: entries handled */
+	const void *kbuf;
 };
 
 /* Collects dirty IOVA ranges for IOMMU_HWPT_GET_DIRTY_BITMAP */

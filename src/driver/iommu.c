@@ -188,6 +188,13 @@ int sio_copy_struct_from_user_array(void *dst, size_t dst_size,
 		return -EINVAL;
 	if (array->entry_len < min_len || dst_size < array->entry_len)
 		return -EINVAL;
+	if (array->kbuf) {
+		/* The entry is no longer than ours (checked above): zero-extend it */
+		memcpy(dst, (const char *)array->kbuf + (size_t)index * array->entry_len,
+		       array->entry_len);
+		memset((char *)dst + array->entry_len, 0, dst_size - array->entry_len);
+		return 0;
+	}
 	return sio_copy_struct_from_user(dst, dst_size,
 					 array->uptr + (uint64_t)index * array->entry_len,
 					 array->entry_len);
@@ -201,6 +208,10 @@ int sio_copy_struct_from_full_user_array(void *dst, size_t entry_size,
 		return -EINVAL;
 	if (!array->entry_num)
 		return -EINVAL;
+	if (array->kbuf && array->entry_len == entry_size) {
+		memcpy(dst, array->kbuf, (size_t)array->entry_num * entry_size);
+		return 0;
+	}
 	if (array->entry_len == entry_size)
 		return sio_copy_from_user(dst, array->uptr, (size_t)array->entry_num * entry_size);
 	for (uint32_t i = 0; i != array->entry_num; i++) {
