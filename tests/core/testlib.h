@@ -14,7 +14,11 @@
 #include <string.h>
 
 #include <linux/iommufd.h>
+#ifdef SIO_REAL_KERNEL
+#include "realk.h"
+#else
 #include <softiommu/softiommu.h>
+#endif
 
 #include "iommufd_test.h"
 
