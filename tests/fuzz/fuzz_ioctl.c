@@ -3,6 +3,8 @@
  * fuzz_ioctl — libFuzzer target: input bytes decode to a sequence of iommufd ioctls on one
  * context, through the public API.
  *
+ * The ops cover the IOAS, HWPT (paging, nested, dirty tracking, invalidation), device, access,
+ * vIOMMU/vDEVICE/vEVENTQ/HW queue, fault queue (IOPF, read/write) and VFIO compat ioctls.
  * Each op is one byte (the command) and then what it needs, read from the input as it goes
  * (missing bytes read as zero): IDs are drawn from the objects this input created (or are
  * zero, stale, or random), sizes and IOVAs from a table of boundary values or raw, flags
@@ -50,6 +52,9 @@ struct state {
 	uint32_t idev[MAX_IDS], nidev;
 	int access[MAX_IDS], naccess;
 	uint32_t pages[MAX_IDS], npages;
+	uint32_t viommu[MAX_IDS], nviommu;
+	uint32_t fault[MAX_IDS], nfault;
+	int event_fds[MAX_IDS], nevent_fds; /* fault queues and vEVENTQs */
 	unsigned int nids;
 };
 
@@ -437,11 +442,211 @@ static void op_memory_limit(struct in *in, struct state *st)
 	t_memory_limit(st->fd, u8(in));
 }
 
+
+static void op_viommu_alloc(struct in *in, struct state *st)
+{
+	struct iommu_viommu_selftest data = { .in_data = u32(in) };
+	struct iommu_viommu_alloc cmd = {
+		.size = sizeof(cmd),
+		.flags = u8(in) == 0xff,
+		.type = (u8(in) & 7) ? IOMMU_VIOMMU_TYPE_SELFTEST : u32(in),
+		.dev_id = pick(in, st, st->idev, st->nidev),
+		.hwpt_id = pick(in, st, st->hwpt, st->nhwpt),
+	};
+
+	if (u8(in) & 1) {
+		cmd.data_len = (u8(in) & 3) ? sizeof(data) : u8(in);
+		cmd.data_uptr = (u8(in) & 7) ? (uintptr_t)&data : (uintptr_t)uptr(in, scratch, 4096);
+	}
+	if (!t_ioctl(st->fd, IOMMU_VIOMMU_ALLOC, &cmd))
+		remember(st->viommu, &st->nviommu, st, cmd.out_viommu_id);
+}
+
+static void op_vdevice_alloc(struct in *in, struct state *st)
+{
+	struct iommu_vdevice_alloc cmd = {
+		.size = sizeof(cmd),
+		.viommu_id = pick(in, st, st->viommu, st->nviommu),
+		.dev_id = pick(in, st, st->idev, st->nidev),
+		.virt_id = (u8(in) & 1) ? u8(in) : number(in),
+	};
+
+	if (!t_ioctl(st->fd, IOMMU_VDEVICE_ALLOC, &cmd) && st->nids < MAX_IDS)
+		st->ids[st->nids++] = cmd.out_vdevice_id;
+}
+
+static void keep_event_fd(struct state *st, int fd)
+{
+	if (st->nevent_fds < MAX_IDS)
+		st->event_fds[st->nevent_fds++] = fd;
+}
+
+static void op_veventq_alloc(struct in *in, struct state *st)
+{
+	struct iommu_veventq_alloc cmd = {
+		.size = sizeof(cmd),
+		.flags = u8(in) == 0xff,
+		.viommu_id = pick(in, st, st->viommu, st->nviommu),
+		.type = (u8(in) & 7) ? IOMMU_VEVENTQ_TYPE_SELFTEST : u32(in),
+		.veventq_depth = u8(in) % 5,
+	};
+
+	if (!t_ioctl(st->fd, IOMMU_VEVENTQ_ALLOC, &cmd)) {
+		keep_event_fd(st, (int)cmd.out_veventq_fd);
+		if (st->nids < MAX_IDS)
+			st->ids[st->nids++] = cmd.out_veventq_id;
+	}
+}
+
+static void op_hw_queue_alloc(struct in *in, struct state *st)
+{
+	struct iommu_hw_queue_alloc cmd = {
+		.size = sizeof(cmd),
+		.viommu_id = pick(in, st, st->viommu, st->nviommu),
+		.type = (u8(in) & 7) ? IOMMU_HW_QUEUE_TYPE_SELFTEST : u32(in),
+		.index = u8(in) % 4,
+		.nesting_parent_iova = number(in),
+		.length = length(in),
+	};
+
+	if (!t_ioctl(st->fd, IOMMU_HW_QUEUE_ALLOC, &cmd) && st->nids < MAX_IDS)
+		st->ids[st->nids++] = cmd.out_hw_queue_id;
+}
+
+static void op_fault_alloc(struct in *in, struct state *st)
+{
+	struct iommu_fault_alloc cmd = { .size = sizeof(cmd), .flags = u8(in) == 0xff };
+
+	if (!t_ioctl(st->fd, IOMMU_FAULT_QUEUE_ALLOC, &cmd)) {
+		keep_event_fd(st, (int)cmd.out_fault_fd);
+		remember(st->fault, &st->nfault, st, cmd.out_fault_id);
+	}
+}
+
+/* A nested HWPT on a parent or a vIOMMU, sometimes with a fault queue */
+static void op_nested_alloc(struct in *in, struct state *st)
+{
+	struct iommu_hwpt_selftest data = { .iotlb = IOMMU_TEST_IOTLB_DEFAULT };
+	uint8_t b = u8(in);
+	struct iommu_hwpt_alloc cmd = {
+		.size = sizeof(cmd),
+		.flags = (b & 1) ? IOMMU_HWPT_FAULT_ID_VALID : 0,
+		.dev_id = pick(in, st, st->idev, st->nidev),
+		.pt_id = (b & 2) ? pick(in, st, st->viommu, st->nviommu)
+				 : pick(in, st, st->hwpt, st->nhwpt),
+		.data_type = IOMMU_HWPT_DATA_SELFTEST,
+		.data_len = sizeof(data),
+		.data_uptr = (uintptr_t)&data,
+	};
+
+	if (b & 1)
+		cmd.fault_id = pick(in, st, st->fault, st->nfault);
+	if (b & 4)
+		cmd.flags |= IOMMU_HWPT_ALLOC_NEST_PARENT;
+	if (!t_ioctl(st->fd, IOMMU_HWPT_ALLOC, &cmd))
+		remember(st->hwpt, &st->nhwpt, st, cmd.out_hwpt_id);
+}
+
+static void op_invalidate(struct in *in, struct state *st)
+{
+	struct iommu_hwpt_invalidate_selftest *e = (struct iommu_hwpt_invalidate_selftest *)scratch;
+	uint8_t b = u8(in);
+	struct iommu_hwpt_invalidate cmd = {
+		.size = sizeof(cmd),
+		.hwpt_id = (b & 1) ? pick(in, st, st->viommu, st->nviommu)
+				   : pick(in, st, st->hwpt, st->nhwpt),
+		.data_type = (b & 6) ? IOMMU_HWPT_INVALIDATE_DATA_SELFTEST : u32(in),
+		.entry_len = (b & 8) ? u8(in) : (b & 1) ? 12 : sizeof(*e),
+		.entry_num = u8(in) % 5,
+		.data_uptr = (b & 0x70) ? (uintptr_t)scratch : (uintptr_t)uptr(in, scratch, 4096),
+	};
+
+	for (uint32_t i = 0; i != 4; i++) {
+		e[i].flags = u8(in) & 3;
+		e[i].iotlb_id = u8(in) % 6;
+	}
+	t_ioctl(st->fd, IOMMU_HWPT_INVALIDATE, &cmd);
+}
+
+static void op_dirty(struct in *in, struct state *st)
+{
+	uint32_t hwpt = pick(in, st, st->hwpt, st->nhwpt);
+	struct iommu_hwpt_set_dirty_tracking set = {
+		.size = sizeof(set), .hwpt_id = hwpt, .flags = u8(in) % 3,
+	};
+	struct iommu_hwpt_get_dirty_bitmap get = {
+		.size = sizeof(get), .hwpt_id = hwpt, .flags = u8(in) % 3,
+		.iova = number(in), .length = length(in),
+		.page_size = (u8(in) & 1) ? 4096 : number(in),
+		.data = (uintptr_t)uptr(in, scratch, 65536 - 4096),
+	};
+	struct iommu_test_cmd mark = {
+		.op = IOMMU_TEST_OP_DIRTY, .id = hwpt,
+		.dirty = { .iova = get.iova, .length = get.length, .page_size = get.page_size,
+			   .uptr = get.data },
+	};
+
+	switch (u8(in) % 3) {
+	case 0: t_ioctl(st->fd, IOMMU_HWPT_SET_DIRTY_TRACKING, &set); break;
+	case 1: t_ioctl(st->fd, IOMMU_HWPT_GET_DIRTY_BITMAP, &get); break;
+	default: t_test_cmd(st->fd, &mark); break;
+	}
+}
+
+static void op_trigger(struct in *in, struct state *st)
+{
+	struct iommu_test_cmd cmd = { .op = IOMMU_TEST_OP_TRIGGER_IOPF };
+
+	if (u8(in) & 1) {
+		cmd.op = IOMMU_TEST_OP_TRIGGER_VEVENT;
+		cmd.trigger_vevent.dev_id = pick(in, st, st->idev, st->nidev);
+	} else {
+		cmd.trigger_iopf.dev_id = pick(in, st, st->idev, st->nidev);
+		cmd.trigger_iopf.pasid = u8(in) % 3;
+		cmd.trigger_iopf.grpid = u8(in);
+		cmd.trigger_iopf.perm = u8(in) & 3;
+		cmd.trigger_iopf.addr = number(in);
+	}
+	t_test_cmd(st->fd, &cmd);
+}
+
+/* read() a fault queue or vEVENTQ, or write() a page response */
+static void op_event_io(struct in *in, struct state *st)
+{
+	struct iommu_hwpt_page_response resp = { .cookie = u8(in), .code = u8(in) % 3 };
+	int fd;
+
+	if (!st->nevent_fds)
+		return;
+	fd = st->event_fds[u8(in) % st->nevent_fds];
+	if (u8(in) & 1)
+		softiommu_read(fd, uptr(in, scratch, 65536 - 4096), u8(in) * 8);
+	else
+		softiommu_write(fd, (u8(in) & 7) ? (void *)&resp : uptr(in, scratch, 4096),
+				(u8(in) & 3) ? sizeof(resp) : u8(in));
+}
+
+static void op_hw_info(struct in *in, struct state *st)
+{
+	struct iommu_hw_info cmd = {
+		.size = sizeof(cmd),
+		.flags = u8(in) & 3,
+		.dev_id = pick(in, st, st->idev, st->nidev),
+		.data_len = u8(in),
+		.data_uptr = (uintptr_t)uptr(in, scratch, 4096),
+		.in_data_type = (u8(in) & 1) ? IOMMU_HW_INFO_TYPE_SELFTEST : 0,
+	};
+
+	t_ioctl(st->fd, IOMMU_GET_HW_INFO, &cmd);
+}
+
 static void (*const ops[])(struct in *, struct state *) = {
 	op_ioas_alloc, op_map, op_map, op_map_file, op_unmap, op_copy, op_allow_iovas,
 	op_iova_ranges, op_option, op_destroy, op_mock_domain, op_replace, op_hwpt_alloc,
 	op_create_access, op_access_pages, op_access_unpin, op_access_rw, op_access_close,
-	op_access_replace, op_vfio, op_raw, op_fail_nth, op_memory_limit,
+	op_access_replace, op_vfio, op_raw, op_fail_nth, op_memory_limit, op_viommu_alloc,
+	op_vdevice_alloc, op_veventq_alloc, op_hw_queue_alloc, op_fault_alloc, op_nested_alloc,
+	op_invalidate, op_dirty, op_trigger, op_event_io, op_hw_info,
 };
 
 static void setup_once(void)
