@@ -105,8 +105,7 @@ struct iopt_pages *sio_dmabuf_alloc_pages(int fd, uint64_t start, uint64_t lengt
 		return NULL;
 	db = dmabuf_get(fd, &f);
 	if (IS_ERR(db)) {
-		/* One of our descriptors, but not a dmabuf: not mappable memory */
-		*rc = -EINVAL;
+		/* One of our descriptors, but not a dmabuf: a file like any other */
 		return NULL;
 	}
 	if (db->length <= start + length - 1) {

@@ -146,21 +146,19 @@ struct iopt_pages *iopt_alloc_user_pages(uint64_t uptr, uint64_t length, bool wr
 }
 
 /*
- * A file: keep a private descriptor (for its size) and our own shared mapping of the pages,
- * so the client can unmap or close its own without pulling memory from live DMA mappings.
+ * A file: keep a private descriptor, so the client can close its own. As Linux, nothing is
+ * checked about the file until its pages are needed: softiommu then maps it itself
+ * (MAP_SHARED), so a client munmap cannot pull memory out from under a DMA mapping.
  */
 struct iopt_pages *iopt_alloc_file_pages(int fd, uint64_t start, uint64_t length, bool writable)
 {
 	uint64_t start_byte = start % SIO_PAGE_SIZE;
 	struct iopt_pages *pages;
 	struct stat st;
-	void *map;
 	int rc;
 
 	if (fstat(fd, &st))
 		return ERR_PTR(-EBADF);
-	if (!S_ISREG(st.st_mode))
-		return ERR_PTR(-EINVAL);
 	pages = iopt_alloc_pages(start_byte, length, writable);
 	if (IS_ERR(pages))
 		return pages;
@@ -172,20 +170,33 @@ struct iopt_pages *iopt_alloc_file_pages(int fd, uint64_t start, uint64_t length
 	pages->file_fd = fcntl(fd, F_DUPFD_CLOEXEC, 0);
 	if (pages->file_fd < 0) {
 		rc = -errno;
-		goto err;
+		iopt_put_pages(pages);
+		return ERR_PTR(rc);
 	}
-	map = mmap(NULL, pages->file_map_len, PROT_READ | (writable ? PROT_WRITE : 0), MAP_SHARED,
-		   fd, pages->file_start);
-	if (map == MAP_FAILED) {
-		rc = errno == EACCES ? -EPERM : -EINVAL;
-		goto err;
-	}
+	return pages;
+}
+
+/*
+ * Our own mapping of a file's pages, made on first need; pages->mutex held. Not a file that
+ * can back DMA (a pipe, a socket, a descriptor of softiommu's own): -EINVAL, as pinning it is
+ * in Linux; a writable mapping of a read-only descriptor: -EPERM.
+ */
+static int file_ensure_mapped(struct iopt_pages *pages)
+{
+	struct stat st;
+	void *map;
+
+	if (pages->file_map)
+		return 0;
+	if (fstat(pages->file_fd, &st) || !S_ISREG(st.st_mode))
+		return -EINVAL;
+	map = mmap(NULL, pages->file_map_len, PROT_READ | (pages->writable ? PROT_WRITE : 0),
+		   MAP_SHARED, pages->file_fd, pages->file_start);
+	if (map == MAP_FAILED)
+		return errno == EACCES ? -EPERM : -EINVAL;
 	pages->file_map = map;
 	pages->base = (uintptr_t)map;
-	return pages;
-err:
-	iopt_put_pages(pages);
-	return ERR_PTR(rc);
+	return 0;
 }
 
 void iopt_put_pages(struct iopt_pages *pages)
@@ -213,7 +224,6 @@ void iopt_put_pages(struct iopt_pages *pages)
 /* Fault in pages [first, last] as pinning would */
 static int pages_fault_in(struct iopt_pages *pages, size_t first, size_t last)
 {
-	uint64_t addr = pages->base + first * SIO_PAGE_SIZE;
 	uint64_t len = (last - first + 1) * SIO_PAGE_SIZE;
 
 	if (sio_should_fail())
@@ -223,16 +233,21 @@ static int pages_fault_in(struct iopt_pages *pages, size_t first, size_t last)
 		/* Pages of another process's memory (after fork) cannot be pinned here */
 		if (pages->source_pid != sio_self_pid())
 			return -EFAULT;
-		return sio_user_range_probe(addr, len, pages->writable);
+		return sio_user_range_probe(pages->base + first * SIO_PAGE_SIZE, len,
+					    pages->writable);
 	case IOPT_ADDRESS_FILE: {
 		struct stat st;
+		int rc = file_ensure_mapped(pages);
 
+		if (rc)
+			return rc;
 		if (fstat(pages->file_fd, &st))
 			return -EFAULT;
 		if (pages->file_start + (last + 1) * SIO_PAGE_SIZE >
 		    ALIGN_UP((uint64_t)st.st_size, SIO_PAGE_SIZE))
 			return -EINVAL;
-		return sio_user_range_probe(addr, len, pages->writable);
+		return sio_user_range_probe(pages->base + first * SIO_PAGE_SIZE, len,
+					    pages->writable);
 	}
 	case IOPT_ADDRESS_DMABUF:
 		return pages->revoked ? -ENODEV : 0;
@@ -298,12 +313,22 @@ void iopt_pages_unpin(struct iopt_pages *pages, size_t first, size_t last)
 int iopt_pages_rw(struct iopt_pages *pages, uint64_t start_byte, void *data, size_t len,
 		  bool write)
 {
-	uint64_t pa = iopt_pages_pa(pages, start_byte);
+	uint64_t pa;
 
 	if (pages->type == IOPT_ADDRESS_USER && pages->source_pid != sio_self_pid())
 		return -EFAULT;
 	if (__atomic_load_n(&pages->revoked, __ATOMIC_ACQUIRE))
 		return -ENODEV;
+	if (pages->type == IOPT_ADDRESS_FILE && !pages->file_map) {
+		int rc;
+
+		pthread_mutex_lock(&pages->mutex);
+		rc = file_ensure_mapped(pages);
+		pthread_mutex_unlock(&pages->mutex);
+		if (rc)
+			return rc;
+	}
+	pa = iopt_pages_pa(pages, start_byte);
 	return write ? sio_copy_to_user(pa, data, len) : sio_copy_from_user(data, pa, len);
 }
 
