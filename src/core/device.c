@@ -30,7 +30,7 @@ static struct sio_igroup *igroup_get(struct sio_ctx *ctx, struct sio_dev *dev)
 	igroup->refs = 1;
 	igroup->ctx = ctx;
 	igroup->group = dev->group;
-	pthread_mutex_init(&igroup->lock, NULL);
+	pthread_rwlock_init(&igroup->lock, NULL);
 	list_add_tail(&igroup->node, &ctx->groups);
 	pthread_mutex_unlock(&ctx->obj_lock);
 	return igroup;
@@ -48,7 +48,7 @@ static void igroup_put(struct sio_igroup *igroup)
 	list_del_init(&igroup->node);
 	pthread_mutex_unlock(&ctx->obj_lock);
 	sio_free(igroup->attaches);
-	pthread_mutex_destroy(&igroup->lock);
+	pthread_rwlock_destroy(&igroup->lock);
 	sio_free(igroup);
 }
 
@@ -154,9 +154,9 @@ struct sio_hw_pagetable *sio_device_pasid_hwpt(struct sio_device *idev, uint32_t
 {
 	struct sio_hw_pagetable *hwpt;
 
-	pthread_mutex_lock(&idev->igroup->lock);
+	pthread_rwlock_rdlock(&idev->igroup->lock);
 	hwpt = __sio_device_pasid_hwpt(idev, pasid);
-	pthread_mutex_unlock(&idev->igroup->lock);
+	pthread_rwlock_unlock(&idev->igroup->lock);
 	return hwpt;
 }
 
@@ -238,7 +238,7 @@ static int hwpt_attach(struct sio_hw_pagetable *hwpt, struct sio_device *idev, u
 	bool first;
 	int rc;
 
-	pthread_mutex_lock(&igroup->lock);
+	pthread_rwlock_wrlock(&igroup->lock);
 	attach = attach_find(igroup, pasid);
 	if (attach_has_dev(attach, idev)) {
 		rc = -EBUSY;
@@ -275,7 +275,7 @@ static int hwpt_attach(struct sio_hw_pagetable *hwpt, struct sio_device *idev, u
 	}
 	atomic_fetch_add(&hwpt->obj.users, 1);
 out_unlock:
-	pthread_mutex_unlock(&igroup->lock);
+	pthread_rwlock_unlock(&igroup->lock);
 	return rc;
 }
 
@@ -286,10 +286,10 @@ static struct sio_hw_pagetable *hwpt_detach(struct sio_device *idev, uint32_t pa
 	struct sio_hw_pagetable *hwpt;
 	struct sio_attach *attach;
 
-	pthread_mutex_lock(&igroup->lock);
+	pthread_rwlock_wrlock(&igroup->lock);
 	attach = attach_find(igroup, pasid);
 	if (!attach || !attach_has_dev(attach, idev)) {
-		pthread_mutex_unlock(&igroup->lock);
+		pthread_rwlock_unlock(&igroup->lock);
 		return NULL;
 	}
 	hwpt = attach->hwpt;
@@ -299,7 +299,7 @@ static struct sio_hw_pagetable *hwpt_detach(struct sio_device *idev, uint32_t pa
 		attach_remove(igroup, attach);
 		sio_fault_auto_response(hwpt, igroup, pasid);
 	}
-	pthread_mutex_unlock(&igroup->lock);
+	pthread_rwlock_unlock(&igroup->lock);
 	return hwpt;
 }
 
@@ -312,7 +312,7 @@ static struct sio_hw_pagetable *hwpt_replace(struct sio_hw_pagetable *hwpt,
 	struct sio_attach *attach;
 	int rc;
 
-	pthread_mutex_lock(&igroup->lock);
+	pthread_rwlock_wrlock(&igroup->lock);
 	attach = attach_find(igroup, pasid);
 	if (!attach || !attach_has_dev(attach, idev)) {
 		rc = -EINVAL;
@@ -320,7 +320,7 @@ static struct sio_hw_pagetable *hwpt_replace(struct sio_hw_pagetable *hwpt,
 	}
 	old = attach->hwpt;
 	if (hwpt == old) {
-		pthread_mutex_unlock(&igroup->lock);
+		pthread_rwlock_unlock(&igroup->lock);
 		return NULL;
 	}
 	rc = hwpt_pasid_compat(hwpt, igroup, pasid);
@@ -335,10 +335,10 @@ static struct sio_hw_pagetable *hwpt_replace(struct sio_hw_pagetable *hwpt,
 	atomic_fetch_add(&hwpt->obj.users, attach->ndevs);
 	if (attach->ndevs > 1)
 		atomic_fetch_sub(&old->obj.users, attach->ndevs - 1);
-	pthread_mutex_unlock(&igroup->lock);
+	pthread_rwlock_unlock(&igroup->lock);
 	return old;
 err_unlock:
-	pthread_mutex_unlock(&igroup->lock);
+	pthread_rwlock_unlock(&igroup->lock);
 	return ERR_PTR(rc);
 }
 

@@ -229,7 +229,7 @@ int sio_report_iopf(struct sio_device *idev, uint32_t pasid, uint32_t flags, uin
 		.perm = perm, .addr = addr,
 	};
 	/* The attachment cannot change (nor its HWPT go) while the fault is queued */
-	pthread_mutex_lock(&idev->igroup->lock);
+	pthread_rwlock_rdlock(&idev->igroup->lock);
 	hwpt = __sio_device_pasid_hwpt(idev, pasid);
 	/*
 	 * With a PASID table owned by user space (nested stage 1), a PASID the host never
@@ -255,7 +255,7 @@ int sio_report_iopf(struct sio_device *idev, uint32_t pasid, uint32_t flags, uin
 	pthread_mutex_unlock(&fault->lock);
 	g = NULL;
 out_unlock:
-	pthread_mutex_unlock(&idev->igroup->lock);
+	pthread_rwlock_unlock(&idev->igroup->lock);
 	sio_free(g);
 	return rc;
 }

@@ -242,7 +242,7 @@ struct sio_attach {
 struct sio_igroup {
 	struct list_head node; /* in ctx->groups */
 	int refs;
-	pthread_mutex_t lock;
+	pthread_rwlock_t lock; /* write: attach changes; read: lookups and DMA */
 	struct sio_ctx *ctx;
 	struct sio_iommu_group *group;
 	struct sio_attach *attaches;

@@ -227,9 +227,9 @@ void sio_vdevice_destroy(struct sio_object *obj)
 	struct sio_vdevice *vdev = container_of(obj, struct sio_vdevice, obj);
 	struct sio_device *idev = vdev->idev;
 
-	pthread_mutex_lock(&idev->igroup->lock);
+	pthread_rwlock_wrlock(&idev->igroup->lock);
 	sio_vdevice_abort(obj);
-	pthread_mutex_unlock(&idev->igroup->lock);
+	pthread_rwlock_unlock(&idev->igroup->lock);
 	/* The hold on the device taken at allocation */
 	sio_put_object(idev->ctx, &idev->obj);
 }
@@ -255,7 +255,7 @@ int sio_vdevice_alloc_ioctl(struct sio_ucmd *ucmd)
 		rc = -EINVAL;
 		goto out_put_idev;
 	}
-	pthread_mutex_lock(&idev->igroup->lock);
+	pthread_rwlock_wrlock(&idev->igroup->lock);
 	if (idev->destroying) {
 		rc = -ENOENT;
 		goto out_unlock;
@@ -316,7 +316,7 @@ out_abort:
 	/* Undoes everything above, including the device hold (put below) */
 	sio_object_abort_and_destroy(ucmd->ctx, &vdev->obj);
 out_unlock:
-	pthread_mutex_unlock(&idev->igroup->lock);
+	pthread_rwlock_unlock(&idev->igroup->lock);
 out_put_idev:
 	if (rc)
 		sio_put_object(ucmd->ctx, &idev->obj);
@@ -333,15 +333,15 @@ void sio_device_remove_vdev(struct sio_device *idev)
 {
 	struct sio_vdevice *vdev;
 
-	pthread_mutex_lock(&idev->igroup->lock);
+	pthread_rwlock_wrlock(&idev->igroup->lock);
 	idev->destroying = true;
 	vdev = idev->vdev;
 	/* Gone, or its destroy is under way and will drop the hold */
 	if (!vdev || !sio_lock_obj(&vdev->obj)) {
-		pthread_mutex_unlock(&idev->igroup->lock);
+		pthread_rwlock_unlock(&idev->igroup->lock);
 		return;
 	}
-	pthread_mutex_unlock(&idev->igroup->lock);
+	pthread_rwlock_unlock(&idev->igroup->lock);
 	/* sio_lock_obj took a users and a short-term reference: keep the users one */
 	pthread_mutex_lock(&idev->ctx->obj_lock);
 	atomic_fetch_sub(&vdev->obj.shortterm, 1);
