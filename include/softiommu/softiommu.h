@@ -78,6 +78,50 @@ int softiommu_dup(int oldfd, int newfd);
  */
 void softiommu_pinned_pages(unsigned long *pinned, unsigned long *locked);
 
+/*
+ * Devices a program emulates (a VMM's device models), and their DMA.
+ *
+ * softiommu_dev_create() makes a device of an IOMMU model and binds it to an iommufd, as
+ * VFIO_DEVICE_BIND_IOMMUFD binds a real one; its device ID works in every iommufd ioctl
+ * (HWPT_ALLOC, VIOMMU_ALLOC, VDEVICE_ALLOC, GET_HW_INFO, ...). softiommu_dev_attach() is
+ * VFIO_DEVICE_ATTACH_IOMMUFD_PT (it replaces an existing attachment). softiommu_dma_read() and
+ * softiommu_dma_write() are the device's DMA: translated through what (device, PASID) is
+ * attached to, faults routed as Linux routes them — to the HWPT's fault queue as I/O page
+ * faults when it has one, else to the vIOMMU's vEVENTQ with the device's virtual ID — and
+ * returning -EFAULT.
+ */
+struct softiommu_dev;
+
+/**
+ * softiommu_dev_create() - a new device of @model bound to @iommufd
+ * @model: "mock" (the selftest mock IOMMU; @flags are its MOCK_FLAGS_DEVICE_*)
+ * @out: the device
+ * @dev_id: out, its iommufd device ID
+ *
+ * Return: 0, -ENODEV for an unknown model, -EBADF/-EINVAL for a bad iommufd, or -errno.
+ */
+int softiommu_dev_create(int iommufd, const char *model, unsigned int flags,
+			 struct softiommu_dev **out, unsigned int *dev_id);
+
+/**
+ * softiommu_dev_attach() - attach (@dev, @pasid) to an IOAS, HWPT or vIOMMU-nested HWPT
+ * @pasid: 0 for the device's requests without a PASID
+ * @pt_id: in: IOAS or HWPT ID; out: the HWPT ID attached (an automatic one for an IOAS)
+ */
+int softiommu_dev_attach(struct softiommu_dev *dev, unsigned int pasid, unsigned int *pt_id);
+int softiommu_dev_detach(struct softiommu_dev *dev, unsigned int pasid);
+/** softiommu_dev_destroy() - detach everything, unbind and free (NULL is fine) */
+void softiommu_dev_destroy(struct softiommu_dev *dev);
+
+/** softiommu_dma_read() - @len bytes from @iova into @buf. Return: 0 or -errno (-EFAULT). */
+int softiommu_dma_read(struct softiommu_dev *dev, unsigned int pasid, unsigned long long iova,
+		       void *buf, size_t len);
+/** softiommu_dma_write() - @len bytes of @buf to @iova. Return: 0 or -errno (-EFAULT). */
+int softiommu_dma_write(struct softiommu_dev *dev, unsigned int pasid, unsigned long long iova,
+			const void *buf, size_t len);
+/** softiommu_dma_unhandled_faults() - DMA faults nothing took (no fault queue, no vEVENTQ) */
+unsigned long softiommu_dma_unhandled_faults(void);
+
 #define SOFTIOMMU_DUMP_JSON 1u
 
 /**

@@ -554,3 +554,24 @@ void sio_hw_pagetable_detach_immediate(struct sio_device *idev, uint32_t pasid)
 	if (hwpt)
 		atomic_fetch_sub(&hwpt->obj.users, 1);
 }
+
+/* Detach every PASID (and the RID) of @idev, as a driver unbinding its device does */
+void sio_device_detach_all(struct sio_device *idev)
+{
+	for (;;) {
+		bool found = false;
+		uint32_t pasid = 0;
+
+		pthread_rwlock_rdlock(&idev->igroup->lock);
+		for (unsigned int i = 0; i != idev->igroup->nattaches && !found; i++) {
+			if (attach_has_dev(&idev->igroup->attaches[i], idev)) {
+				pasid = idev->igroup->attaches[i].pasid;
+				found = true;
+			}
+		}
+		pthread_rwlock_unlock(&idev->igroup->lock);
+		if (!found)
+			return;
+		sio_device_detach(idev, pasid);
+	}
+}

@@ -212,24 +212,15 @@ int sio_fault_alloc_ioctl(struct sio_ucmd *ucmd)
  * Delivered to the fault queue of the HWPT the PASID is attached to; with no queue the
  * request is completed as a failure at once (nothing to deliver). Returns 0 when queued.
  */
-int sio_report_iopf(struct sio_device *idev, uint32_t pasid, uint32_t flags, uint32_t grpid,
-		    uint32_t perm, uint64_t addr)
+/* As sio_report_iopf(), with idev->igroup->lock held (read or write) */
+int __sio_report_iopf(struct sio_device *idev, uint32_t pasid, uint32_t flags, uint32_t grpid,
+		      uint32_t perm, uint64_t addr)
 {
 	uint32_t handle_pasid = pasid;
 	struct sio_hw_pagetable *hwpt;
 	struct sio_iopf_group *g;
 	struct sio_fault *fault;
-	int rc = 0;
 
-	g = sio_zalloc(sizeof(*g));
-	if (!g)
-		return -ENOMEM;
-	g->rec = (struct iommu_hwpt_pgfault){
-		.flags = flags, .dev_id = idev->obj.id, .pasid = pasid, .grpid = grpid,
-		.perm = perm, .addr = addr,
-	};
-	/* The attachment cannot change (nor its HWPT go) while the fault is queued */
-	pthread_rwlock_rdlock(&idev->igroup->lock);
 	hwpt = __sio_device_pasid_hwpt(idev, pasid);
 	/*
 	 * With a PASID table owned by user space (nested stage 1), a PASID the host never
@@ -241,22 +232,35 @@ int sio_report_iopf(struct sio_device *idev, uint32_t pasid, uint32_t flags, uin
 			hwpt = NULL;
 		handle_pasid = SIO_NO_PASID;
 	}
-	if (!hwpt || !hwpt->fault) {
-		rc = -EOPNOTSUPP;
-		goto out_unlock;
-	}
-	fault = hwpt->fault;
+	if (!hwpt || !hwpt->fault)
+		return -EOPNOTSUPP;
+	g = sio_zalloc(sizeof(*g));
+	if (!g)
+		return -ENOMEM;
+	g->rec = (struct iommu_hwpt_pgfault){
+		.flags = flags, .dev_id = idev->obj.id, .pasid = pasid, .grpid = grpid,
+		.perm = perm, .addr = addr,
+	};
 	/* The attachment that took the fault; its departure completes the fault */
 	g->igroup = idev->igroup;
 	g->pasid = handle_pasid;
+	fault = hwpt->fault;
 	pthread_mutex_lock(&fault->lock);
 	list_add_tail(&g->node, &fault->deliver);
 	fault_update_readable(fault);
 	pthread_mutex_unlock(&fault->lock);
-	g = NULL;
-out_unlock:
+	return 0;
+}
+
+int sio_report_iopf(struct sio_device *idev, uint32_t pasid, uint32_t flags, uint32_t grpid,
+		    uint32_t perm, uint64_t addr)
+{
+	int rc;
+
+	/* The attachment cannot change (nor its HWPT go) while the fault is queued */
+	pthread_rwlock_rdlock(&idev->igroup->lock);
+	rc = __sio_report_iopf(idev, pasid, flags, grpid, perm, addr);
 	pthread_rwlock_unlock(&idev->igroup->lock);
-	sio_free(g);
 	return rc;
 }
 

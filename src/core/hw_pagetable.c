@@ -9,8 +9,10 @@
 
 static void hwpt_destroy_common(struct sio_hw_pagetable *hwpt)
 {
-	if (hwpt->domain)
+	if (hwpt->domain) {
+		pthread_rwlock_destroy(&hwpt->domain->dma_lock);
 		sio_domain_free(hwpt->domain);
+	}
 	if (hwpt->fault)
 		sio_fault_put_hwpt_ref(hwpt->fault);
 }
@@ -124,6 +126,7 @@ struct sio_hwpt_paging *sio_hwpt_paging_alloc(struct sio_ctx *ctx, struct sio_io
 	}
 	hwpt->domain->owner = ops;
 	hwpt->domain->iommufd_hwpt = hwpt;
+	pthread_rwlock_init(&hwpt->domain->dma_lock, NULL);
 
 	if (immediate_attach) {
 		rc = sio_hw_pagetable_attach_immediate(hwpt, idev, pasid);
@@ -178,6 +181,7 @@ static struct sio_hwpt_nested *hwpt_nested_alloc(struct sio_ctx *ctx,
 	}
 	hwpt->domain->owner = ops;
 	hwpt->domain->iommufd_hwpt = hwpt;
+	pthread_rwlock_init(&hwpt->domain->dma_lock, NULL);
 	if (hwpt->domain->type != SIO_DOMAIN_NESTED) {
 		rc = -EOPNOTSUPP;
 		goto out_abort;

@@ -284,9 +284,12 @@ static int area_map_domain(struct io_pagetable *iopt, struct iopt_area *area,
 				iopt_domain_pgsizes(iopt, domain));
 }
 
+/* No DMA may be translating through @domain while its tables shrink (see dma.c) */
 static void area_unmap_domain(struct iopt_area *area, struct sio_domain *domain)
 {
+	pthread_rwlock_wrlock(&domain->dma_lock);
 	domain->ops->unmap(domain, area->iova, iopt_area_length(area));
+	pthread_rwlock_unlock(&domain->dma_lock);
 }
 
 /* Pin an area's pages and map it into every domain; all or nothing */

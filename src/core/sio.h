@@ -265,6 +265,7 @@ void sio_device_unbind(struct sio_device *idev);
 int sio_device_attach(struct sio_device *idev, uint32_t pasid, uint32_t *pt_id);
 int sio_device_replace(struct sio_device *idev, uint32_t pasid, uint32_t *pt_id);
 void sio_device_detach(struct sio_device *idev, uint32_t pasid);
+void sio_device_detach_all(struct sio_device *idev);
 struct sio_hw_pagetable *sio_device_pasid_hwpt(struct sio_device *idev, uint32_t pasid);
 struct sio_hw_pagetable *__sio_device_pasid_hwpt(struct sio_device *idev, uint32_t pasid);
 struct sio_device *sio_get_device(struct sio_ucmd *ucmd, uint32_t id);
@@ -376,6 +377,8 @@ int sio_fault_alloc_ioctl(struct sio_ucmd *ucmd);
 void sio_fault_destroy(struct sio_object *obj);
 int sio_report_iopf(struct sio_device *idev, uint32_t pasid, uint32_t flags, uint32_t grpid,
 		    uint32_t perm, uint64_t addr);
+int __sio_report_iopf(struct sio_device *idev, uint32_t pasid, uint32_t flags, uint32_t grpid,
+		      uint32_t perm, uint64_t addr);
 void sio_fault_auto_response(struct sio_hw_pagetable *hwpt, struct sio_igroup *igroup,
 			     uint32_t pasid);
 

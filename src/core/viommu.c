@@ -143,6 +143,7 @@ struct sio_hwpt_nested *sio_viommu_alloc_hwpt_nested(struct sio_ctx *ctx,
 	}
 	hwpt->domain->iommufd_hwpt = hwpt;
 	hwpt->domain->owner = viommu->iommu_ops;
+	pthread_rwlock_init(&hwpt->domain->dma_lock, NULL);
 	if (hwpt->domain->type != SIO_DOMAIN_NESTED) {
 		rc = -EOPNOTSUPP;
 		goto out_abort;

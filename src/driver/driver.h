@@ -63,6 +63,27 @@ struct sio_user_data_array {
 	const void *kbuf;
 };
 
+/* DMA (layer 7): what a device access asks for, and what a failed translation reports */
+#define SIO_DMA_READ 0x1
+#define SIO_DMA_WRITE 0x2
+
+enum sio_dma_fault_kind {
+	SIO_DMA_FAULT_NONE,
+	SIO_DMA_FAULT_BLOCKED,     /* nothing attached / a blocking domain */
+	SIO_DMA_FAULT_TRANSLATION, /* no valid mapping */
+	SIO_DMA_FAULT_PERMISSION,  /* mapped without the access */
+	SIO_DMA_FAULT_ACCESS,      /* the memory behind the mapping is gone (a bus error) */
+};
+
+struct sio_dma_fault {
+	enum sio_dma_fault_kind kind;
+	uint64_t iova;
+	uint32_t pasid;
+	unsigned int access;       /* SIO_DMA_* */
+	unsigned int stage;        /* 1 or 2 for nested translations, 0 otherwise */
+	unsigned int level;        /* table level, as the format numbers it */
+};
+
 /* Collects dirty IOVA ranges for IOMMU_HWPT_GET_DIRTY_BITMAP */
 struct sio_dirty_bitmap {
 	void (*record)(struct sio_dirty_bitmap *b, uint64_t iova, uint64_t length);
@@ -79,6 +100,12 @@ struct sio_dirty_bitmap {
  * @iova_to_phys: 0 and *@pa, or -ENOENT
  * @cache_invalidate_user: process @array (driver-format entries); on return
  *       @array->entry_num is the number handled, even on error
+ * @translate: the DMA path: translate @iova for @access (SIO_DMA_*) to *@pa, valid for
+ *       *@len bytes (to the end of the leaf); -EFAULT with @fault filled in when the
+ *       hardware would fault. Runs concurrently with map (lock free) but never with unmap of
+ *       the same domain, nor of a nested domain's parent (the core's dma_lock).
+ * @fault_event: report a DMA fault as the model's event on its vIOMMU (a nested domain's
+ *       vEVENTQ, with the device's virtual ID); 0 when reported
  * @free: release the domain (never called while attached)
  */
 struct sio_domain_ops {
@@ -90,6 +117,10 @@ struct sio_domain_ops {
 	uint64_t (*unmap)(struct sio_domain *domain, uint64_t iova, uint64_t len);
 	int (*iova_to_phys)(struct sio_domain *domain, uint64_t iova, uint64_t *pa);
 	int (*cache_invalidate_user)(struct sio_domain *domain, struct sio_user_data_array *array);
+	int (*translate)(struct sio_domain *domain, uint64_t iova, unsigned int access,
+			 uint64_t *pa, uint64_t *len, struct sio_dma_fault *fault);
+	int (*fault_event)(struct sio_domain *domain, struct sio_dev *dev,
+			   const struct sio_dma_fault *fault);
 	void (*free)(struct sio_domain *domain);
 };
 
@@ -110,6 +141,7 @@ struct sio_dirty_ops {
  * @iopf_handler: set by the core when the HWPT has a fault queue (recoverable faults go there)
  */
 struct sio_domain {
+	pthread_rwlock_t dma_lock; /* read: DMA translating; write: unmap (the core's) */
 	enum sio_domain_type type;
 	const struct sio_domain_ops *ops;
 	const struct sio_dirty_ops *dirty_ops;

@@ -119,6 +119,33 @@ static int mock_domain_iova_to_phys(struct sio_domain *domain, uint64_t iova, ui
 	return pt_iova_to_phys(to_mock_domain(domain)->pt, iova, pa, NULL, NULL);
 }
 
+/* The DMA path: walk the mock table as the hardware would */
+static int mock_walk(struct mock_domain *mock, uint64_t iova, unsigned int access,
+		     uint64_t *pa, uint64_t *len, struct sio_dma_fault *fault)
+{
+	unsigned int pt_access = ((access & SIO_DMA_READ) ? PT_ACCESS_READ : 0) |
+				 ((access & SIO_DMA_WRITE) ? PT_ACCESS_WRITE : 0);
+	struct pt_walk_result res;
+	struct pt_fault pf;
+
+	if (pt_walk(mock->pt, iova, pt_access, &res, &pf)) {
+		fault->kind = pf.kind == PT_FAULT_PERMISSION ? SIO_DMA_FAULT_PERMISSION :
+							       SIO_DMA_FAULT_TRANSLATION;
+		fault->level = pf.level;
+		fault->iova = iova;
+		return -EFAULT;
+	}
+	*pa = res.oa;
+	*len = (1ULL << res.leaf_lg2) - (iova & ((1ULL << res.leaf_lg2) - 1));
+	return 0;
+}
+
+static int mock_domain_translate(struct sio_domain *domain, uint64_t iova, unsigned int access,
+				 uint64_t *pa, uint64_t *len, struct sio_dma_fault *fault)
+{
+	return mock_walk(to_mock_domain(domain), iova, access, pa, len, fault);
+}
+
 static void mock_domain_free(struct sio_domain *domain)
 {
 	struct mock_domain *mock = to_mock_domain(domain);
@@ -133,6 +160,7 @@ static const struct sio_domain_ops mock_paging_ops = {
 	.map = mock_domain_map,
 	.unmap = mock_domain_unmap,
 	.iova_to_phys = mock_domain_iova_to_phys,
+	.translate = mock_domain_translate,
 	.free = mock_domain_free,
 };
 
@@ -276,6 +304,31 @@ out:
 	return rc;
 }
 
+/* The mock's stage 1 is an identity: a nested translation is its parent's stage 2 */
+static int mock_nested_translate(struct sio_domain *domain, uint64_t iova, unsigned int access,
+				 uint64_t *pa, uint64_t *len, struct sio_dma_fault *fault)
+{
+	int rc = mock_walk(to_mock_nested(domain)->parent, iova, access, pa, len, fault);
+
+	if (rc)
+		fault->stage = 2;
+	return rc;
+}
+
+/* A fault in a vIOMMU's nested domain is the mock's vEVENT: the device's virtual ID */
+static int mock_nested_fault_event(struct sio_domain *domain, struct sio_dev *dev,
+				   const struct sio_dma_fault *fault)
+{
+	struct mock_viommu *mv = to_mock_nested(domain)->mock_viommu;
+	struct iommu_viommu_event_selftest ev = {};
+	uint64_t virt_id;
+
+	if (!mv || sio_viommu_get_vdev_id(&mv->core, dev, &virt_id))
+		return -ENOENT;
+	ev.virt_id = virt_id;
+	return sio_viommu_report_event(&mv->core, IOMMU_VEVENTQ_TYPE_SELFTEST, &ev, sizeof(ev));
+}
+
 static void mock_nested_free(struct sio_domain *domain)
 {
 	sio_free(to_mock_nested(domain));
@@ -285,6 +338,8 @@ static const struct sio_domain_ops mock_nested_ops = {
 	.attach_dev = mock_domain_attach,
 	.set_dev_pasid = mock_set_dev_pasid,
 	.cache_invalidate_user = mock_nested_invalidate,
+	.translate = mock_nested_translate,
+	.fault_event = mock_nested_fault_event,
 	.free = mock_nested_free,
 };
 

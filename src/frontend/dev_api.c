@@ -1,0 +1,112 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The C API for device models (layer 1): emulated devices bound to an iommufd and their DMA.
+ * A front-end only: it finds the context and hands over to the core (binding, attaching) and
+ * to the DMA path (layer 7).
+ */
+#include <errno.h>
+#include <string.h>
+
+#include <softiommu/softiommu.h>
+
+#include "../core/file.h"
+#include "../core/sio.h"
+#include "../dma/dma.h"
+#include "../drivers/mock/mock.h"
+
+struct softiommu_dev {
+	struct sio_ctx *ctx;
+	struct mock_dev *mdev;
+	struct sio_device *idev;
+};
+
+int softiommu_dev_create(int iommufd, const char *model, unsigned int flags,
+			 struct softiommu_dev **out, unsigned int *dev_id)
+{
+	struct softiommu_dev *d;
+	uint32_t id;
+	int rc;
+
+	if (!model || strcmp(model, "mock"))
+		return -ENODEV;
+	d = sio_zalloc(sizeof(*d));
+	if (!d)
+		return -ENOMEM;
+	/* The device holds the context as a bound VFIO device does (ctx_from_fd takes a ref) */
+	d->ctx = sio_ctx_from_fd(iommufd);
+	if (!d->ctx) {
+		rc = sio_file_is_fd(iommufd) ? -EINVAL : -EBADF;
+		goto err_free;
+	}
+	d->mdev = mock_dev_create(flags);
+	if (IS_ERR(d->mdev)) {
+		rc = PTR_ERR(d->mdev);
+		goto err_ctx;
+	}
+	d->idev = sio_device_bind(d->ctx, &d->mdev->dev, &id);
+	if (IS_ERR(d->idev)) {
+		rc = PTR_ERR(d->idev);
+		goto err_mdev;
+	}
+	*out = d;
+	if (dev_id)
+		*dev_id = id;
+	return 0;
+err_mdev:
+	mock_dev_destroy(d->mdev);
+err_ctx:
+	sio_ctx_put(d->ctx);
+err_free:
+	sio_free(d);
+	return rc;
+}
+
+int softiommu_dev_attach(struct softiommu_dev *d, unsigned int pasid, unsigned int *pt_id)
+{
+	uint32_t id = *pt_id;
+	int rc;
+
+	if (sio_device_pasid_hwpt(d->idev, pasid))
+		rc = sio_device_replace(d->idev, pasid, &id);
+	else
+		rc = sio_device_attach(d->idev, pasid, &id);
+	if (!rc)
+		*pt_id = id;
+	return rc;
+}
+
+int softiommu_dev_detach(struct softiommu_dev *d, unsigned int pasid)
+{
+	if (!sio_device_pasid_hwpt(d->idev, pasid))
+		return -ENOENT;
+	sio_device_detach(d->idev, pasid);
+	return 0;
+}
+
+void softiommu_dev_destroy(struct softiommu_dev *d)
+{
+	if (!d)
+		return;
+	sio_device_detach_all(d->idev);
+	sio_device_unbind(d->idev);
+	mock_dev_destroy(d->mdev);
+	sio_ctx_put(d->ctx);
+	sio_free(d);
+}
+
+int softiommu_dma_read(struct softiommu_dev *d, unsigned int pasid, unsigned long long iova,
+		       void *buf, size_t len)
+{
+	return sio_dma_rw(d->idev, pasid, iova, buf, len, false, NULL);
+}
+
+int softiommu_dma_write(struct softiommu_dev *d, unsigned int pasid, unsigned long long iova,
+			const void *buf, size_t len)
+{
+	return sio_dma_rw(d->idev, pasid, iova, (void *)buf, len, true, NULL);
+}
+
+unsigned long softiommu_dma_unhandled_faults(void)
+{
+	return sio_dma_unhandled_faults();
+}

@@ -1,0 +1,238 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The DMA path of an emulated device (softiommu_dev_* / softiommu_dma_*): translation through
+ * an automatic paging domain, permissions, unmapped IOVAs, memory the client unmapped behind
+ * the mapping, fault routing (fault queue, vEVENTQ with the virtual ID, unhandled), PASIDs,
+ * and no access reaching pages after IOAS_UNMAP returned while other threads keep DMAing.
+ */
+#include <poll.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdatomic.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "testlib.h"
+
+#define PG 4096ULL
+#define FIXED_RW (IOMMU_IOAS_MAP_FIXED_IOVA | IOMMU_IOAS_MAP_READABLE | IOMMU_IOAS_MAP_WRITEABLE)
+#define FIXED_RO (IOMMU_IOAS_MAP_FIXED_IOVA | IOMMU_IOAS_MAP_READABLE)
+
+static void test_basic(void)
+{
+	char *buf = mmap(NULL, 8 * PG, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	uint64_t iova = MOCK_APERTURE_START, iova_ro = MOCK_APERTURE_START + 64 * PG;
+	int fd = softiommu_open(0);
+	uint32_t ioas = t_ioas_alloc(fd), hwpt;
+	unsigned int dev_id, pt;
+	struct softiommu_dev *dev;
+	char out[64];
+
+	CHECK_ERR(ENODEV, softiommu_dev_create(fd, "nope", 0, &dev, &dev_id));
+	CHECK_ERR(EBADF, softiommu_dev_create(77, "mock", 0, &dev, &dev_id));
+	CHECK_OK(softiommu_dev_create(fd, "mock", 0, &dev, &dev_id));
+	/* Not attached: blocked */
+	CHECK_ERR(EFAULT, softiommu_dma_read(dev, 0, iova, out, 8));
+	pt = ioas;
+	CHECK_OK(softiommu_dev_attach(dev, 0, &pt));
+	hwpt = pt;
+	CHECK(hwpt != ioas);
+	/* A device bound this way cannot be destroyed by ID (its driver holds it) */
+	CHECK_ERR(EBUSY, t_destroy(fd, dev_id));
+	memset(buf, 0, 8 * PG);
+	CHECK_OK(t_map(fd, ioas, buf, 4 * PG, &iova, FIXED_RW));
+	CHECK_OK(t_map(fd, ioas, buf + 4 * PG, PG, &iova_ro, FIXED_RO));
+	/* Write and read through the IOVA, across page boundaries */
+	CHECK_OK(softiommu_dma_write(dev, 0, MOCK_APERTURE_START + PG - 3, "crossing pages", 15));
+	CHECK(!memcmp(buf + PG - 3, "crossing pages", 15));
+	memcpy(buf + 2 * PG, "from the CPU", 13);
+	CHECK_OK(softiommu_dma_read(dev, 0, MOCK_APERTURE_START + 2 * PG, out, 13));
+	CHECK(!strcmp(out, "from the CPU"));
+	/* Read-only mapping: reads work, writes fault */
+	CHECK_OK(softiommu_dma_read(dev, 0, iova_ro, out, 8));
+	CHECK_ERR(EFAULT, softiommu_dma_write(dev, 0, iova_ro, "x", 1));
+	/* Unmapped IOVA, a range running off the end of a mapping, a bad length */
+	CHECK_ERR(EFAULT, softiommu_dma_read(dev, 0, MOCK_APERTURE_START + 32 * PG, out, 8));
+	CHECK_ERR(EFAULT, softiommu_dma_read(dev, 0, MOCK_APERTURE_START + 4 * PG - 4, out, 8));
+	CHECK_ERR(EINVAL, softiommu_dma_read(dev, 0, iova, out, 0));
+	/* A PASID nothing is attached to */
+	CHECK_ERR(EFAULT, softiommu_dma_read(dev, 5, iova, out, 8));
+	/* None of those had a fault queue or a vIOMMU to go to */
+	CHECK(softiommu_dma_unhandled_faults() == 5);
+	/* After IOAS_UNMAP the IOVA no longer reaches the memory */
+	CHECK_OK(t_unmap(fd, ioas, MOCK_APERTURE_START, 4 * PG, NULL));
+	CHECK_ERR(EFAULT, softiommu_dma_read(dev, 0, MOCK_APERTURE_START, out, 8));
+	CHECK_OK(softiommu_dev_detach(dev, 0));
+	CHECK_ERR(ENOENT, softiommu_dev_detach(dev, 0));
+	softiommu_dev_destroy(dev);
+	CHECK_OK(softiommu_close(fd));
+	CHECK(t_pinned() == 0);
+	munmap(buf, 8 * PG);
+}
+
+/* Memory the client unmapped behind a live mapping: a fault, not a SIGSEGV */
+static void test_gone_memory(void)
+{
+	char *buf = mmap(NULL, 2 * PG, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	uint64_t iova = MOCK_APERTURE_START;
+	int fd = softiommu_open(0);
+	uint32_t ioas = t_ioas_alloc(fd);
+	struct softiommu_dev *dev;
+	unsigned int pt = ioas;
+	char out[8];
+
+	memset(buf, 1, 2 * PG);
+	CHECK_OK(softiommu_dev_create(fd, "mock", 0, &dev, NULL));
+	CHECK_OK(softiommu_dev_attach(dev, 0, &pt));
+	CHECK_OK(t_map(fd, ioas, buf, 2 * PG, &iova, FIXED_RW));
+	munmap(buf, 2 * PG);
+	CHECK_ERR(EFAULT, softiommu_dma_read(dev, 0, MOCK_APERTURE_START, out, 8));
+	CHECK_ERR(EFAULT, softiommu_dma_write(dev, 0, MOCK_APERTURE_START, out, 8));
+	softiommu_dev_destroy(dev);
+	/* The device held the context: closing last is fine */
+	CHECK_OK(softiommu_close(fd));
+}
+
+/* Faults go to the HWPT's fault queue as I/O page faults when it has one */
+static void test_iopf_routing(void)
+{
+	struct iommu_hwpt_selftest sel = { .iotlb = IOMMU_TEST_IOTLB_DEFAULT };
+	struct iommu_fault_alloc fa = { .size = sizeof(fa) };
+	struct iommu_hwpt_alloc h = { .size = sizeof(h), .flags = IOMMU_HWPT_ALLOC_NEST_PARENT };
+	struct iommu_hwpt_pgfault rec;
+	int fd = softiommu_open(0);
+	uint32_t ioas = t_ioas_alloc(fd);
+	struct softiommu_dev *dev;
+	unsigned int dev_id, pt;
+
+	CHECK_OK(softiommu_dev_create(fd, "mock", 0, &dev, &dev_id));
+	CHECK_OK(softiommu_ioctl(fd, IOMMU_FAULT_QUEUE_ALLOC, &fa));
+	h.dev_id = dev_id;
+	h.pt_id = ioas;
+	CHECK_OK(softiommu_ioctl(fd, IOMMU_HWPT_ALLOC, &h));
+	h.pt_id = h.out_hwpt_id;
+	h.flags = IOMMU_HWPT_FAULT_ID_VALID;
+	h.fault_id = fa.out_fault_id;
+	h.data_type = IOMMU_HWPT_DATA_SELFTEST;
+	h.data_len = sizeof(sel);
+	h.data_uptr = (uintptr_t)&sel;
+	CHECK_OK(softiommu_ioctl(fd, IOMMU_HWPT_ALLOC, &h));
+	pt = h.out_hwpt_id;
+	CHECK_OK(softiommu_dev_attach(dev, 0, &pt));
+	CHECK_ERR(EFAULT, softiommu_dma_write(dev, 0, 0x123000, "x", 1));
+	CHECK(softiommu_read(fa.out_fault_fd, &rec, sizeof(rec)) == sizeof(rec));
+	CHECK(rec.addr == 0x123000 && rec.dev_id == dev_id &&
+	      rec.perm == IOMMU_PGFAULT_PERM_WRITE && (rec.flags & IOMMU_PGFAULT_FLAGS_LAST_PAGE));
+	softiommu_dev_destroy(dev);
+	CHECK_OK(softiommu_close(fa.out_fault_fd));
+	CHECK_OK(softiommu_close(fd));
+}
+
+/* Without a fault queue, a vIOMMU's nested domain reports a vEVENT with the virtual ID */
+static void test_vevent_routing(void)
+{
+	struct iommu_hwpt_selftest sel = { .iotlb = IOMMU_TEST_IOTLB_DEFAULT };
+	struct iommu_hwpt_alloc h = { .size = sizeof(h), .flags = IOMMU_HWPT_ALLOC_NEST_PARENT };
+	struct iommu_viommu_alloc v = { .size = sizeof(v), .type = IOMMU_VIOMMU_TYPE_SELFTEST };
+	struct iommu_vdevice_alloc vd = { .size = sizeof(vd), .virt_id = 0x55 };
+	struct iommu_veventq_alloc q = { .size = sizeof(q), .type = IOMMU_VEVENTQ_TYPE_SELFTEST,
+					 .veventq_depth = 4 };
+	struct {
+		struct iommufd_vevent_header hdr;
+		struct iommu_viommu_event_selftest ev;
+	} rec;
+	int fd = softiommu_open(0);
+	uint32_t ioas = t_ioas_alloc(fd);
+	struct softiommu_dev *dev;
+	unsigned int dev_id, pt;
+	char out[8];
+
+	CHECK_OK(softiommu_dev_create(fd, "mock", 0, &dev, &dev_id));
+	h.dev_id = v.dev_id = vd.dev_id = dev_id;
+	h.pt_id = ioas;
+	CHECK_OK(softiommu_ioctl(fd, IOMMU_HWPT_ALLOC, &h));
+	v.hwpt_id = h.out_hwpt_id;
+	CHECK_OK(softiommu_ioctl(fd, IOMMU_VIOMMU_ALLOC, &v));
+	vd.viommu_id = q.viommu_id = v.out_viommu_id;
+	CHECK_OK(softiommu_ioctl(fd, IOMMU_VDEVICE_ALLOC, &vd));
+	CHECK_OK(softiommu_ioctl(fd, IOMMU_VEVENTQ_ALLOC, &q));
+	h.pt_id = v.out_viommu_id;
+	h.flags = 0;
+	h.data_type = IOMMU_HWPT_DATA_SELFTEST;
+	h.data_len = sizeof(sel);
+	h.data_uptr = (uintptr_t)&sel;
+	CHECK_OK(softiommu_ioctl(fd, IOMMU_HWPT_ALLOC, &h));
+	pt = h.out_hwpt_id;
+	CHECK_OK(softiommu_dev_attach(dev, 0, &pt));
+	CHECK_ERR(EFAULT, softiommu_dma_read(dev, 0, 0x9000, out, 8));
+	CHECK(softiommu_read(q.out_veventq_fd, &rec, sizeof(rec)) == sizeof(rec));
+	CHECK(rec.ev.virt_id == 0x55 && rec.hdr.flags == 0);
+	softiommu_dev_destroy(dev);
+	CHECK_OK(softiommu_close(q.out_veventq_fd));
+	CHECK_OK(softiommu_close(fd));
+}
+
+/* Threads DMA while another maps and unmaps: after each unmap returns, nothing reaches it */
+struct race {
+	struct softiommu_dev *dev;
+	atomic_bool stop;
+	atomic_ulong ok, faulted;
+};
+
+static void *dma_thread(void *arg)
+{
+	struct race *r = arg;
+	uint64_t v;
+
+	while (!atomic_load(&r->stop)) {
+		if (softiommu_dma_read(r->dev, 0, MOCK_APERTURE_START, &v, sizeof(v)) == 0)
+			atomic_fetch_add(&r->ok, 1);
+		else
+			atomic_fetch_add(&r->faulted, 1);
+	}
+	return NULL;
+}
+
+static void test_unmap_race(void)
+{
+	char *buf = mmap(NULL, PG, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	int fd = softiommu_open(0);
+	uint32_t ioas = t_ioas_alloc(fd);
+	struct race r = {};
+	unsigned int pt = ioas;
+	pthread_t th[2];
+	int bad = 0;
+
+	memset(buf, 7, PG);
+	CHECK_OK(softiommu_dev_create(fd, "mock", 0, &r.dev, NULL));
+	CHECK_OK(softiommu_dev_attach(r.dev, 0, &pt));
+	for (int i = 0; i < 2; i++)
+		pthread_create(&th[i], NULL, dma_thread, &r);
+	for (int i = 0; i < 2000; i++) {
+		uint64_t iova = MOCK_APERTURE_START, v;
+
+		bad += t_map(fd, ioas, buf, PG, &iova, FIXED_RW) != 0;
+		bad += t_unmap(fd, ioas, MOCK_APERTURE_START, PG, NULL) != 0;
+		/* Unmapped and returned: this thread's access must fault */
+		bad += softiommu_dma_read(r.dev, 0, MOCK_APERTURE_START, &v, sizeof(v)) != -EFAULT;
+	}
+	atomic_store(&r.stop, true);
+	for (int i = 0; i < 2; i++)
+		pthread_join(th[i], NULL);
+	CHECK(bad == 0);
+	CHECK(r.ok + r.faulted > 0);
+	softiommu_dev_destroy(r.dev);
+	CHECK_OK(softiommu_close(fd));
+	CHECK(t_pinned() == 0);
+	munmap(buf, PG);
+}
+
+int main(void)
+{
+	test_basic();
+	test_gone_memory();
+	test_iopf_routing();
+	test_vevent_routing();
+	test_unmap_race();
+	return t_done();
+}
