@@ -7,7 +7,7 @@
  *  - the domains that mirror every area (each attached paging HWPT's domain),
  *  - the accesses (in-process "kernel drivers") that pin or copy through it.
  * Invariants: areas never overlap; every area with ->pages set is mapped into every domain in
- * @domains; an area's pages are pinned (counted in pages->users) while @domains is non-empty
+ * @domains; an area's pages are pinned (counted in pages->pins) while @domains is non-empty
  * (area->filled) and for every access pin inside it.
  *
  * iopt_pages: a run of PAGE_SIZE pages of backing memory — a user VA range (the process's own
@@ -37,6 +37,14 @@ enum iopt_address_type {
 	IOPT_ADDRESS_DMABUF,
 };
 
+/* Pin counts of PIN_CHUNK_PAGES consecutive pages of an iopt_pages */
+#define PIN_CHUNK_PAGES 512
+struct pin_chunk {
+	size_t first;            /* index of its first page */
+	unsigned int nonzero;    /* pages with users[] > 0 */
+	uint32_t users[PIN_CHUNK_PAGES];
+};
+
 struct iopt_pages {
 	atomic_int refs;
 	pthread_mutex_t mutex;
@@ -46,7 +54,8 @@ struct iopt_pages {
 	size_t npages;
 	bool writable;
 	int account_mode;
-	uint32_t *users;   /* per-page pin count, allocated on first pin */
+	struct pin_chunk **pins; /* sparse per-page pin counts: sorted chunks, made on demand */
+	size_t npins, pins_cap;
 	size_t npinned;
 	size_t last_npinned;
 	pid_t source_pid;

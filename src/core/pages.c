@@ -4,7 +4,7 @@
  *
  * "Physical" addresses are addresses in this process (DESIGN.md, memory model). For user
  * memory that is the user VA itself; for files softiommu keeps its own MAP_SHARED mapping and
- * hands out addresses inside it. A page is pinned while pages->users[idx] > 0: the 0→1
+ * hands out addresses inside it. A page is pinned while its pin count > 0: the 0→1
  * transition faults it in as get_user_pages would (EFAULT when unmapped or, for a writable
  * mapping, not writable; EINVAL past the end of a file) and charges the accounting of the
  * pages' mode, the 1→0 transition uncharges. Data is always moved with process_vm_readv/writev
@@ -217,7 +217,9 @@ void iopt_put_pages(struct iopt_pages *pages)
 	if (pages->file_fd >= 0)
 		syscall(SYS_close, pages->file_fd);
 	pthread_mutex_destroy(&pages->mutex);
-	sio_free(pages->users);
+	for (size_t i = 0; i != pages->npins; i++)
+		sio_free(pages->pins[i]);
+	sio_free(pages->pins);
 	sio_free(pages);
 }
 
@@ -255,34 +257,110 @@ static int pages_fault_in(struct iopt_pages *pages, size_t first, size_t last)
 	return -EINVAL;
 }
 
+/*
+ * Pin counts are sparse: a lazily mapped area can be far larger than the memory behind it
+ * (Linux tracks pins in an xarray for the same reason), so counts live in chunks of
+ * PIN_CHUNK_PAGES pages, made when a page of theirs is first pinned and freed when their last
+ * pin goes. pages->mutex protects them.
+ */
+static size_t chunk_pos(struct iopt_pages *pages, size_t first)
+{
+	size_t lo = 0, hi = pages->npins;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (pages->pins[mid]->first < first)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+static struct pin_chunk *chunk_find(struct iopt_pages *pages, size_t idx)
+{
+	size_t first = ALIGN_DOWN(idx, PIN_CHUNK_PAGES), pos = chunk_pos(pages, first);
+
+	return pos < pages->npins && pages->pins[pos]->first == first ? pages->pins[pos] : NULL;
+}
+
+static int chunk_create(struct iopt_pages *pages, size_t idx)
+{
+	size_t first = ALIGN_DOWN(idx, PIN_CHUNK_PAGES), pos = chunk_pos(pages, first);
+	struct pin_chunk *c;
+
+	if (pos < pages->npins && pages->pins[pos]->first == first)
+		return 0;
+	if (pages->npins == pages->pins_cap) {
+		size_t cap = pages->pins_cap ? pages->pins_cap * 2 : 8;
+		struct pin_chunk **n = sio_realloc_array(pages->pins, cap, sizeof(*n));
+
+		if (!n)
+			return -ENOMEM;
+		pages->pins = n;
+		pages->pins_cap = cap;
+	}
+	c = sio_zalloc(sizeof(*c));
+	if (!c)
+		return -ENOMEM;
+	c->first = first;
+	memmove(&pages->pins[pos + 1], &pages->pins[pos], (pages->npins - pos) * sizeof(c));
+	pages->pins[pos] = c;
+	pages->npins++;
+	return 0;
+}
+
+static void chunk_remove(struct iopt_pages *pages, struct pin_chunk *c)
+{
+	size_t pos = chunk_pos(pages, c->first);
+
+	memmove(&pages->pins[pos], &pages->pins[pos + 1], (pages->npins - pos - 1) * sizeof(c));
+	pages->npins--;
+	sio_free(c);
+}
+
+static uint32_t pin_count(struct iopt_pages *pages, size_t idx)
+{
+	struct pin_chunk *c = chunk_find(pages, idx);
+
+	return c ? c->users[idx - c->first] : 0;
+}
+
+/* The next page >= @i (up to @last) with a pin count of zero is the return value's start */
+static size_t next_unpinned_run(struct iopt_pages *pages, size_t i, size_t last, size_t *run_end)
+{
+	while (i <= last && pin_count(pages, i))
+		i++;
+	if (i > last)
+		return i;
+	for (*run_end = i; *run_end < last && !pin_count(pages, *run_end + 1); (*run_end)++)
+		;
+	return i;
+}
+
 /* Pin pages [first, last]: on failure nothing changed */
 int iopt_pages_pin(struct iopt_pages *pages, size_t first, size_t last)
 {
-	size_t nnew = 0, i;
+	size_t nnew = 0, i, run_end = 0;
 	int rc = 0;
 
 	pthread_mutex_lock(&pages->mutex);
-	if (!pages->users) {
-		pages->users = sio_calloc(pages->npages, sizeof(*pages->users));
-		if (!pages->users) {
-			rc = -ENOMEM;
-			goto out;
-		}
-	}
-	for (i = first; i <= last;) {
-		size_t run_end;
-
-		if (pages->users[i]) {
-			i++;
-			continue;
-		}
-		for (run_end = i; run_end < last && !pages->users[run_end + 1]; run_end++)
-			;
+	/* Fault in every run of pages nobody pins yet */
+	for (i = first; (i = next_unpinned_run(pages, i, last, &run_end)) <= last;) {
 		rc = pages_fault_in(pages, i, run_end);
 		if (rc)
 			goto out;
 		nnew += run_end - i + 1;
+		if (run_end == last)
+			break;
 		i = run_end + 1;
+	}
+	/* Make every chunk the counts need before anything is counted */
+	for (i = ALIGN_DOWN(first, PIN_CHUNK_PAGES); i <= last; i += PIN_CHUNK_PAGES) {
+		rc = chunk_create(pages, i);
+		if (rc)
+			goto out;
 	}
 	pages->npinned += nnew;
 	rc = iopt_pages_update_pinned(pages, nnew, true);
@@ -290,8 +368,14 @@ int iopt_pages_pin(struct iopt_pages *pages, size_t first, size_t last)
 		pages->npinned -= nnew;
 		goto out;
 	}
-	for (i = first; i <= last; i++)
-		pages->users[i]++;
+	for (i = first; i <= last;) {
+		struct pin_chunk *c = chunk_find(pages, i);
+		size_t end = min_t(size_t, last, c->first + PIN_CHUNK_PAGES - 1);
+
+		for (; i <= end; i++)
+			if (c->users[i - c->first]++ == 0)
+				c->nonzero++;
+	}
 out:
 	pthread_mutex_unlock(&pages->mutex);
 	return rc;
@@ -302,9 +386,19 @@ void iopt_pages_unpin(struct iopt_pages *pages, size_t first, size_t last)
 	size_t nfreed = 0;
 
 	pthread_mutex_lock(&pages->mutex);
-	for (size_t i = first; i <= last; i++)
-		if (--pages->users[i] == 0)
-			nfreed++;
+	for (size_t i = first; i <= last;) {
+		struct pin_chunk *c = chunk_find(pages, i);
+		size_t end = min_t(size_t, last, c->first + PIN_CHUNK_PAGES - 1);
+
+		for (; i <= end; i++) {
+			if (--c->users[i - c->first] == 0) {
+				c->nonzero--;
+				nfreed++;
+			}
+		}
+		if (!c->nonzero)
+			chunk_remove(pages, c);
+	}
 	pages->npinned -= nfreed;
 	iopt_pages_update_pinned(pages, nfreed, false);
 	pthread_mutex_unlock(&pages->mutex);
@@ -434,15 +528,21 @@ int sio_pages_count_pins(const struct sio_maps *maps, uint64_t uaddr, unsigned i
 
 	pthread_mutex_lock(&pages_list_lock);
 	list_for_each_entry(pages, &pages_list, global_node) {
+		bool found = false;
+
 		pthread_mutex_lock(&pages->mutex);
-		for (size_t i = 0; pages->users && i != pages->npages; i++) {
-			if (!pages->users[i])
-				continue;
-			if (page_id_eq(sio_page_identity(maps, pages->base + i * SIO_PAGE_SIZE), q)) {
-				n++;
-				break;
+		for (size_t c = 0; c != pages->npins && !found; c++) {
+			struct pin_chunk *chunk = pages->pins[c];
+
+			for (size_t j = 0; j != PIN_CHUNK_PAGES && !found; j++) {
+				uint64_t pa = pages->base + (chunk->first + j) * SIO_PAGE_SIZE;
+
+				if (chunk->users[j] &&
+				    page_id_eq(sio_page_identity(maps, pa), q))
+					found = true;
 			}
 		}
+		n += found;
 		pthread_mutex_unlock(&pages->mutex);
 	}
 	pthread_mutex_unlock(&pages_list_lock);
