@@ -346,8 +346,7 @@ void sio_hw_pagetable_put(struct sio_ctx *ctx, struct sio_hw_pagetable *hwpt)
 {
 	if (hwpt->obj.type == SIO_OBJ_HWPT_PAGING && to_hwpt_paging(hwpt)->auto_domain) {
 		/* An automatic domain goes away with its last device */
-		atomic_fetch_sub(&hwpt->obj.users, 1);
-		sio_object_remove(ctx, &hwpt->obj, hwpt->obj.id, 0);
+		sio_object_remove(ctx, &hwpt->obj, hwpt->obj.id, SIO_REMOVE_PUT);
 		return;
 	}
 	atomic_fetch_sub(&hwpt->obj.users, 1);

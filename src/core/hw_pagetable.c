@@ -21,15 +21,18 @@ static void hwpt_destroy_common(struct sio_hw_pagetable *hwpt)
 static void hwpt_paging_teardown(struct sio_hwpt_paging *hwpt_paging, bool locked)
 {
 	struct sio_ioas *ioas = hwpt_paging->ioas;
+	bool linked;
 
-	if (!list_empty(&hwpt_paging->hwpt_item)) {
-		if (!locked)
-			pthread_mutex_lock(&ioas->mutex);
+	/* hwpt_list (and so whether we are on it) changes only under ioas->mutex */
+	if (!locked)
+		pthread_mutex_lock(&ioas->mutex);
+	linked = !list_empty(&hwpt_paging->hwpt_item);
+	if (linked)
 		list_del_init(&hwpt_paging->hwpt_item);
-		if (!locked)
-			pthread_mutex_unlock(&ioas->mutex);
+	if (!locked)
+		pthread_mutex_unlock(&ioas->mutex);
+	if (linked)
 		iopt_table_remove_domain(&ioas->iopt, hwpt_paging->common.domain);
-	}
 	hwpt_destroy_common(&hwpt_paging->common);
 	atomic_fetch_sub(&ioas->obj.users, 1);
 }

@@ -158,8 +158,9 @@ static void object_destroy(struct sio_object *obj)
  * at @id. With SIO_REMOVE_WAIT the caller holds a users reference it drops here (a driver
  * destroying an object it created), and first waits for short-term holders to go, asking the
  * object (pre_destroy) to revoke long-lived ones such as a vDEVICE's hold on its device.
- * Otherwise users must be exactly 1 or -EBUSY. SIO_REMOVE_TOMBSTONE leaves the ID allocated
- * but unusable (lookups and DESTROY see ENOENT) until the context closes.
+ * With SIO_REMOVE_PUT the caller's users reference is dropped under the table lock first
+ * (put-and-try-destroy). Otherwise users must be exactly 1 or -EBUSY. SIO_REMOVE_TOMBSTONE
+ * leaves the ID allocated but unusable (lookups and DESTROY see ENOENT) until the context closes.
  */
 int sio_object_remove(struct sio_ctx *ctx, struct sio_object *to_destroy, uint32_t id,
 		      unsigned int flags)
@@ -182,6 +183,13 @@ int sio_object_remove(struct sio_ctx *ctx, struct sio_object *to_destroy, uint32
 		while (atomic_load(&obj->shortterm))
 			pthread_cond_wait(&ctx->obj_cond, &ctx->obj_lock);
 		atomic_fetch_sub(&obj->users, 1);
+	} else if (flags & SIO_REMOVE_PUT) {
+		/* The caller's reference goes under the lock; if others remain, they destroy it */
+		atomic_fetch_sub(&obj->users, 1);
+		if (atomic_load(&obj->users) != 1) {
+			pthread_mutex_unlock(&ctx->obj_lock);
+			return -EBUSY;
+		}
 	}
 	if (atomic_load(&obj->users) != 1) {
 		if (flags & SIO_REMOVE_WAIT)

@@ -97,6 +97,7 @@ struct sio_ctx {
 
 #define SIO_REMOVE_WAIT 1u
 #define SIO_REMOVE_TOMBSTONE 2u
+#define SIO_REMOVE_PUT 4u
 
 /* An ioctl in flight: the dispatcher's state */
 struct sio_ucmd {
