@@ -134,6 +134,9 @@ int sio_ucmd_respond(struct sio_ucmd *ucmd, size_t size);
 /* uaccess.c: user pointers never fault the process; a bad pointer is -EFAULT */
 int sio_copy_from_user(void *dst, uint64_t usrc, size_t len);
 size_t sio_copy_from_user_partial(void *dst, uint64_t usrc, size_t len);
+struct iovec;
+size_t sio_copy_user_sg(void *local, size_t len, const struct iovec *user, unsigned int nr,
+			bool write);
 pid_t sio_self_pid(void);
 int sio_copy_to_user(uint64_t udst, const void *src, size_t len);
 int sio_clear_user(uint64_t udst, size_t len);

@@ -70,6 +70,47 @@ size_t sio_copy_from_user_partial(void *dst, uint64_t usrc, size_t len)
 	return n > 0 ? (size_t)n : 0;
 }
 
+/*
+ * Scatter-gather between one local buffer of @len bytes and @nr user segments whose lengths
+ * add up to @len: one system call for all of them. Returns the bytes moved before the first
+ * inaccessible user byte (== @len when all went).
+ */
+size_t sio_copy_user_sg(void *local, size_t len, const struct iovec *user, unsigned int nr,
+			bool write)
+{
+	size_t done = 0, skip = 0;
+	unsigned int i = 0;
+
+	while (done < len && i < nr) {
+		struct iovec l = { .iov_base = (char *)local + done, .iov_len = len - done };
+		struct iovec first = user[i];
+		ssize_t n;
+
+		/* Resume mid-segment after a short transfer */
+		first.iov_base = (char *)first.iov_base + skip;
+		first.iov_len -= skip;
+		if (nr - i == 1 || skip) {
+			n = write ? process_vm_writev(sio_self_pid(), &l, 1, &first, 1, 0) :
+				    process_vm_readv(sio_self_pid(), &l, 1, &first, 1, 0);
+		} else {
+			n = write ? process_vm_writev(sio_self_pid(), &l, 1, &user[i], nr - i, 0) :
+				    process_vm_readv(sio_self_pid(), &l, 1, &user[i], nr - i, 0);
+		}
+		if (n <= 0)
+			break;
+		done += n;
+		/* Advance past the segments this call completed */
+		n += skip;
+		skip = 0;
+		while (i < nr && (size_t)n >= user[i].iov_len) {
+			n -= user[i].iov_len;
+			i++;
+		}
+		skip = n;
+	}
+	return done;
+}
+
 int sio_copy_from_user(void *dst, uint64_t usrc, size_t len)
 {
 	if (!len)

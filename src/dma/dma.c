@@ -13,13 +13,17 @@
  * Concurrency: no global lock. The device group's lock is held for reading (the attachment
  * cannot change mid-access), and the translating domain's dma_lock for reading (its tables
  * cannot shrink: unmap takes it for writing), so after IOAS_UNMAP returns no access can still
- * reach the unmapped pages. Data moves with process_vm_readv/writev, so memory the client
- * unmapped behind our back is a fault, never a SIGSEGV.
+ * reach the unmapped pages. Data moves with process_vm_readv/writev, one call per batch of
+ * leaves, so memory the client unmapped behind our back is a fault, never a SIGSEGV.
  */
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/uio.h>
 
 #include "dma.h"
+
+/* Leaves translated per system call that moves the data */
+#define DMA_BATCH 64
 
 static atomic_ulong unhandled_faults;
 
@@ -93,24 +97,43 @@ int sio_dma_rw(struct sio_device *idev, uint32_t pasid, uint64_t iova, void *buf
 	}
 	tdom = table_domain(hwpt);
 	pthread_rwlock_rdlock(&tdom->dma_lock);
-	while (len) {
-		uint64_t pa, contig;
-		size_t n;
+	while (len && !rc) {
+		struct iovec seg[DMA_BATCH];
+		uint64_t seg_iova[DMA_BATCH];
+		unsigned int nr = 0;
+		size_t batch = 0, done;
 
-		rc = hwpt->domain->ops->translate(hwpt->domain, iova, access, &pa, &contig, &f);
-		if (rc)
-			break;
-		n = contig < len ? contig : len;
-		rc = write ? sio_copy_to_user(pa, buf, n) : sio_copy_from_user(buf, pa, n);
-		if (rc) {
+		/* Translate up to DMA_BATCH leaves, then move them with one system call */
+		while (len > batch && nr < DMA_BATCH) {
+			uint64_t pa, contig, at = iova + batch;
+			size_t n;
+
+			rc = hwpt->domain->ops->translate(hwpt->domain, at, access, &pa, &contig,
+							  &f);
+			if (rc)
+				break;
+			n = contig < len - batch ? contig : len - batch;
+			seg[nr].iov_base = (void *)(uintptr_t)pa;
+			seg[nr].iov_len = n;
+			seg_iova[nr++] = at;
+			batch += n;
+		}
+		/* Bytes before a translation fault still move, as a device's earlier beats do */
+		done = nr ? sio_copy_user_sg(buf, batch, seg, nr, write) : 0;
+		if (done != batch) {
+			unsigned int i = 0;
+
+			/* The leaf holding the first byte that did not move */
+			while (done >= seg[i].iov_len)
+				done -= seg[i++].iov_len;
 			f.kind = SIO_DMA_FAULT_ACCESS;
-			f.iova = iova;
+			f.iova = seg_iova[i];
 			rc = -EFAULT;
 			break;
 		}
-		buf = (char *)buf + n;
-		iova += n;
-		len -= n;
+		buf = (char *)buf + batch;
+		iova += batch;
+		len -= batch;
 	}
 	pthread_rwlock_unlock(&tdom->dma_lock);
 out_route:

@@ -93,6 +93,74 @@ static void test_gone_memory(void)
 	CHECK_OK(softiommu_close(fd));
 }
 
+/*
+ * A DMA over hundreds of leaves (CPU-page leaves: IOMMU_OPTION_HUGE_PAGES off) moves in
+ * batches; one that meets memory the client unmapped, or an IOVA hole, moves every byte
+ * before it and none after.
+ */
+static void test_many_leaves(void)
+{
+	const size_t npg = 300, hole = 200;
+	char *buf = mmap(NULL, npg * PG, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
+			 -1, 0);
+	char *src = malloc(npg * PG), *dst = malloc(npg * PG);
+	int fd = softiommu_open(0);
+	uint32_t ioas = t_ioas_alloc(fd);
+	struct iommu_option o = { .size = sizeof(o), .option_id = IOMMU_OPTION_HUGE_PAGES,
+				  .op = IOMMU_OPTION_OP_SET, .object_id = ioas };
+	uint64_t base = MOCK_APERTURE_START, iova;
+	struct softiommu_dev *dev;
+	unsigned int pt = ioas;
+	bool before = true, after = true;
+
+	for (size_t i = 0; i < npg * PG; i++)
+		src[i] = (char)(i * 7 + i / PG);
+	memset(buf, 0, npg * PG);
+	CHECK_OK(softiommu_ioctl(fd, IOMMU_OPTION, &o));
+	CHECK_OK(softiommu_dev_create(fd, "mock", 0, &dev, NULL));
+	CHECK_OK(softiommu_dev_attach(dev, 0, &pt));
+	/* Three areas, so that the last page can later leave the IOVA space on its own */
+	iova = base;
+	CHECK_OK(t_map(fd, ioas, buf, hole * PG, &iova, FIXED_RW));
+	iova = base + hole * PG;
+	CHECK_OK(t_map(fd, ioas, buf + hole * PG, (npg - hole - 1) * PG, &iova, FIXED_RW));
+	iova = base + (npg - 1) * PG;
+	CHECK_OK(t_map(fd, ioas, buf + (npg - 1) * PG, PG, &iova, FIXED_RW));
+	/* Unaligned at both ends, across every batch boundary */
+	CHECK_OK(softiommu_dma_write(dev, 0, base + 5, src + 5, npg * PG - 9));
+	CHECK(!memcmp(buf + 5, src + 5, npg * PG - 9) && buf[4] == 0 && buf[npg * PG - 4] == 0);
+	memset(dst, 0, npg * PG);
+	CHECK_OK(softiommu_dma_read(dev, 0, base + 3, dst + 3, npg * PG - 3));
+	CHECK(!memcmp(dst + 3, buf + 3, npg * PG - 3));
+
+	/* The client unmaps one page behind the mapping: bytes before it move, none after */
+	munmap(buf + hole * PG, PG);
+	memset(buf, 0, hole * PG);
+	memset(buf + (hole + 1) * PG, 0, (npg - hole - 1) * PG);
+	CHECK_ERR(EFAULT, softiommu_dma_write(dev, 0, base, src, npg * PG));
+	for (size_t i = 0; i < hole * PG; i++)
+		before &= buf[i] == src[i];
+	for (size_t i = (hole + 1) * PG; i < npg * PG; i++)
+		after &= buf[i] == 0;
+	CHECK(before && after);
+	memset(dst, 0, npg * PG);
+	CHECK_ERR(EFAULT, softiommu_dma_read(dev, 0, base + 100, dst, npg * PG - 100));
+	CHECK(!memcmp(dst, buf + 100, hole * PG - 100) && dst[hole * PG - 100] == 0);
+
+	/* An IOVA hole at the last page: the same */
+	CHECK_OK(t_unmap(fd, ioas, base + (npg - 1) * PG, PG, NULL));
+	memset(dst, 0, npg * PG);
+	CHECK_ERR(EFAULT, softiommu_dma_read(dev, 0, base + (hole + 1) * PG, dst,
+					     (npg - hole - 1) * PG));
+	CHECK(!memcmp(dst, buf + (hole + 1) * PG, (npg - hole - 2) * PG));
+	softiommu_dev_destroy(dev);
+	CHECK_OK(softiommu_close(fd));
+	CHECK(t_pinned() == 0);
+	munmap(buf, npg * PG);
+	free(src);
+	free(dst);
+}
+
 /* Faults go to the HWPT's fault queue as I/O page faults when it has one */
 static void test_iopf_routing(void)
 {
@@ -231,6 +299,7 @@ int main(void)
 {
 	test_basic();
 	test_gone_memory();
+	test_many_leaves();
 	test_iopf_routing();
 	test_vevent_routing();
 	test_unmap_race();
