@@ -35,9 +35,10 @@ struct sio_veventq {
 	struct list_head deliver;
 	uint32_t num_events;
 	uint32_t sequence;
-	struct sio_vevent lost;    /* the LOST_EVENTS header, queued at most once */
 	bool lost_queued;
 	struct sio_file *file;
+	/* The LOST_EVENTS header, queued at most once (last: it ends in a flexible array) */
+	struct sio_vevent lost;
 };
 
 static void veventq_update_readable(struct sio_veventq *q)
