@@ -78,6 +78,13 @@ int softiommu_dup(int oldfd, int newfd);
  */
 void softiommu_pinned_pages(unsigned long *pinned, unsigned long *locked);
 
+/**
+ * softiommu_live_objects() - iommufd contexts and objects (IOAS, HWPT, device, access, ...)
+ * alive in this process: 0 once every descriptor softiommu handed out is closed and every
+ * emulated device destroyed. A leak check for tests and fuzzers.
+ */
+unsigned long softiommu_live_objects(void);
+
 /*
  * Devices a program emulates (a VMM's device models), and their DMA.
  *

@@ -34,6 +34,7 @@ static void ctx_release(struct sio_file *f)
 	pthread_mutex_destroy(&ctx->vfio_lock);
 	pthread_rwlock_destroy(&ctx->ioas_creation_lock);
 	free(ctx);
+	atomic_fetch_sub(&sio_live_objects, 1);
 }
 
 int sio_ctx_mmap(struct sio_file *f, void *addr, size_t len, int prot, int flags, off_t off,
@@ -71,6 +72,7 @@ int sio_ctx_open(int flags)
 		return fd;
 	}
 	ctx->fd = fd;
+	atomic_fetch_add(&sio_live_objects, 1);
 	return fd;
 }
 

@@ -10,6 +10,9 @@
  */
 #include "sio.h"
 
+/* Objects and contexts alive in the process: a leak check for tests and fuzzers */
+atomic_ulong sio_live_objects;
+
 static int table_grow(struct sio_ctx *ctx)
 {
 	uint32_t n = ctx->nobjs ? ctx->nobjs * 2 : 64;
@@ -51,6 +54,7 @@ struct sio_object *sio_object_alloc(struct sio_ctx *ctx, size_t size, enum sio_o
 	ctx->objs[id] = SIO_OBJ_RESERVED;
 	obj->id = id;
 	pthread_mutex_unlock(&ctx->obj_lock);
+	atomic_fetch_add(&sio_live_objects, 1);
 	return obj;
 }
 
@@ -84,6 +88,7 @@ void sio_object_abort(struct sio_ctx *ctx, struct sio_object *obj)
 	ctx->objs[obj->id] = NULL;
 	pthread_mutex_unlock(&ctx->obj_lock);
 	sio_free(obj);
+	atomic_fetch_sub(&sio_live_objects, 1);
 }
 
 /* Undo a partially built object: run its abort (or destroy) op, then release the ID */
@@ -151,6 +156,7 @@ static void object_destroy(struct sio_object *obj)
 	if (ops->destroy)
 		ops->destroy(obj);
 	sio_free(obj);
+	atomic_fetch_sub(&sio_live_objects, 1);
 }
 
 /*

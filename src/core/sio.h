@@ -95,6 +95,8 @@ struct sio_ctx {
 #define SIO_OBJ_RESERVED ((struct sio_object *)1)
 #define SIO_OBJ_TOMBSTONE ((struct sio_object *)2)
 
+extern atomic_ulong sio_live_objects;
+
 #define SIO_REMOVE_WAIT 1u
 #define SIO_REMOVE_TOMBSTONE 2u
 #define SIO_REMOVE_PUT 4u

@@ -82,6 +82,11 @@ int softiommu_dup(int oldfd, int newfd)
 	return sio_file_dup(oldfd, newfd);
 }
 
+unsigned long softiommu_live_objects(void)
+{
+	return atomic_load(&sio_live_objects);
+}
+
 void softiommu_pinned_pages(unsigned long *pinned, unsigned long *locked)
 {
 	if (pinned)

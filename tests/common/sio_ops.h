@@ -269,4 +269,10 @@ static inline unsigned long t_pinned(void)
 	return pinned + locked;
 }
 
+/* Contexts and objects still alive (0 once everything is closed) */
+static inline unsigned long t_live(void)
+{
+	return softiommu_live_objects();
+}
+
 #endif

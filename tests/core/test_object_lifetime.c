@@ -119,10 +119,18 @@ static void test_close_graph(void)
 	CHECK_OK(softiommu_ioctl(fd, IOMMU_TEST_CMD, &acc));
 	/* Two IOASes with domains pin the buffer (once per IOAS mapping) */
 	CHECK(t_pinned() == 2 * 64);
+#ifndef SIO_REAL_KERNEL
+	/* Context, 2 IOASes, 2 × (selftest device, idev, automatic HWPT), parent, nested, access */
+	CHECK(t_live() == 1 + 2 + 2 * 3 + 2 + 1);
+#endif
 	/* The access descriptor keeps its own reference; close both */
-	CHECK_OK(softiommu_close(acc.create_access.out_access_fd));
 	CHECK_OK(softiommu_close(fd));
+#ifndef SIO_REAL_KERNEL
+	CHECK(t_live() > 0);
+#endif
+	CHECK_OK(softiommu_close(acc.create_access.out_access_fd));
 	CHECK(t_pinned() == 0);
+	CHECK(t_live() == 0);
 	munmap(buf, len);
 }
 

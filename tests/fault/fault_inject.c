@@ -477,6 +477,10 @@ static int run_once(const struct scenario *s, unsigned long nth, unsigned long *
 		report(s, nth, "%lu pages still pinned after close", t_pinned());
 		ok = 0;
 	}
+	if (t_live()) {
+		report(s, nth, "%lu objects still alive after close", t_live());
+		ok = 0;
+	}
 	if (__lsan_do_recoverable_leak_check && __lsan_do_recoverable_leak_check()) {
 		report(s, nth, "LeakSanitizer found leaks (above)");
 		ok = 0;

@@ -688,6 +688,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			pinned);
 		abort();
 	}
+	if (t_live()) {
+		fprintf(stderr, "fuzz_ioctl: %lu objects still alive after closing everything\n",
+			t_live());
+		abort();
+	}
 	return 0;
 }
 

@@ -231,6 +231,10 @@ static int finish(void)
 		printf("stress: %lu pages pinned after close\n", t_pinned());
 		bad = 1;
 	}
+	if (t_live()) {
+		printf("stress: %lu objects alive after close\n", t_live());
+		bad = 1;
+	}
 	printf("stress: IOAS A ended with %llu bytes mapped, B with %llu\n",
 	       (unsigned long long)want_a, (unsigned long long)want_b);
 	return bad;
