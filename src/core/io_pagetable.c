@@ -132,32 +132,34 @@ static int range_cmp(const void *a, const void *b)
 }
 
 /*
- * The union of reserved ranges and areas as a sorted, merged list — what is "used" for IOVA
- * allocation. Returns the count or -ENOMEM; *out is malloc'ed.
+ * What is "used" for IOVA allocation, in order of start: the areas (sorted, disjoint) merged
+ * with a sorted copy of the reserved ranges (few; they may overlap). Spans may overlap or
+ * touch; the hole walk below copes. Nothing is copied per area, so an allocation costs the
+ * spans it walks past, not a sort of all of them.
  */
-static long used_spans(struct io_pagetable *iopt, struct iopt_range **out)
-{
-	size_t n = iopt->nreserved + iopt->nareas, m = 0;
-	struct iopt_range *r = sio_calloc(n + 1, sizeof(*r));
+struct used_iter {
+	struct io_pagetable *iopt;
+	size_t area;
+	const struct iopt_range *res;
+	size_t nres, r;
+};
 
-	if (!r)
-		return -ENOMEM;
-	for (size_t i = 0; i != iopt->nreserved; i++)
-		r[m++] = iopt->reserved[i];
-	for (size_t i = 0; i != iopt->nareas; i++)
-		r[m++] = (struct iopt_range){ iopt->areas[i]->iova, iopt->areas[i]->last };
-	qsort(r, m, sizeof(*r), range_cmp);
-	n = 0;
-	for (size_t i = 0; i != m; i++) {
-		if (n && (r[n - 1].last == UINT64_MAX || r[i].start <= r[n - 1].last + 1)) {
-			if (r[i].last > r[n - 1].last)
-				r[n - 1].last = r[i].last;
-			continue;
-		}
-		r[n++] = r[i];
+static bool used_next(struct used_iter *it, struct iopt_range *span)
+{
+	struct io_pagetable *iopt = it->iopt;
+	bool have_area = it->area != iopt->nareas, have_res = it->r != it->nres;
+
+	if (have_area && (!have_res || iopt->areas[it->area]->iova <= it->res[it->r].start)) {
+		*span = (struct iopt_range){ iopt->areas[it->area]->iova,
+					     iopt->areas[it->area]->last };
+		it->area++;
+		return true;
 	}
-	*out = r;
-	return n;
+	if (have_res) {
+		*span = it->res[it->r++];
+		return true;
+	}
+	return false;
 }
 
 /* Align *start up for an allocation of @length; false when it does not fit by @last */
@@ -182,9 +184,8 @@ static int iopt_alloc_iova(struct io_pagetable *iopt, uint64_t *iova, uint64_t a
 	uint64_t page_offset = addr % SIO_PAGE_SIZE;
 	const uint64_t lo = SIO_PAGE_SIZE, hi = UINT64_MAX - SIO_PAGE_SIZE;
 	uint64_t iova_alignment;
-	struct iopt_range whole = { lo, hi }, *allowed, *used;
+	struct iopt_range whole = { lo, hi }, *allowed, *res;
 	size_t nallowed;
-	long nused;
 
 	if (length == 0 || length >= UINT64_MAX / 2)
 		return -EOVERFLOW;
@@ -198,47 +199,53 @@ static int iopt_alloc_iova(struct io_pagetable *iopt, uint64_t *iova, uint64_t a
 	if (iova_alignment < iopt->iova_alignment)
 		return -EINVAL;
 
-	nused = used_spans(iopt, &used);
-	if (nused < 0)
-		return nused;
+	res = sio_calloc(iopt->nreserved + 1, sizeof(*res));
+	if (!res)
+		return -ENOMEM;
+	memcpy(res, iopt->reserved, iopt->nreserved * sizeof(*res));
+	qsort(res, iopt->nreserved, sizeof(*res), range_cmp);
 	allowed = iopt->nallowed ? iopt->allowed : &whole;
 	nallowed = iopt->nallowed ? iopt->nallowed : 1;
 	for (size_t a = 0; a != nallowed; a++) {
 		uint64_t astart = max_t(uint64_t, allowed[a].start, lo);
 		uint64_t alast = min_t(uint64_t, allowed[a].last, hi);
+		struct used_iter it = { .iopt = iopt, .res = res, .nres = iopt->nreserved };
+		struct iopt_range span;
 		uint64_t hole_start;
-		size_t u = 0;
+		bool covered = false;
 
 		if (astart > alast ||
 		    !alloc_check_range(&astart, alast, length, iova_alignment, page_offset))
 			continue;
-		/* Walk the holes of the used spans inside [astart, alast] */
+		/* Walk the holes between the used spans inside [astart, alast] */
 		hole_start = astart;
-		while (u != (size_t)nused && used[u].last < astart)
-			u++;
-		for (;; u++) {
-			uint64_t hole_last;
-
-			if (u != (size_t)nused && used[u].start <= hole_start) {
-				if (used[u].last >= alast)
-					break;
-				hole_start = max_t(uint64_t, hole_start, used[u].last + 1);
+		it.area = iopt_area_index(iopt, astart);
+		while (used_next(&it, &span)) {
+			if (span.last < hole_start)
 				continue;
-			}
-			hole_last = u != (size_t)nused && used[u].start <= alast ?
-					    used[u].start - 1 : alast;
-			if (alloc_check_range(&hole_start, hole_last, length, iova_alignment,
+			if (span.start > alast)
+				break;
+			if (span.start > hole_start &&
+			    alloc_check_range(&hole_start, span.start - 1, length, iova_alignment,
 					      page_offset)) {
 				*iova = hole_start;
-				sio_free(used);
+				sio_free(res);
 				return 0;
 			}
-			if (u == (size_t)nused || used[u].start > alast || used[u].last >= alast)
+			if (span.last >= alast) {
+				covered = true;
 				break;
-			hole_start = used[u].last + 1;
+			}
+			hole_start = max_t(uint64_t, hole_start, span.last + 1);
+		}
+		if (!covered &&
+		    alloc_check_range(&hole_start, alast, length, iova_alignment, page_offset)) {
+			*iova = hole_start;
+			sio_free(res);
+			return 0;
 		}
 	}
-	sio_free(used);
+	sio_free(res);
 	return -ENOSPC;
 }
 
