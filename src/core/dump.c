@@ -64,8 +64,10 @@ static void dump_ioas(struct out *o, struct sio_ioas *ioas)
 	else
 		emit(o, " iova_alignment=%llu domains=%zu areas=%zu\n",
 		     (unsigned long long)iopt->iova_alignment, iopt->ndomains, iopt->nareas);
-	for (size_t i = 0; i != iopt->nareas; i++) {
-		struct iopt_area *a = iopt->areas[i];
+	size_t i = 0;
+	struct iopt_area *a;
+
+	iopt_for_each_area(iopt, a) {
 		uint64_t src = a->pages->type == IOPT_ADDRESS_USER ? a->pages->uptr :
 								     a->pages->file_start;
 
@@ -85,6 +87,7 @@ static void dump_ioas(struct out *o, struct sio_ioas *ioas)
 			     a->iommu_prot & SIO_PROT_READ ? 'r' : '-',
 			     a->iommu_prot & SIO_PROT_WRITE ? 'w' : '-',
 			     a->filled ? " pinned" : "");
+		i++;
 	}
 	if (o->json)
 		emit(o, "]");

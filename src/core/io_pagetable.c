@@ -20,6 +20,7 @@ void iopt_init_table(struct io_pagetable *iopt)
 {
 	memset(iopt, 0, sizeof(*iopt));
 	pthread_mutex_init(&iopt->lock, NULL);
+	INIT_LIST_HEAD(&iopt->area_list);
 	iopt->iova_alignment = 1;
 }
 
@@ -27,85 +28,11 @@ void iopt_destroy_table(struct io_pagetable *iopt)
 {
 	/* Test reservations (owner NULL) go with the table; everything else must be gone */
 	iopt_remove_reserved_iova(iopt, NULL);
-	sio_free(iopt->areas);
 	sio_free(iopt->allowed);
 	sio_free(iopt->reserved);
 	sio_free(iopt->domains);
 	sio_free(iopt->accesses);
 	pthread_mutex_destroy(&iopt->lock);
-}
-
-/* Index of the first area whose last >= iova */
-size_t iopt_area_index(struct io_pagetable *iopt, uint64_t iova)
-{
-	size_t lo = 0, hi = iopt->nareas;
-
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-
-		if (iopt->areas[mid]->last < iova)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return lo;
-}
-
-struct iopt_area *iopt_area_first(struct io_pagetable *iopt, uint64_t start, uint64_t last)
-{
-	size_t i = iopt_area_index(iopt, start);
-
-	if (i < iopt->nareas && iopt->areas[i]->iova <= last)
-		return iopt->areas[i];
-	return NULL;
-}
-
-struct iopt_area *iopt_area_next(struct io_pagetable *iopt, struct iopt_area *area,
-				 uint64_t start, uint64_t last)
-{
-	size_t i;
-
-	if (area->last == UINT64_MAX)
-		return NULL;
-	i = iopt_area_index(iopt, area->last + 1);
-	if (i < iopt->nareas && iopt->areas[i]->iova <= last)
-		return iopt->areas[i];
-	return NULL;
-}
-
-static int areas_reserve(struct io_pagetable *iopt, size_t extra)
-{
-	struct iopt_area **n;
-	size_t cap;
-
-	if (iopt->nareas + extra <= iopt->areas_cap)
-		return 0;
-	cap = max_t(size_t, iopt->areas_cap * 2, iopt->nareas + extra);
-	cap = max_t(size_t, cap, 16);
-	n = sio_realloc_array(iopt->areas, cap, sizeof(*n));
-	if (!n)
-		return -ENOMEM;
-	iopt->areas = n;
-	iopt->areas_cap = cap;
-	return 0;
-}
-
-/* Insert into the sorted array; capacity must have been reserved */
-static void areas_insert(struct io_pagetable *iopt, struct iopt_area *area)
-{
-	size_t i = iopt_area_index(iopt, area->iova);
-
-	memmove(&iopt->areas[i + 1], &iopt->areas[i], (iopt->nareas - i) * sizeof(area));
-	iopt->areas[i] = area;
-	iopt->nareas++;
-}
-
-static void areas_remove(struct io_pagetable *iopt, struct iopt_area *area)
-{
-	size_t i = iopt_area_index(iopt, area->iova);
-
-	memmove(&iopt->areas[i], &iopt->areas[i + 1], (iopt->nareas - i - 1) * sizeof(area));
-	iopt->nareas--;
 }
 
 static bool reserved_overlaps(struct io_pagetable *iopt, uint64_t start, uint64_t last)
@@ -134,25 +61,27 @@ static int range_cmp(const void *a, const void *b)
 /*
  * What is "used" for IOVA allocation, in order of start: the areas (sorted, disjoint) merged
  * with a sorted copy of the reserved ranges (few; they may overlap). Spans may overlap or
- * touch; the hole walk below copes. Nothing is copied per area, so an allocation costs the
- * spans it walks past, not a sort of all of them.
+ * touch; the hole walk below copes. A run of areas whose gaps are all too small for the
+ * length comes out as one span (the area tree finds where it ends), so an allocation costs
+ * the holes it has to look at, not the areas it passes.
  */
 struct used_iter {
 	struct io_pagetable *iopt;
-	size_t area;
+	struct iopt_area *area;
+	uint64_t length; /* runs of areas with gaps below this count as one span */
 	const struct iopt_range *res;
 	size_t nres, r;
 };
 
 static bool used_next(struct used_iter *it, struct iopt_range *span)
 {
-	struct io_pagetable *iopt = it->iopt;
-	bool have_area = it->area != iopt->nareas, have_res = it->r != it->nres;
+	bool have_res = it->r != it->nres;
 
-	if (have_area && (!have_res || iopt->areas[it->area]->iova <= it->res[it->r].start)) {
-		*span = (struct iopt_range){ iopt->areas[it->area]->iova,
-					     iopt->areas[it->area]->last };
-		it->area++;
+	if (it->area && (!have_res || it->area->iova <= it->res[it->r].start)) {
+		struct iopt_area *end = iopt_area_run_end(it->iopt, it->area, it->length);
+
+		*span = (struct iopt_range){ it->area->iova, end->last };
+		it->area = iopt_area_next(it->iopt, end, 0, UINT64_MAX);
 		return true;
 	}
 	if (have_res) {
@@ -202,14 +131,17 @@ static int iopt_alloc_iova(struct io_pagetable *iopt, uint64_t *iova, uint64_t a
 	res = sio_calloc(iopt->nreserved + 1, sizeof(*res));
 	if (!res)
 		return -ENOMEM;
-	memcpy(res, iopt->reserved, iopt->nreserved * sizeof(*res));
-	qsort(res, iopt->nreserved, sizeof(*res), range_cmp);
+	if (iopt->nreserved) {
+		memcpy(res, iopt->reserved, iopt->nreserved * sizeof(*res));
+		qsort(res, iopt->nreserved, sizeof(*res), range_cmp);
+	}
 	allowed = iopt->nallowed ? iopt->allowed : &whole;
 	nallowed = iopt->nallowed ? iopt->nallowed : 1;
 	for (size_t a = 0; a != nallowed; a++) {
 		uint64_t astart = max_t(uint64_t, allowed[a].start, lo);
 		uint64_t alast = min_t(uint64_t, allowed[a].last, hi);
-		struct used_iter it = { .iopt = iopt, .res = res, .nres = iopt->nreserved };
+		struct used_iter it = { .iopt = iopt, .length = length, .res = res,
+					 .nres = iopt->nreserved };
 		struct iopt_range span;
 		uint64_t hole_start;
 		bool covered = false;
@@ -219,7 +151,7 @@ static int iopt_alloc_iova(struct io_pagetable *iopt, uint64_t *iova, uint64_t a
 			continue;
 		/* Walk the holes between the used spans inside [astart, alast] */
 		hole_start = astart;
-		it.area = iopt_area_index(iopt, astart);
+		it.area = iopt_area_lower_bound(iopt, astart);
 		while (used_next(&it, &span)) {
 			if (span.last < hole_start)
 				continue;
@@ -375,10 +307,6 @@ static int iopt_map_pages(struct io_pagetable *iopt, struct iopt_pages_elm *elms
 		rc = iopt_check_iova(iopt, *dst_iova, length);
 	if (rc)
 		goto out_unlock;
-	rc = areas_reserve(iopt, nelm);
-	if (rc)
-		goto out_unlock;
-
 	iova = *dst_iova;
 	for (i = 0; i != nelm; i++) {
 		struct iopt_area *area = new_areas[i];
@@ -422,7 +350,7 @@ static int iopt_map_pages(struct io_pagetable *iopt, struct iopt_pages_elm *elms
 	}
 	for (i = 0; i != nelm; i++) {
 		iopt_get_pages(new_areas[i]->pages);
-		areas_insert(iopt, new_areas[i]);
+		iopt_areas_insert(iopt, new_areas[i]);
 		new_areas[i] = NULL;
 	}
 	pthread_mutex_unlock(&iopt->lock);
@@ -552,7 +480,7 @@ static void iopt_area_destroy(struct io_pagetable *iopt, struct iopt_area *area)
 	if (area->pages->type == IOPT_ADDRESS_DMABUF)
 		sio_dmabuf_untrack_area(area->pages, area);
 	iopt_area_unfill_domains(iopt, area);
-	areas_remove(iopt, area);
+	iopt_areas_remove(iopt, area);
 	iopt_put_pages(area->pages);
 	sio_free(area);
 }
@@ -736,10 +664,9 @@ size_t iopt_iova_ranges(struct io_pagetable *iopt, struct iopt_range *out, size_
 static int iopt_check_iova_alignment(struct io_pagetable *iopt, uint64_t new_alignment)
 {
 	uint64_t mask = new_alignment - 1;
+	struct iopt_area *area;
 
-	for (size_t i = 0; i != iopt->nareas; i++) {
-		struct iopt_area *area = iopt->areas[i];
-
+	iopt_for_each_area(iopt, area) {
 		if ((area->iova & mask) || (iopt_area_length(area) & mask) ||
 		    ((area->start_byte % SIO_PAGE_SIZE) & mask))
 			return -EADDRINUSE;
@@ -769,12 +696,10 @@ static int iopt_calculate_iova_alignment(struct io_pagetable *iopt)
 static int iopt_fill_domain(struct io_pagetable *iopt, struct sio_domain *domain)
 {
 	bool first = iopt->ndomains == 0;
-	size_t i;
+	struct iopt_area *area, *bad;
 	int rc = 0;
 
-	for (i = 0; i != iopt->nareas; i++) {
-		struct iopt_area *area = iopt->areas[i];
-
+	iopt_for_each_area(iopt, area) {
 		/* A revoked dmabuf stays out of every domain */
 		if (__atomic_load_n(&area->pages->revoked, __ATOMIC_ACQUIRE))
 			continue;
@@ -796,9 +721,10 @@ static int iopt_fill_domain(struct io_pagetable *iopt, struct sio_domain *domain
 	}
 	return 0;
 err:
-	while (i--) {
-		struct iopt_area *area = iopt->areas[i];
-
+	/* Undo the areas before the one that failed */
+	bad = area;
+	for (area = iopt_area_first(iopt, 0, UINT64_MAX); area != bad;
+	     area = iopt_area_next(iopt, area, 0, UINT64_MAX)) {
 		if (!area->filled)
 			continue;
 		area_unmap_domain(area, domain);
@@ -867,6 +793,7 @@ out_unlock:
 
 void iopt_table_remove_domain(struct io_pagetable *iopt, struct sio_domain *domain)
 {
+	struct iopt_area *area;
 	size_t i;
 
 	pthread_mutex_lock(&iopt->lock);
@@ -875,9 +802,7 @@ void iopt_table_remove_domain(struct io_pagetable *iopt, struct sio_domain *doma
 	if (i == iopt->ndomains)
 		goto out;
 	iopt->domains[i] = iopt->domains[--iopt->ndomains];
-	for (size_t a = 0; a != iopt->nareas; a++) {
-		struct iopt_area *area = iopt->areas[a];
-
+	iopt_for_each_area(iopt, area) {
 		if (!area->filled)
 			continue;
 		area_unmap_domain(area, domain);
@@ -913,9 +838,6 @@ static int iopt_area_split(struct io_pagetable *iopt, struct iopt_area *area, ui
 		return -EINVAL;
 	if (area->filled && !iopt->disable_large_pages)
 		return -EINVAL;
-	rc = areas_reserve(iopt, 1);
-	if (rc)
-		return rc;
 	rhs = sio_zalloc(sizeof(*rhs));
 	if (!rhs)
 		return -ENOMEM;
@@ -934,7 +856,7 @@ static int iopt_area_split(struct io_pagetable *iopt, struct iopt_area *area, ui
 	}
 	area->last = iova;
 	iopt_get_pages(rhs->pages);
-	areas_insert(iopt, rhs);
+	iopt_areas_insert(iopt, rhs);
 	return 0;
 }
 
@@ -1113,18 +1035,21 @@ static void dirty_discard(struct sio_dirty_bitmap *b, uint64_t iova, uint64_t le
 int iopt_set_dirty_tracking(struct io_pagetable *iopt, struct sio_domain *domain, bool enable)
 {
 	struct sio_dirty_bitmap discard = { .record = dirty_discard };
+	struct iopt_area *area;
 	int rc = 0;
 
 	if (!domain->dirty_ops)
 		return -EOPNOTSUPP;
 	pthread_mutex_lock(&iopt->lock);
 	/* Start from a clean snapshot */
-	for (size_t i = 0; enable && i != iopt->nareas; i++) {
-		rc = domain->dirty_ops->read_and_clear_dirty(domain, iopt->areas[i]->iova,
-							    iopt_area_length(iopt->areas[i]), 0,
-							    &discard);
-		if (rc)
-			goto out;
+	if (enable) {
+		iopt_for_each_area(iopt, area) {
+			rc = domain->dirty_ops->read_and_clear_dirty(domain, area->iova,
+								    iopt_area_length(area), 0,
+								    &discard);
+			if (rc)
+				goto out;
+		}
 	}
 	rc = domain->dirty_ops->set_dirty_tracking(domain, enable);
 out:
@@ -1138,9 +1063,11 @@ out:
  */
 void iopt_revoke_dmabuf_area(struct io_pagetable *iopt, struct iopt_pages *pages)
 {
+	struct iopt_area *area;
+
 	pthread_mutex_lock(&iopt->lock);
-	for (size_t i = 0; i != iopt->nareas; i++)
-		if (iopt->areas[i]->pages == pages)
-			iopt_area_unfill_domains(iopt, iopt->areas[i]);
+	iopt_for_each_area(iopt, area)
+		if (area->pages == pages)
+			iopt_area_unfill_domains(iopt, area);
 	pthread_mutex_unlock(&iopt->lock);
 }

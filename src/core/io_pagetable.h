@@ -86,6 +86,10 @@ struct iopt_area {
 	bool prevent_access;
 	bool filled;               /* pages pinned on behalf of the domains */
 	struct io_pagetable *iopt;
+	struct iopt_area *tree_left, *tree_right; /* in iopt's area tree (area_tree.c) */
+	struct list_head area_item;               /* in iopt->area_list, in IOVA order */
+	uint64_t gap_before;   /* free IOVAs between the previous area (or 0) and this one */
+	uint64_t tree_max_gap; /* the largest gap_before in this area's subtree */
 };
 
 static inline uint64_t iopt_area_length(const struct iopt_area *a) { return a->last - a->iova + 1; }
@@ -115,8 +119,9 @@ struct iopt_access_ent {
 
 struct io_pagetable {
 	pthread_mutex_t lock;
-	struct iopt_area **areas; /* sorted by iova */
-	size_t nareas, areas_cap;
+	struct iopt_area *area_root; /* a tree ordered by iova (area_tree.c) */
+	struct list_head area_list;  /* the same areas, in order */
+	size_t nareas;
 	struct iopt_range *allowed; /* sorted, disjoint */
 	size_t nallowed;
 	struct iopt_range *reserved; /* may overlap (several owners) */
@@ -163,7 +168,16 @@ int iopt_set_dirty_tracking(struct io_pagetable *iopt, struct sio_domain *domain
 struct iopt_area *iopt_area_first(struct io_pagetable *iopt, uint64_t start, uint64_t last);
 struct iopt_area *iopt_area_next(struct io_pagetable *iopt, struct iopt_area *area,
 				 uint64_t start, uint64_t last);
-size_t iopt_area_index(struct io_pagetable *iopt, uint64_t iova);
+struct iopt_area *iopt_area_lower_bound(struct io_pagetable *iopt, uint64_t iova);
+void iopt_areas_insert(struct io_pagetable *iopt, struct iopt_area *area);
+void iopt_areas_remove(struct io_pagetable *iopt, struct iopt_area *area);
+struct iopt_area *iopt_area_run_end(struct io_pagetable *iopt, struct iopt_area *area,
+				    uint64_t gap);
+
+/* Every area of @iopt in IOVA order; iopt->lock held, @area not removed mid-walk */
+#define iopt_for_each_area(iopt, area)                                                  \
+	for ((area) = iopt_area_first((iopt), 0, UINT64_MAX); (area);                   \
+	     (area) = iopt_area_next((iopt), (area), 0, UINT64_MAX))
 
 /* pages.c */
 struct iopt_pages *iopt_alloc_user_pages(uint64_t uptr, uint64_t length, bool writable);

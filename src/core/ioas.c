@@ -322,6 +322,7 @@ int sio_ioas_change_process(struct sio_ucmd *ucmd)
 	pthread_mutex_lock(&ctx->obj_lock);
 	for (uint32_t id = 1; id < ctx->nobjs && !rc; id++) {
 		struct io_pagetable *iopt;
+		struct iopt_area *area;
 
 		obj = ctx->objs[id];
 		if (!obj || obj == SIO_OBJ_RESERVED || obj == SIO_OBJ_TOMBSTONE ||
@@ -329,8 +330,8 @@ int sio_ioas_change_process(struct sio_ucmd *ucmd)
 			continue;
 		iopt = &container_of(obj, struct sio_ioas, obj)->iopt;
 		pthread_mutex_lock(&iopt->lock);
-		for (size_t i = 0; i != iopt->nareas; i++) {
-			struct iopt_pages *pages = iopt->areas[i]->pages;
+		iopt_for_each_area(iopt, area) {
+			struct iopt_pages *pages = area->pages;
 
 			if (pages->type != IOPT_ADDRESS_FILE) {
 				rc = -EINVAL;
