@@ -221,6 +221,27 @@ static void access_unpin_range(struct io_pagetable *iopt, uint64_t iova, uint64_
 	}
 }
 
+/*
+ * The access's current IOAS table, locked (the access's ioas_lock, then the table's); NULL
+ * when the access has no IOAS.
+ */
+static struct io_pagetable *access_lock_iopt(struct sio_access *access)
+{
+	pthread_mutex_lock(&access->ioas_lock);
+	if (!access->ioas) {
+		pthread_mutex_unlock(&access->ioas_lock);
+		return NULL;
+	}
+	pthread_mutex_lock(&access->ioas->iopt.lock);
+	return &access->ioas->iopt;
+}
+
+static void access_unlock_iopt(struct sio_access *access, struct io_pagetable *iopt)
+{
+	pthread_mutex_unlock(&iopt->lock);
+	pthread_mutex_unlock(&access->ioas_lock);
+}
+
 /**
  * sio_access_pin_pages() - pin the pages behind [iova, iova + length)
  * @out_pa: receives the physical address of each PAGE_SIZE page
@@ -243,13 +264,9 @@ int sio_access_pin_pages(struct sio_access *access, uint64_t iova, uint64_t leng
 	if (check_add_overflow(iova, length - 1, &last_iova))
 		return -EOVERFLOW;
 
-	pthread_mutex_lock(&access->ioas_lock);
-	if (!access->ioas) {
-		pthread_mutex_unlock(&access->ioas_lock);
+	iopt = access_lock_iopt(access);
+	if (!iopt)
 		return -ENOENT;
-	}
-	iopt = &access->ioas->iopt;
-	pthread_mutex_lock(&iopt->lock);
 	cur = iova;
 	for (;;) {
 		uint64_t last;
@@ -292,8 +309,7 @@ int sio_access_pin_pages(struct sio_access *access, uint64_t iova, uint64_t leng
 	}
 	if (rc && cur > iova)
 		access_unpin_range(iopt, iova, cur - 1, access->internal);
-	pthread_mutex_unlock(&iopt->lock);
-	pthread_mutex_unlock(&access->ioas_lock);
+	access_unlock_iopt(access, iopt);
 	return rc;
 }
 
@@ -329,13 +345,9 @@ int sio_access_rw(struct sio_access *access, uint64_t iova, void *data, size_t l
 		return -EINVAL;
 	if (check_add_overflow(iova, len - 1, &last_iova))
 		return -EOVERFLOW;
-	pthread_mutex_lock(&access->ioas_lock);
-	if (!access->ioas) {
-		pthread_mutex_unlock(&access->ioas_lock);
+	iopt = access_lock_iopt(access);
+	if (!iopt)
 		return -ENOENT;
-	}
-	iopt = &access->ioas->iopt;
-	pthread_mutex_lock(&iopt->lock);
 	for (cur = iova;;) {
 		struct iopt_area *area = iopt_area_first(iopt, cur, cur);
 		uint64_t last, bytes;
@@ -363,7 +375,6 @@ int sio_access_rw(struct sio_access *access, uint64_t iova, void *data, size_t l
 			break;
 		cur = last + 1;
 	}
-	pthread_mutex_unlock(&iopt->lock);
-	pthread_mutex_unlock(&access->ioas_lock);
+	access_unlock_iopt(access, iopt);
 	return rc;
 }

@@ -18,6 +18,22 @@ static void hwpt_destroy_common(struct sio_hw_pagetable *hwpt)
 }
 
 /* @locked: the caller holds ioas->mutex (abort runs under the creator's lock) */
+/*
+ * Adopt the domain a driver just allocated for @hwpt (or its ERR_PTR): the HWPT owns it from
+ * here, and its DMA lock is ready. On error hwpt->domain stays NULL for the abort path.
+ */
+int sio_hwpt_set_domain(struct sio_hw_pagetable *hwpt, struct sio_domain *domain,
+			const struct sio_iommu_ops *owner)
+{
+	if (IS_ERR(domain))
+		return PTR_ERR(domain);
+	domain->owner = owner;
+	domain->iommufd_hwpt = hwpt;
+	pthread_rwlock_init(&domain->dma_lock, NULL);
+	hwpt->domain = domain;
+	return 0;
+}
+
 static void hwpt_paging_teardown(struct sio_hwpt_paging *hwpt_paging, bool locked)
 {
 	struct sio_ioas *ioas = hwpt_paging->ioas;
@@ -119,17 +135,11 @@ struct sio_hwpt_paging *sio_hwpt_paging_alloc(struct sio_ctx *ctx, struct sio_io
 	hwpt_paging->ioas = ioas;
 	hwpt_paging->nest_parent = flags & IOMMU_HWPT_ALLOC_NEST_PARENT;
 
-	hwpt->domain = ops->domain_alloc_paging_flags(idev->dev,
-						      flags & ~IOMMU_HWPT_FAULT_ID_VALID,
-						      user_data);
-	if (IS_ERR(hwpt->domain)) {
-		rc = PTR_ERR(hwpt->domain);
-		hwpt->domain = NULL;
+	rc = sio_hwpt_set_domain(hwpt, ops->domain_alloc_paging_flags(
+					       idev->dev, flags & ~IOMMU_HWPT_FAULT_ID_VALID,
+					       user_data), ops);
+	if (rc)
 		goto out_abort;
-	}
-	hwpt->domain->owner = ops;
-	hwpt->domain->iommufd_hwpt = hwpt;
-	pthread_rwlock_init(&hwpt->domain->dma_lock, NULL);
 
 	if (immediate_attach) {
 		rc = sio_hw_pagetable_attach_immediate(hwpt, idev, pasid);
@@ -175,16 +185,11 @@ static struct sio_hwpt_nested *hwpt_nested_alloc(struct sio_ctx *ctx,
 	atomic_fetch_add(&parent->common.obj.users, 1);
 	hwpt_nested->parent = parent;
 
-	hwpt->domain = ops->domain_alloc_nested(idev->dev, parent->common.domain,
-						flags & ~IOMMU_HWPT_FAULT_ID_VALID, user_data);
-	if (IS_ERR(hwpt->domain)) {
-		rc = PTR_ERR(hwpt->domain);
-		hwpt->domain = NULL;
+	rc = sio_hwpt_set_domain(hwpt, ops->domain_alloc_nested(idev->dev, parent->common.domain,
+								 flags & ~IOMMU_HWPT_FAULT_ID_VALID,
+								 user_data), ops);
+	if (rc)
 		goto out_abort;
-	}
-	hwpt->domain->owner = ops;
-	hwpt->domain->iommufd_hwpt = hwpt;
-	pthread_rwlock_init(&hwpt->domain->dma_lock, NULL);
 	if (hwpt->domain->type != SIO_DOMAIN_NESTED) {
 		rc = -EOPNOTSUPP;
 		goto out_abort;

@@ -134,16 +134,11 @@ struct sio_hwpt_nested *sio_viommu_alloc_hwpt_nested(struct sio_ctx *ctx,
 	hwpt_nested->viommu = viommu;
 	atomic_fetch_add(&viommu->obj.users, 1);
 	hwpt_nested->parent = viommu->hwpt;
-	hwpt->domain = viommu->ops->alloc_domain_nested(viommu, flags & ~IOMMU_HWPT_FAULT_ID_VALID,
-							user_data);
-	if (IS_ERR(hwpt->domain)) {
-		rc = PTR_ERR(hwpt->domain);
-		hwpt->domain = NULL;
+	rc = sio_hwpt_set_domain(hwpt, viommu->ops->alloc_domain_nested(
+					       viommu, flags & ~IOMMU_HWPT_FAULT_ID_VALID, user_data),
+				 viommu->iommu_ops);
+	if (rc)
 		goto out_abort;
-	}
-	hwpt->domain->iommufd_hwpt = hwpt;
-	hwpt->domain->owner = viommu->iommu_ops;
-	pthread_rwlock_init(&hwpt->domain->dma_lock, NULL);
 	if (hwpt->domain->type != SIO_DOMAIN_NESTED) {
 		rc = -EOPNOTSUPP;
 		goto out_abort;
