@@ -1,0 +1,102 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * shim.h — what the LD_PRELOAD front-end's files share: the depth mark that tells a call the
+ * core itself makes from one the program makes, the lookup of libc's real definitions, and
+ * the conversion of softiommu's -errno results to libc's -1/errno at this boundary.
+ *
+ * Each file that interposes a libc entry point declares the real one with SHIM_REAL_FN(name,
+ * type) and calls it as real_<name>()(args...). Every real definition is resolved by a
+ * constructor when the shim is loaded, so a wrapper reached later (from a signal handler
+ * included) never calls dlsym(); a call that arrives before the constructors ran resolves
+ * lazily, and a racing double resolution stores the same pointer twice.
+ */
+#ifndef SIO_SHIM_H
+#define SIO_SHIM_H
+
+#include <errno.h>
+#include <stdatomic.h>
+
+#include <softiommu/softiommu.h>
+
+#define SHIM_EXPORT __attribute__((visibility("default")))
+#define SHIM_HIDDEN __attribute__((visibility("hidden")))
+
+/*
+ * Depth of softiommu calls on this thread; non-zero means "pass everything through".
+ * initial-exec: this object is preloaded, so it gets static TLS and the check is one load.
+ */
+extern __thread int shim_depth __attribute__((tls_model("initial-exec"))) SHIM_HIDDEN;
+
+/* dlsym(RTLD_NEXT, @name) stored in @slot; aborts when libc lacks it. */
+void *shim_resolve(void *_Atomic *slot, const char *name) SHIM_HIDDEN;
+
+#define SHIM_REAL_FN(sym, type)                                                        \
+	static void *_Atomic real_##sym##_slot;                                        \
+	static inline __typeof__(type) real_##sym(void)                                          \
+	{                                                                              \
+		void *p = atomic_load_explicit(&real_##sym##_slot, memory_order_acquire); \
+		return (__typeof__(type))(p ? p : shim_resolve(&real_##sym##_slot, #sym));         \
+	}                                                                              \
+	__attribute__((constructor)) static void real_##sym##_init(void)              \
+	{                                                                              \
+		(void)real_##sym();                                                    \
+	}
+
+/* Whether @fd is ours and this call is not one the core itself is making. */
+static inline int shim_routed(int fd)
+{
+	return !shim_depth && fd >= 0 && softiommu_is_fd(fd);
+}
+
+static inline void shim_enter(void)
+{
+	shim_depth++;
+}
+
+static inline void shim_leave(void)
+{
+	shim_depth--;
+}
+
+/* Turn a softiommu result into the libc convention; keeps errno on success. */
+static inline long shim_to_libc(long ret, int saved_errno)
+{
+	if (ret < 0) {
+		errno = (int)-ret;
+		return -1;
+	}
+	errno = saved_errno;
+	return ret;
+}
+
+/*
+ * Evaluate @call, a softiommu function returning a value or -errno, with the depth mark set;
+ * yields its result in the libc convention.
+ */
+#define CALL_SOFTIOMMU(call)                   \
+	({                                     \
+		int saved_ = errno;            \
+		long ret_;                     \
+		shim_enter();                  \
+		ret_ = (call);                 \
+		shim_leave();                  \
+		shim_to_libc(ret_, saved_);    \
+	})
+
+/* status.c: /proc/self/status with softiommu's pins in VmPin:/VmLck: */
+int shim_is_own_status(const char *path) SHIM_HIDDEN;
+int shim_status_wanted(const char *path, int flags) SHIM_HIDDEN;
+int shim_open_status(const char *path, int flags) SHIM_HIDDEN;
+
+/* failnth.c: the fail-nth files and debugfs knobs of Linux's fault injection */
+int shim_failnth_available(void) SHIM_HIDDEN;
+int shim_open_failnth_path(const char *path, int flags, int *ret) SHIM_HIDDEN;
+int shim_nth_is_fd(int fd) SHIM_HIDDEN;
+void shim_nth_forget(int fd) SHIM_HIDDEN;
+ssize_t shim_nth_read(int fd, void *buf, size_t len, off_t off) SHIM_HIDDEN;
+ssize_t shim_nth_read_at_pos(int fd, void *buf, size_t len) SHIM_HIDDEN;
+ssize_t shim_nth_write(int fd, const void *buf, size_t len) SHIM_HIDDEN;
+const char *shim_debugfs_path(void) SHIM_HIDDEN;
+int shim_is_debugfs(const char *path) SHIM_HIDDEN;
+
+#endif
