@@ -28,7 +28,12 @@ extern "C" {
 int softiommu_open(int flags);
 
 /**
- * softiommu_is_fd() - whether @fd is a file descriptor softiommu handed out
+ * softiommu_is_fd() - whether @fd is a file descriptor softiommu handed out (registered; see
+ * softiommu_fd_check() for whether the number still names it)
+ *
+ * A descriptor inherited across fork() stays registered in the child, but softiommu's state
+ * is not shared between processes: every call on it in the child fails with -EIO, and
+ * softiommu_close() releases only the child's descriptor.
  */
 int softiommu_is_fd(int fd);
 
@@ -69,6 +74,45 @@ int softiommu_close(int fd);
  * Return: 0 or -errno.
  */
 int softiommu_dup(int oldfd, int newfd);
+
+/*
+ * For the LD_PRELOAD shim (and any front-end that interposes a program's descriptor calls).
+ * softiommu_is_fd() says whether a number is registered; the number may have been closed
+ * behind softiommu's back (a raw close system call, glibc's fclose) and reused.
+ */
+
+/**
+ * softiommu_fd_check() - whether @fd still names the softiommu file registered for it
+ *
+ * A registration whose number now names another file (or none) is dropped, releasing the
+ * softiommu file as a close would have. Return: 1 when @fd is softiommu's, else 0.
+ */
+int softiommu_fd_check(int fd);
+
+/**
+ * softiommu_fd_is_internal() - whether @fd is one of softiommu's own descriptors, which the
+ * program never opened (a front-end keeps the program's close and dup2 off it)
+ */
+int softiommu_fd_is_internal(int fd);
+
+/**
+ * softiommu_fd_vacate() - free @fd's number for the program (before its dup2 onto it): when
+ * softiommu uses it internally, its descriptor moves to another number.
+ *
+ * Return: 0 or -errno.
+ */
+int softiommu_fd_vacate(int fd);
+
+/** softiommu_fd_limit() - one past the highest descriptor number softiommu has used */
+int softiommu_fd_limit(void);
+
+/**
+ * softiommu_close_with() - softiommu_close() where @close_fn closes the number instead of
+ * close(2) (e.g. fclose of a stdio stream on the descriptor)
+ *
+ * Return: @close_fn's result, or -EBADF if @fd is not softiommu's.
+ */
+int softiommu_close_with(int fd, int (*close_fn)(void *arg), void *arg);
 
 /**
  * softiommu_pinned_pages() - pages currently pinned by softiommu in this process, as the kernel

@@ -62,6 +62,8 @@ int sio_ctx_open(int flags)
 	INIT_LIST_HEAD(&ctx->mmaps);
 	ctx->account_mode = IOPT_PAGES_ACCOUNT_USER;
 	ctx->next_mmap_pgoff = 1;
+	/* Release contexts whose descriptors the program closed behind the shim's back */
+	sio_file_sweep();
 	fd = sio_file_install(&ctx_fops, ctx, flags & (O_CLOEXEC | O_NONBLOCK), &ctx->file);
 	if (fd < 0) {
 		pthread_mutex_destroy(&ctx->obj_lock);

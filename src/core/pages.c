@@ -549,3 +549,31 @@ int sio_pages_count_pins(const struct sio_maps *maps, uint64_t uaddr, unsigned i
 	*refs = n;
 	return 0;
 }
+
+/*
+ * fork(): the child must find pages_list_lock free, whatever another thread was doing. Pages
+ * pinned for the parent are the parent's mm's (Linux shows none in the child's VmPin/VmLck;
+ * the per-user count stays, as the user is the same); the child never releases them (see
+ * core/file.c), so its own counts start from zero.
+ */
+static void pages_fork_prepare(void)
+{
+	pthread_mutex_lock(&pages_list_lock);
+}
+
+static void pages_fork_parent(void)
+{
+	pthread_mutex_unlock(&pages_list_lock);
+}
+
+static void pages_fork_child(void)
+{
+	atomic_store(&sio_account.pinned_vm, 0);
+	atomic_store(&sio_account.locked_vm, 0);
+	pthread_mutex_unlock(&pages_list_lock);
+}
+
+__attribute__((constructor)) static void pages_fork_init(void)
+{
+	pthread_atfork(pages_fork_prepare, pages_fork_parent, pages_fork_child);
+}

@@ -5,6 +5,7 @@
  */
 #include <errno.h>
 #include <stdatomic.h>
+#include <sys/ioctl.h>
 
 #include <softiommu/softiommu.h>
 
@@ -23,13 +24,48 @@ int softiommu_is_fd(int fd)
 	return sio_file_is_fd(fd);
 }
 
+int softiommu_fd_check(int fd)
+{
+	return sio_file_check(fd);
+}
+
+int softiommu_fd_is_internal(int fd)
+{
+	return sio_file_is_internal(fd);
+}
+
+int softiommu_fd_vacate(int fd)
+{
+	return sio_file_vacate(fd);
+}
+
+int softiommu_fd_limit(void)
+{
+	return sio_file_limit();
+}
+
+int softiommu_close_with(int fd, int (*close_fn)(void *arg), void *arg)
+{
+	return sio_file_close_with(fd, close_fn, arg);
+}
+
+/* No file: -EIO for one inherited across fork(), else -EBADF */
+static int no_file(int fd)
+{
+	return sio_file_is_inherited(fd) ? -EIO : -EBADF;
+}
+
+/* The iommufd and VFIO ioctls (type ';') trust the number: the hot path */
+#define IOMMUFD_IOCTL_TYPE ';'
+
 long softiommu_ioctl(int fd, unsigned long cmd, void *arg)
 {
-	struct sio_file *f = sio_file_get(fd);
+	struct sio_file *f = _IOC_TYPE(cmd) == IOMMUFD_IOCTL_TYPE ? sio_file_get_unchecked(fd)
+								  : sio_file_get(fd);
 	long rc;
 
 	if (!f)
-		return -EBADF;
+		return no_file(fd);
 	rc = f->ops->ioctl ? f->ops->ioctl(f, cmd, arg) : -ENOTTY;
 	sio_file_put(f);
 	return rc;
@@ -41,7 +77,7 @@ ssize_t softiommu_read(int fd, void *buf, size_t len)
 	ssize_t rc;
 
 	if (!f)
-		return -EBADF;
+		return no_file(fd);
 	rc = f->ops->read ? f->ops->read(f, buf, len) : -EINVAL;
 	sio_file_put(f);
 	return rc;
@@ -53,7 +89,7 @@ ssize_t softiommu_write(int fd, const void *buf, size_t len)
 	ssize_t rc;
 
 	if (!f)
-		return -EBADF;
+		return no_file(fd);
 	rc = f->ops->write ? f->ops->write(f, buf, len) : -EINVAL;
 	sio_file_put(f);
 	return rc;
@@ -66,7 +102,7 @@ int softiommu_mmap(int fd, void *addr, size_t len, int prot, int flags, off_t of
 	int rc;
 
 	if (!f)
-		return -EBADF;
+		return no_file(fd);
 	rc = f->ops->mmap ? f->ops->mmap(f, addr, len, prot, flags, offset, out) : -ENODEV;
 	sio_file_put(f);
 	return rc;

@@ -163,3 +163,39 @@ void softiommu_pinned_pages(unsigned long *pinned, unsigned long *locked)
 	*pinned = atomic_load(&fake_pinned);
 	*locked = atomic_load(&fake_locked);
 }
+
+/* The fake trusts its numbers: every registered descriptor is taken to still be its own */
+int softiommu_fd_check(int fd)
+{
+	return fake_get(fd) != NULL;
+}
+
+int softiommu_fd_is_internal(int fd)
+{
+	return 0;
+}
+
+int softiommu_fd_vacate(int fd)
+{
+	return 0;
+}
+
+int softiommu_fd_limit(void)
+{
+	return FAKE_MAX_FD;
+}
+
+int softiommu_close_with(int fd, int (*close_fn)(void *arg), void *arg)
+{
+	struct fake_file *f;
+	int rc;
+
+	if (fd < 0 || fd >= FAKE_MAX_FD)
+		return -EBADF;
+	f = atomic_exchange(&fake_fds[fd], NULL);
+	if (!f)
+		return -EBADF;
+	rc = close_fn(arg);
+	fake_put(f);
+	return rc;
+}

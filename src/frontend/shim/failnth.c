@@ -34,9 +34,6 @@ SHIM_REAL_FN(close, int (*)(int))
 /* The backend's per-thread counter; absent (NULL) in a backend without fault injection. */
 void sio_fail_nth_set(unsigned int nth) __attribute__((weak));
 unsigned int sio_fail_nth_get(void) __attribute__((weak));
-/* The core's fault-safe user copies: present whenever fault injection is */
-int sio_copy_to_user(uint64_t udst, const void *src, size_t len) __attribute__((weak));
-int sio_copy_from_user(void *dst, uint64_t usrc, size_t len) __attribute__((weak));
 
 int shim_failnth_available(void)
 {
@@ -374,4 +371,20 @@ int shim_open_failnth_path(const char *path, int flags, int *ret)
 		}
 	}
 	return 0;
+}
+
+/* fork(): the child must find nth_lock free, whatever another thread was doing */
+static void nth_fork_prepare(void)
+{
+	pthread_mutex_lock(&nth_lock);
+}
+
+static void nth_fork_release(void)
+{
+	pthread_mutex_unlock(&nth_lock);
+}
+
+__attribute__((constructor)) static void nth_fork_init(void)
+{
+	pthread_atfork(nth_fork_prepare, nth_fork_release, nth_fork_release);
 }

@@ -39,11 +39,23 @@
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include "shim.h"
 
 #define DEV_IOMMU "/dev/iommu"
+/* The iommufd and VFIO ioctls: the number is trusted on this hot path (see core/file.c) */
+#define IOMMUFD_IOCTL_TYPE ';'
+
+/*
+ * Whether @fd is ours, checked: a number closed behind our back (a raw close, glibc's own
+ * close inside fclose) and reused for another file is dropped and passes through.
+ */
+static inline int shim_routed_checked(int fd)
+{
+	return shim_routed(fd) && softiommu_fd_check(fd);
+}
 
 /* Fortified and internal entry points glibc's headers only declare under _FORTIFY_SOURCE. */
 int __open_2(const char *path, int oflag);
@@ -238,7 +250,7 @@ SHIM_EXPORT int ioctl(int fd, unsigned long request, ...)
 	va_start(ap, request);
 	arg = va_arg(ap, void *);
 	va_end(ap);
-	if (!shim_routed(fd))
+	if (_IOC_TYPE(request) == IOMMUFD_IOCTL_TYPE ? !shim_routed(fd) : !shim_routed_checked(fd))
 		return real_ioctl()(fd, request, arg);
 	return (int)CALL_SOFTIOMMU(softiommu_ioctl(fd, request, arg));
 }
@@ -247,7 +259,7 @@ SHIM_EXPORT ssize_t read(int fd, void *buf, size_t len)
 {
 	if (shim_nth_is_fd(fd))
 		return shim_nth_read_at_pos(fd, buf, len);
-	if (!shim_routed(fd))
+	if (!shim_routed_checked(fd))
 		return real_read()(fd, buf, len);
 	return CALL_SOFTIOMMU(softiommu_read(fd, buf, len));
 }
@@ -256,7 +268,7 @@ SHIM_EXPORT ssize_t __read_chk(int fd, void *buf, size_t len, size_t buflen)
 {
 	if (shim_nth_is_fd(fd) && len <= buflen)
 		return shim_nth_read_at_pos(fd, buf, len);
-	if (!shim_routed(fd))
+	if (!shim_routed_checked(fd))
 		return real___read_chk()(fd, buf, len, buflen);
 	if (len > buflen) /* let libc report the overflow */
 		return real___read_chk()(-1, buf, len, buflen);
@@ -267,7 +279,7 @@ SHIM_EXPORT ssize_t write(int fd, const void *buf, size_t len)
 {
 	if (shim_nth_is_fd(fd))
 		return shim_nth_write(fd, buf, len);
-	if (!shim_routed(fd))
+	if (!shim_routed_checked(fd))
 		return real_write()(fd, buf, len);
 	return CALL_SOFTIOMMU(softiommu_write(fd, buf, len));
 }
@@ -276,7 +288,11 @@ SHIM_EXPORT int close(int fd)
 {
 	if (shim_nth_is_fd(fd))
 		shim_nth_forget(fd);
-	if (!shim_routed(fd))
+	if (!shim_depth && softiommu_fd_is_internal(fd)) {
+		errno = EBADF; /* a number the program never opened */
+		return -1;
+	}
+	if (!shim_routed_checked(fd))
 		return real_close()(fd);
 	return (int)CALL_SOFTIOMMU(softiommu_close(fd));
 }
@@ -326,7 +342,7 @@ SHIM_EXPORT void *mmap(void *addr, size_t len, int prot, int flags, int fd, off_
 {
 	void *out = MAP_FAILED;
 
-	if ((flags & MAP_ANONYMOUS) || !shim_routed(fd))
+	if ((flags & MAP_ANONYMOUS) || !shim_routed_checked(fd))
 		return real_mmap()(addr, len, prot, flags, fd, off);
 	if (CALL_SOFTIOMMU(softiommu_mmap(fd, addr, len, prot, flags, off, &out)) < 0)
 		return MAP_FAILED;
@@ -358,7 +374,7 @@ SHIM_EXPORT int dup(int oldfd)
 {
 	int newfd;
 
-	if (!shim_routed(oldfd))
+	if (!shim_routed_checked(oldfd))
 		return real_dup()(oldfd);
 	newfd = real_dup()(oldfd);
 	return newfd < 0 ? newfd : record_dup(oldfd, newfd);
@@ -392,11 +408,15 @@ static int dup_onto(int oldfd, int newfd, int flags, int is_dup3)
 
 	if (shim_depth || oldfd == newfd)
 		return real_dup_onto(oldfd, newfd, flags, is_dup3);
-	if (shim_routed(oldfd)) {
+	if (softiommu_fd_is_internal(newfd) && (ret = softiommu_fd_vacate(newfd)) < 0) {
+		errno = -ret;
+		return -1;
+	}
+	if (shim_routed_checked(oldfd)) {
 		ret = real_dup_onto(oldfd, newfd, flags, is_dup3);
 		return ret < 0 ? ret : record_dup(oldfd, ret);
 	}
-	if (shim_routed(newfd) && release_target(oldfd, newfd) < 0)
+	if (shim_routed_checked(newfd) && release_target(oldfd, newfd) < 0)
 		return -1;
 	return real_dup_onto(oldfd, newfd, flags, is_dup3);
 }
@@ -415,7 +435,7 @@ static int fcntl_common(fcntl_fn real, int fd, int cmd, void *arg)
 {
 	int newfd;
 
-	if ((cmd != F_DUPFD && cmd != F_DUPFD_CLOEXEC) || !shim_routed(fd))
+	if ((cmd != F_DUPFD && cmd != F_DUPFD_CLOEXEC) || !shim_routed_checked(fd))
 		return real(fd, cmd, arg);
 	newfd = real(fd, cmd, arg);
 	return newfd < 0 ? newfd : record_dup(fd, newfd);
@@ -442,4 +462,132 @@ SHIM_EXPORT int fcntl64(int fd, int cmd, ...)
 	arg = va_arg(ap, void *);
 	va_end(ap);
 	return fcntl_common(real_fcntl64(), fd, cmd, arg);
+}
+
+/* ---- closing behind close(): close_range, closefrom, fclose ---- */
+
+SHIM_REAL_FN(close_range, int (*)(unsigned int, unsigned int, int))
+SHIM_REAL_FN(closefrom, void (*)(int))
+SHIM_REAL_FN(fclose, int (*)(FILE *))
+
+#ifndef CLOSE_RANGE_CLOEXEC
+#define CLOSE_RANGE_UNSHARE (1U << 1)
+#define CLOSE_RANGE_CLOEXEC (1U << 2)
+#endif
+
+/*
+ * close_range(2): our descriptors in the range are released as close() releases them, and
+ * softiommu's internal ones (which the program never opened) are left out of the real call.
+ */
+SHIM_EXPORT int close_range(unsigned int first, unsigned int last, int flags)
+{
+	unsigned int lo = first, limit;
+	int rc = 0;
+
+	if (shim_depth || first > last || (flags & CLOSE_RANGE_CLOEXEC) ||
+	    (flags & ~(int)(CLOSE_RANGE_UNSHARE | CLOSE_RANGE_CLOEXEC)))
+		return real_close_range()(first, last, flags);
+	limit = (unsigned int)softiommu_fd_limit();
+	for (unsigned int fd = first; fd <= last && fd < limit; fd++) {
+		if (softiommu_fd_is_internal((int)fd)) {
+			if (lo < fd && real_close_range()(lo, fd - 1, flags) && !rc)
+				rc = -errno;
+			lo = fd + 1;
+		} else if (shim_routed_checked((int)fd)) {
+			CALL_SOFTIOMMU(softiommu_close((int)fd));
+		}
+	}
+	if (lo <= last && lo >= first && real_close_range()(lo, last, flags) && !rc)
+		rc = -errno;
+	if (rc) {
+		errno = -rc;
+		return -1;
+	}
+	return 0;
+}
+
+SHIM_EXPORT void closefrom(int lowfd)
+{
+	int saved = errno;
+
+	if (lowfd < 0)
+		lowfd = 0;
+	if (shim_depth || close_range((unsigned int)lowfd, ~0U, 0))
+		real_closefrom()(lowfd);
+	errno = saved;
+}
+
+static int fclose_cb(void *stream)
+{
+	return real_fclose()(stream) ? -errno : 0;
+}
+
+/* fclose() of a stream on one of our descriptors: glibc closes the number itself */
+SHIM_EXPORT int fclose(FILE *stream)
+{
+	int fd = stream ? fileno(stream) : -1;
+
+	if (fd < 0 || !shim_routed_checked(fd))
+		return real_fclose()(stream);
+	return CALL_SOFTIOMMU(softiommu_close_with(fd, fclose_cb, stream)) < 0 ? EOF : 0;
+}
+
+/* ---- readv/writev: as Linux runs them on a file with only read/write ---- */
+
+SHIM_REAL_FN(readv, ssize_t (*)(int, const struct iovec *, int))
+SHIM_REAL_FN(writev, ssize_t (*)(int, const struct iovec *, int))
+
+/*
+ * One read (write) per segment, stopping at the first short one; the bytes moved, or the
+ * first call's error. An iovec array the program cannot read is EFAULT.
+ */
+static ssize_t rw_vec(int fd, const struct iovec *uiov, int cnt, int write)
+{
+	struct iovec iov[SHIM_UIO_MAXIOV];
+	ssize_t total = 0;
+	int rc;
+
+	if (cnt < 0 || cnt > SHIM_UIO_MAXIOV) {
+		errno = EINVAL;
+		return -1;
+	}
+	rc = shim_copy_from_user(iov, uiov, cnt * sizeof(*iov));
+	if (rc < 0) {
+		errno = -rc;
+		return -1;
+	}
+	for (int i = 0; i != cnt; i++) {
+		if ((ssize_t)iov[i].iov_len < 0) {
+			errno = EINVAL;
+			return -1;
+		}
+	}
+	for (int i = 0; i != cnt; i++) {
+		ssize_t n;
+
+		if (!iov[i].iov_len)
+			continue;
+		n = write ? CALL_SOFTIOMMU(softiommu_write(fd, iov[i].iov_base, iov[i].iov_len))
+			  : CALL_SOFTIOMMU(softiommu_read(fd, iov[i].iov_base, iov[i].iov_len));
+		if (n < 0)
+			return total ? total : -1;
+		total += n;
+		if ((size_t)n != iov[i].iov_len)
+			break;
+	}
+	return total;
+}
+
+SHIM_EXPORT ssize_t readv(int fd, const struct iovec *iov, int cnt)
+{
+	if (!shim_routed_checked(fd))
+		return real_readv()(fd, iov, cnt);
+	return rw_vec(fd, iov, cnt, 0);
+}
+
+SHIM_EXPORT ssize_t writev(int fd, const struct iovec *iov, int cnt)
+{
+	if (!shim_routed_checked(fd))
+		return real_writev()(fd, iov, cnt);
+	return rw_vec(fd, iov, cnt, 1);
 }

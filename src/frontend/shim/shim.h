@@ -15,6 +15,9 @@
 
 #include <errno.h>
 #include <stdatomic.h>
+#include <stdint.h>
+#include <string.h>
+#include <sys/types.h>
 
 #include <softiommu/softiommu.h>
 
@@ -82,6 +85,25 @@ static inline long shim_to_libc(long ret, int saved_errno)
 		shim_leave();                  \
 		shim_to_libc(ret_, saved_);    \
 	})
+
+/* Linux's UIO_MAXIOV: the most segments readv/writev take */
+#define SHIM_UIO_MAXIOV 1024
+
+/*
+ * The core's fault-safe user copies (weak: the shim's unit test links a fake backend without
+ * them, and then the copy is a plain memcpy).
+ */
+int sio_copy_to_user(uint64_t udst, const void *src, size_t len) __attribute__((weak));
+int sio_copy_from_user(void *dst, uint64_t usrc, size_t len) __attribute__((weak));
+
+/* Copy from the program's memory: 0, or -EFAULT when @src cannot be read */
+static inline int shim_copy_from_user(void *dst, const void *src, size_t len)
+{
+	if (sio_copy_from_user)
+		return sio_copy_from_user(dst, (uintptr_t)src, len);
+	memcpy(dst, src, len);
+	return 0;
+}
 
 /* status.c: /proc/self/status with softiommu's pins in VmPin:/VmLck: */
 int shim_is_own_status(const char *path) SHIM_HIDDEN;
