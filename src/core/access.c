@@ -22,7 +22,7 @@ struct sio_access *sio_access_create(struct sio_ctx *ctx, const struct sio_acces
 	if (IS_ERR(access))
 		return access;
 	atomic_fetch_add(&access->obj.users, 1);
-	pthread_mutex_init(&access->ioas_lock, NULL);
+	sio_mutex_init(&access->ioas_lock, SIO_LOCK_ACCESS_IOAS);
 	access->ctx = ctx;
 	access->ops = ops;
 	access->data = data;
@@ -49,7 +49,7 @@ struct sio_access *sio_access_create_internal(struct sio_ctx *ctx)
 	if (IS_ERR(access))
 		return access;
 	atomic_fetch_add(&access->obj.users, 1);
-	pthread_mutex_init(&access->ioas_lock, NULL);
+	sio_mutex_init(&access->ioas_lock, SIO_LOCK_ACCESS_IOAS);
 	access->ctx = ctx;
 	access->internal = true;
 	access->iova_alignment = SIO_PAGE_SIZE;
@@ -79,6 +79,7 @@ static int access_change_ioas(struct sio_access *access, struct sio_ioas *new_io
 	uint32_t list_id = access->iopt_access_list_id;
 	int rc;
 
+	sio_lockdep_assert_held(&access->ioas_lock);
 	if (cur != access->ioas_unpin)
 		return -EBUSY;
 	if (cur == new_ioas)

@@ -54,10 +54,10 @@ int sio_ctx_open(int flags)
 
 	if (!ctx)
 		return -ENOMEM;
-	pthread_mutex_init(&ctx->obj_lock, NULL);
+	sio_mutex_init(&ctx->obj_lock, SIO_LOCK_CTX_OBJ);
 	pthread_cond_init(&ctx->obj_cond, NULL);
-	pthread_mutex_init(&ctx->vfio_lock, NULL);
-	pthread_rwlock_init(&ctx->ioas_creation_lock, NULL);
+	sio_mutex_init(&ctx->vfio_lock, SIO_LOCK_CTX_VFIO);
+	sio_rwlock_init(&ctx->ioas_creation_lock, SIO_LOCK_CTX_IOAS_CREATION);
 	INIT_LIST_HEAD(&ctx->groups);
 	INIT_LIST_HEAD(&ctx->mmaps);
 	ctx->account_mode = IOPT_PAGES_ACCOUNT_USER;

@@ -30,7 +30,7 @@ static struct sio_igroup *igroup_get(struct sio_ctx *ctx, struct sio_dev *dev)
 	igroup->refs = 1;
 	igroup->ctx = ctx;
 	igroup->group = dev->group;
-	pthread_rwlock_init(&igroup->lock, NULL);
+	sio_rwlock_init(&igroup->lock, SIO_LOCK_IGROUP);
 	list_add_tail(&igroup->node, &ctx->groups);
 	pthread_mutex_unlock(&ctx->obj_lock);
 	return igroup;

@@ -66,7 +66,7 @@ int sio_dmabuf_create(size_t length, int open_flags)
 	memset(db->memory, 0, length);
 	db->length = length;
 	atomic_init(&db->refs, 1);
-	pthread_mutex_init(&db->lock, NULL);
+	sio_mutex_init(&db->lock, SIO_LOCK_DMABUF);
 	fd = sio_file_install(&dmabuf_fops, db, open_flags & O_CLOEXEC, NULL);
 	if (fd < 0)
 		dmabuf_put(db);

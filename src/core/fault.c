@@ -185,7 +185,7 @@ int sio_fault_alloc_ioctl(struct sio_ucmd *ucmd)
 	fault = (struct sio_fault *)sio_object_alloc_ucmd(ucmd, sizeof(*fault), SIO_OBJ_FAULT);
 	if (IS_ERR(fault))
 		return PTR_ERR(fault);
-	pthread_mutex_init(&fault->lock, NULL);
+	sio_mutex_init(&fault->lock, SIO_LOCK_FAULT);
 	INIT_LIST_HEAD(&fault->deliver);
 	INIT_LIST_HEAD(&fault->response);
 	/* The descriptor's references: on the object and on the context */

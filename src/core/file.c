@@ -231,7 +231,7 @@ int sio_file_install(const struct sio_file_ops *ops, void *priv, int flags,
 	f->flags = flags;
 	f->readable = false;
 	f->owner = sio_self_pid();
-	pthread_mutex_init(&f->lock, NULL);
+	sio_mutex_init(&f->lock, SIO_LOCK_FILE);
 	atomic_store_explicit(&f->refs, 1, memory_order_release);
 	registry_note(fd);
 	/* A number the kernel just gave us may still name a file closed behind our back */

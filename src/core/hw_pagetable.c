@@ -29,7 +29,7 @@ int sio_hwpt_set_domain(struct sio_hw_pagetable *hwpt, struct sio_domain *domain
 		return PTR_ERR(domain);
 	domain->owner = owner;
 	domain->iommufd_hwpt = hwpt;
-	pthread_rwlock_init(&domain->dma_lock, NULL);
+	sio_rwlock_init(&domain->dma_lock, SIO_LOCK_DOMAIN_DMA);
 	hwpt->domain = domain;
 	return 0;
 }

@@ -19,7 +19,7 @@
 void iopt_init_table(struct io_pagetable *iopt)
 {
 	memset(iopt, 0, sizeof(*iopt));
-	pthread_mutex_init(&iopt->lock, NULL);
+	sio_mutex_init(&iopt->lock, SIO_LOCK_IOPT);
 	INIT_LIST_HEAD(&iopt->area_list);
 	iopt->iova_alignment = 1;
 }
@@ -620,8 +620,11 @@ void iopt_remove_reserved_iova(struct io_pagetable *iopt, void *owner)
 	pthread_mutex_unlock(&iopt->lock);
 }
 
-/* The usable IOVA ranges: holes between the reserved ranges (IOAS_IOVA_RANGES) */
-size_t iopt_iova_ranges(struct io_pagetable *iopt, struct iopt_range *out, size_t max)
+/*
+ * The usable IOVA ranges: holes between the reserved ranges (IOAS_IOVA_RANGES).
+ * Return: how many there are (the first @max are in @out), or -ENOMEM.
+ */
+ssize_t iopt_iova_ranges(struct io_pagetable *iopt, struct iopt_range *out, size_t max)
 {
 	struct iopt_range *r;
 	uint64_t next = 0;
@@ -633,7 +636,7 @@ size_t iopt_iova_ranges(struct io_pagetable *iopt, struct iopt_range *out, size_
 	r = sio_calloc(m + 1, sizeof(*r));
 	if (!r) {
 		pthread_mutex_unlock(&iopt->lock);
-		return 0;
+		return -ENOMEM;
 	}
 	if (m)
 		memcpy(r, iopt->reserved, m * sizeof(*r));

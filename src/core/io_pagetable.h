@@ -158,7 +158,7 @@ void iopt_enable_large_pages(struct io_pagetable *iopt);
 int iopt_disable_large_pages(struct io_pagetable *iopt);
 int iopt_add_access(struct io_pagetable *iopt, struct sio_access *access);
 void iopt_remove_access(struct io_pagetable *iopt, struct sio_access *access, uint32_t id);
-size_t iopt_iova_ranges(struct io_pagetable *iopt, struct iopt_range *out, size_t max);
+ssize_t iopt_iova_ranges(struct io_pagetable *iopt, struct iopt_range *out, size_t max);
 int iopt_read_and_clear_dirty(struct io_pagetable *iopt, struct sio_domain *domain,
 			      uint32_t flags, uint64_t iova, uint64_t length,
 			      uint64_t page_size, uint64_t ubitmap);

@@ -33,7 +33,7 @@ struct sio_ioas *sio_ioas_alloc(struct sio_ctx *ctx)
 		return ioas;
 	iopt_init_table(&ioas->iopt);
 	INIT_LIST_HEAD(&ioas->hwpt_list);
-	pthread_mutex_init(&ioas->mutex, NULL);
+	sio_mutex_init(&ioas->mutex, SIO_LOCK_IOAS);
 	return ioas;
 }
 
@@ -67,6 +67,7 @@ int sio_ioas_iova_ranges(struct sio_ucmd *ucmd)
 	struct sio_ioas *ioas;
 	uint32_t max_iovas = cmd->num_iovas;
 	size_t n, cap = 8;
+	ssize_t nr;
 	int rc = 0;
 
 	if (cmd->__reserved)
@@ -80,7 +81,12 @@ int sio_ioas_iova_ranges(struct sio_ucmd *ucmd)
 			rc = -ENOMEM;
 			goto out_put;
 		}
-		n = iopt_iova_ranges(&ioas->iopt, ranges, cap);
+		nr = iopt_iova_ranges(&ioas->iopt, ranges, cap);
+		if (nr < 0) {
+			rc = nr;
+			goto out_free;
+		}
+		n = nr;
 		if (n <= cap)
 			break;
 		sio_free(ranges);
@@ -309,40 +315,59 @@ out_put:
  * already belongs to the caller, so what remains is the kernel's validation: every area must
  * be complete and file-backed.
  */
+/* The areas of @iopt: all file-backed, and pinned for this process */
+static int change_process_check(struct io_pagetable *iopt)
+{
+	struct iopt_area *area;
+	int rc = 0;
+
+	pthread_mutex_lock(&iopt->lock);
+	iopt_for_each_area(iopt, area) {
+		struct iopt_pages *pages = area->pages;
+
+		if (pages->type != IOPT_ADDRESS_FILE) {
+			rc = -EINVAL;
+			break;
+		}
+		if (pages->source_pid != sio_self_pid())
+			rc = -EOPNOTSUPP;
+	}
+	pthread_mutex_unlock(&iopt->lock);
+	return rc;
+}
+
 int sio_ioas_change_process(struct sio_ucmd *ucmd)
 {
 	struct iommu_ioas_change_process *cmd = ucmd->cmd;
 	struct sio_ctx *ctx = ucmd->ctx;
-	struct sio_object *obj;
+	struct sio_object **ioases;
+	uint32_t n = 0;
 	int rc = 0;
 
 	if (cmd->__reserved)
 		return -EOPNOTSUPP;
 	pthread_rwlock_wrlock(&ctx->ioas_creation_lock);
+	/* Take every IOAS under the table lock, then look at each with only its own lock */
 	pthread_mutex_lock(&ctx->obj_lock);
-	for (uint32_t id = 1; id < ctx->nobjs && !rc; id++) {
-		struct io_pagetable *iopt;
-		struct iopt_area *area;
+	ioases = sio_calloc(ctx->nobjs ? ctx->nobjs : 1, sizeof(*ioases));
+	for (uint32_t id = 1; ioases && id < ctx->nobjs; id++) {
+		struct sio_object *obj = ctx->objs[id];
 
-		obj = ctx->objs[id];
 		if (!obj || obj == SIO_OBJ_RESERVED || obj == SIO_OBJ_TOMBSTONE ||
-		    obj->type != SIO_OBJ_IOAS)
+		    obj->type != SIO_OBJ_IOAS || atomic_load(&obj->users) <= 0)
 			continue;
-		iopt = &container_of(obj, struct sio_ioas, obj)->iopt;
-		pthread_mutex_lock(&iopt->lock);
-		iopt_for_each_area(iopt, area) {
-			struct iopt_pages *pages = area->pages;
-
-			if (pages->type != IOPT_ADDRESS_FILE) {
-				rc = -EINVAL;
-				break;
-			}
-			if (pages->source_pid != sio_self_pid())
-				rc = -EOPNOTSUPP;
-		}
-		pthread_mutex_unlock(&iopt->lock);
+		atomic_fetch_add(&obj->users, 1);
+		atomic_fetch_add(&obj->shortterm, 1);
+		ioases[n++] = obj;
 	}
 	pthread_mutex_unlock(&ctx->obj_lock);
+	if (!ioases)
+		rc = -ENOMEM;
+	for (uint32_t i = 0; i != n && !rc; i++)
+		rc = change_process_check(&container_of(ioases[i], struct sio_ioas, obj)->iopt);
+	for (uint32_t i = 0; i != n; i++)
+		sio_put_object(ctx, ioases[i]);
+	sio_free(ioases);
 	pthread_rwlock_unlock(&ctx->ioas_creation_lock);
 	return rc;
 }

@@ -115,7 +115,7 @@ static struct iopt_pages *iopt_alloc_pages(uint64_t start_byte, uint64_t length,
 	if (!pages)
 		return ERR_PTR(-ENOMEM);
 	atomic_init(&pages->refs, 1);
-	pthread_mutex_init(&pages->mutex, NULL);
+	sio_mutex_init(&pages->mutex, SIO_LOCK_PAGES);
 	pages->npages = (length + start_byte + SIO_PAGE_SIZE - 1) / SIO_PAGE_SIZE;
 	pages->writable = writable;
 	pages->account_mode = sio_capable_ipc_lock() ? IOPT_PAGES_ACCOUNT_NONE :
@@ -575,5 +575,6 @@ static void pages_fork_child(void)
 
 __attribute__((constructor)) static void pages_fork_init(void)
 {
+	sio_lockdep_set_class(&pages_list_lock, SIO_LOCK_PAGES_LIST);
 	pthread_atfork(pages_fork_prepare, pages_fork_parent, pages_fork_child);
 }

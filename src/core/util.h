@@ -13,6 +13,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lockdep.h"
+
 #define SIO_PAGE_SHIFT 12
 #define SIO_PAGE_SIZE (1UL << SIO_PAGE_SHIFT)
 #define SIO_PAGE_MASK (~(SIO_PAGE_SIZE - 1))

@@ -179,6 +179,7 @@ void sio_veventq_abort(struct sio_object *obj)
 	struct sio_veventq *q = container_of(obj, struct sio_veventq, obj);
 	struct sio_vevent *ev, *n;
 
+	sio_lockdep_assert_held(&q->viommu->veventqs_rwsem);
 	list_for_each_entry_safe(ev, n, &q->deliver, node) {
 		list_del_init(&ev->node);
 		if (ev != &q->lost)
@@ -230,7 +231,7 @@ int sio_veventq_alloc_ioctl(struct sio_ucmd *ucmd)
 	q->viommu = viommu;
 	atomic_fetch_add(&viommu->obj.users, 1);
 	q->depth = cmd->veventq_depth;
-	pthread_mutex_init(&q->lock, NULL);
+	sio_mutex_init(&q->lock, SIO_LOCK_VEVENTQ);
 	INIT_LIST_HEAD(&q->deliver);
 	INIT_LIST_HEAD(&q->lost.node);
 	q->lost.header.flags = IOMMU_VEVENTQ_FLAG_LOST_EVENTS;

@@ -208,8 +208,12 @@ static int fill_cap_iova(struct sio_ioas *ioas, uint64_t ucap, size_t avail)
 	};
 	size_t hdr = offsetof(struct vfio_iommu_type1_info_cap_iova_range, iova_ranges);
 	struct iopt_range ranges[64];
-	size_t n = iopt_iova_ranges(&ioas->iopt, ranges, ARRAY_SIZE(ranges));
+	ssize_t nr = iopt_iova_ranges(&ioas->iopt, ranges, ARRAY_SIZE(ranges));
+	size_t n;
 
+	if (nr < 0)
+		return nr;
+	n = nr;
 	if (n > ARRAY_SIZE(ranges))
 		n = ARRAY_SIZE(ranges);
 	for (size_t i = 0; i != n; i++) {

@@ -88,8 +88,8 @@ int sio_viommu_alloc_ioctl(struct sio_ucmd *ucmd)
 	viommu->hwpt = hwpt_paging;
 	atomic_fetch_add(&hwpt_paging->common.obj.users, 1);
 	viommu->iommu_ops = ops;
-	pthread_mutex_init(&viommu->vdevs_lock, NULL);
-	pthread_rwlock_init(&viommu->veventqs_rwsem, NULL);
+	sio_mutex_init(&viommu->vdevs_lock, SIO_LOCK_VIOMMU_VDEVS);
+	sio_rwlock_init(&viommu->veventqs_rwsem, SIO_LOCK_VIOMMU_VEVENTQS);
 	INIT_LIST_HEAD(&viommu->veventqs);
 	rc = ops->viommu_init(viommu, hwpt_paging->common.domain,
 			      user_data.len ? &user_data : NULL);
@@ -162,19 +162,35 @@ int sio_viommu_cache_invalidate(struct sio_object *viommu_obj, struct sio_user_d
 
 /* vDEVICEs. viommu->vdevs_lock protects the array and every vdev's published flag. */
 
+/**
+ * sio_viommu_lock_vdevs() - hold @viommu's vDEVICEs still: a device sio_viommu_find_dev()
+ * returns stays bound to its vDEVICE, and so alive, until sio_viommu_unlock_vdevs()
+ */
+void sio_viommu_lock_vdevs(struct sio_viommu *viommu)
+{
+	pthread_mutex_lock(&viommu->vdevs_lock);
+}
+
+void sio_viommu_unlock_vdevs(struct sio_viommu *viommu)
+{
+	pthread_mutex_unlock(&viommu->vdevs_lock);
+}
+
+/**
+ * sio_viommu_find_dev() - the device whose vDEVICE on @viommu has virtual ID @virt_id
+ *
+ * The caller holds sio_viommu_lock_vdevs() and uses the device only until it drops it (the
+ * vDEVICE holds the device; its destroy takes the same lock to unpublish it).
+ * Return: the device, or NULL.
+ */
 struct sio_dev *sio_viommu_find_dev(struct sio_viommu *viommu, uint64_t virt_id)
 {
-	struct sio_dev *dev = NULL;
-
-	pthread_mutex_lock(&viommu->vdevs_lock);
+	sio_lockdep_assert_held(&viommu->vdevs_lock);
 	for (size_t i = 0; i != viommu->nvdevs; i++) {
-		if (viommu->vdevs[i]->published && viommu->vdevs[i]->virt_id == virt_id) {
-			dev = viommu->vdevs[i]->idev->dev;
-			break;
-		}
+		if (viommu->vdevs[i]->published && viommu->vdevs[i]->virt_id == virt_id)
+			return viommu->vdevs[i]->idev->dev;
 	}
-	pthread_mutex_unlock(&viommu->vdevs_lock);
-	return dev;
+	return NULL;
 }
 
 /* The virtual ID of @dev on @viommu (seed 000: the reverse lookup drivers report with) */
@@ -211,6 +227,7 @@ void sio_vdevice_abort(struct sio_object *obj)
 {
 	struct sio_vdevice *vdev = container_of(obj, struct sio_vdevice, obj);
 
+	sio_lockdep_assert_held(&vdev->idev->igroup->lock);
 	if (vdev->destroy)
 		vdev->destroy(vdev);
 	vdevs_remove(vdev->viommu, vdev);

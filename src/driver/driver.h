@@ -20,6 +20,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "../core/lockdep.h"
+
 struct sio_dev;
 struct sio_domain;
 struct sio_iommu_group;
@@ -268,6 +270,8 @@ struct sio_viommu_ops {
 };
 
 /* Helpers the core offers drivers (viommu.c, veventq.c, mmap.c) */
+void sio_viommu_lock_vdevs(struct sio_viommu *viommu);
+void sio_viommu_unlock_vdevs(struct sio_viommu *viommu);
 struct sio_dev *sio_viommu_find_dev(struct sio_viommu *viommu, uint64_t virt_id);
 int sio_viommu_get_vdev_id(struct sio_viommu *viommu, struct sio_dev *dev, uint64_t *virt_id);
 int sio_viommu_report_event(struct sio_viommu *viommu, uint32_t type, const void *data,

@@ -19,7 +19,7 @@ struct sio_iommu_group *sio_iommu_group_alloc(void)
 
 	if (!group)
 		return NULL;
-	pthread_mutex_init(&group->mutex, NULL);
+	sio_mutex_init(&group->mutex, SIO_LOCK_IOMMU_GROUP);
 	group->refs = 1;
 	group->id = atomic_fetch_add(&next_group_id, 1);
 	return group;

@@ -14,10 +14,15 @@
 #include "../dma/dma.h"
 #include "../drivers/mock/mock.h"
 
+/*
+ * @attach_lock: serialises this device's attach/replace/detach through the API, so that the
+ * choice between attach and replace and the change itself happen as one step
+ */
 struct softiommu_dev {
 	struct sio_ctx *ctx;
 	struct mock_dev *mdev;
 	struct sio_device *idev;
+	pthread_mutex_t attach_lock;
 };
 
 int softiommu_dev_create(int iommufd, const char *model, unsigned int flags,
@@ -48,6 +53,7 @@ int softiommu_dev_create(int iommufd, const char *model, unsigned int flags,
 		rc = PTR_ERR(d->idev);
 		goto err_mdev;
 	}
+	sio_mutex_init(&d->attach_lock, SIO_LOCK_DEV_API);
 	*out = d;
 	if (dev_id)
 		*dev_id = id;
@@ -66,10 +72,12 @@ int softiommu_dev_attach(struct softiommu_dev *d, unsigned int pasid, unsigned i
 	uint32_t id = *pt_id;
 	int rc;
 
+	pthread_mutex_lock(&d->attach_lock);
 	if (sio_device_pasid_hwpt(d->idev, pasid))
 		rc = sio_device_replace(d->idev, pasid, &id);
 	else
 		rc = sio_device_attach(d->idev, pasid, &id);
+	pthread_mutex_unlock(&d->attach_lock);
 	if (!rc)
 		*pt_id = id;
 	return rc;
@@ -77,10 +85,15 @@ int softiommu_dev_attach(struct softiommu_dev *d, unsigned int pasid, unsigned i
 
 int softiommu_dev_detach(struct softiommu_dev *d, unsigned int pasid)
 {
-	if (!sio_device_pasid_hwpt(d->idev, pasid))
-		return -ENOENT;
-	sio_device_detach(d->idev, pasid);
-	return 0;
+	int rc = 0;
+
+	pthread_mutex_lock(&d->attach_lock);
+	if (sio_device_pasid_hwpt(d->idev, pasid))
+		sio_device_detach(d->idev, pasid);
+	else
+		rc = -ENOENT;
+	pthread_mutex_unlock(&d->attach_lock);
+	return rc;
 }
 
 void softiommu_dev_destroy(struct softiommu_dev *d)
@@ -91,6 +104,7 @@ void softiommu_dev_destroy(struct softiommu_dev *d)
 	sio_device_unbind(d->idev);
 	mock_dev_destroy(d->mdev);
 	sio_ctx_put(d->ctx);
+	pthread_mutex_destroy(&d->attach_lock);
 	sio_free(d);
 }
 

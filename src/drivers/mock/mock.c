@@ -442,7 +442,7 @@ struct mock_dev *mock_dev_create(uint32_t dev_flags)
 		return ERR_PTR(-ENOMEM);
 	}
 	mdev->flags = dev_flags;
-	pthread_rwlock_init(&mdev->viommu_rwsem, NULL);
+	sio_rwlock_init(&mdev->viommu_rwsem, SIO_LOCK_MOCK_VIOMMU_RWSEM);
 	mdev->id = atomic_fetch_add(&mock_dev_ids, 1);
 	for (int i = 0; i < MOCK_DEV_CACHE_NUM; i++)
 		mdev->cache[i] = IOMMU_TEST_DEV_CACHE_DEFAULT;

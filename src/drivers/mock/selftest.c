@@ -343,7 +343,7 @@ static int test_create_access(struct sio_ucmd *ucmd, uint32_t ioas_id, uint32_t 
 	if (!staccess)
 		return -ENOMEM;
 	INIT_LIST_HEAD(&staccess->items);
-	pthread_mutex_init(&staccess->lock, NULL);
+	sio_mutex_init(&staccess->lock, SIO_LOCK_STACCESS);
 	access = sio_access_create(ucmd->ctx,
 				   (flags & MOCK_FLAGS_ACCESS_CREATE_NEEDS_PIN_PAGES) ?
 					   &staccess_ops_pin : &staccess_ops,

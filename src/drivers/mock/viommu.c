@@ -74,8 +74,10 @@ static int mock_viommu_cache_invalidate(struct sio_viommu *viommu,
 			rc = -EINVAL;
 			break;
 		}
+		sio_viommu_lock_vdevs(viommu);
 		dev = sio_viommu_find_dev(viommu, cur->vdev_id);
 		if (!dev) {
+			sio_viommu_unlock_vdevs(viommu);
 			rc = -EINVAL;
 			break;
 		}
@@ -84,6 +86,7 @@ static int mock_viommu_cache_invalidate(struct sio_viommu *viommu,
 			memset(mdev->cache, 0, sizeof(mdev->cache));
 		else
 			mdev->cache[cur->cache_id] = 0;
+		sio_viommu_unlock_vdevs(viommu);
 	}
 	array->entry_num = done;
 	sio_free(cmds);
@@ -207,7 +210,7 @@ int mock_viommu_init(struct sio_viommu *viommu, struct sio_domain *parent,
 	int rc;
 
 	mv->page_fd = -1;
-	pthread_mutex_init(&mv->queue_mutex, NULL);
+	sio_mutex_init(&mv->queue_mutex, SIO_LOCK_MOCK_HW_QUEUE);
 	if (user_data) {
 		rc = mock_viommu_init_data(mv, user_data);
 		if (rc) {

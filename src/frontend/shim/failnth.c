@@ -43,9 +43,9 @@ int shim_failnth_available(void)
 /* Open fail-nth descriptors: a short list, looked at only while it is non-empty. */
 #define MAX_NTH_FDS 64
 static struct nth_fd {
-	int fd;
-	pid_t tid;
-	off_t pos; /* for read(); pread() takes its own offset */
+	_Atomic int fd;    /* written under nth_lock, read without it by shim_nth_is_fd() */
+	_Atomic pid_t tid; /* 0: free slot */
+	off_t pos; /* for read(); pread() takes its own offset; under nth_lock */
 } nth_fds[MAX_NTH_FDS];
 static atomic_int nth_fds_open;
 static pthread_mutex_t nth_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -89,17 +89,19 @@ static struct nth_fd *nth_find(int fd)
 	return NULL;
 }
 
-/* Whether @fd is a fail-nth descriptor: a single load while none is open. */
+/*
+ * Whether @fd is a fail-nth descriptor: a single load while none is open, and never a lock
+ * (every read/write/close of the process asks, signal handlers included).
+ */
 int shim_nth_is_fd(int fd)
 {
-	int found;
-
 	if (!atomic_load_explicit(&nth_fds_open, memory_order_relaxed) || fd < 0)
 		return 0;
-	pthread_mutex_lock(&nth_lock);
-	found = nth_find(fd) != NULL;
-	pthread_mutex_unlock(&nth_lock);
-	return found;
+	for (int i = 0; i != MAX_NTH_FDS; i++)
+		if (atomic_load_explicit(&nth_fds[i].tid, memory_order_acquire) &&
+		    atomic_load_explicit(&nth_fds[i].fd, memory_order_relaxed) == fd)
+			return 1;
+	return 0;
 }
 
 /* Return: the descriptor, or -1 with errno set. */
@@ -119,7 +121,9 @@ static int open_fail_nth(pid_t tid, int flags)
 	for (i = 0; i != MAX_NTH_FDS && nth_fds[i].tid; i++)
 		;
 	if (i != MAX_NTH_FDS) {
-		nth_fds[i] = (struct nth_fd){ .fd = fd, .tid = tid };
+		atomic_store_explicit(&nth_fds[i].fd, fd, memory_order_relaxed);
+		nth_fds[i].pos = 0;
+		atomic_store_explicit(&nth_fds[i].tid, tid, memory_order_release);
 		atomic_fetch_add(&nth_fds_open, 1);
 	}
 	pthread_mutex_unlock(&nth_lock);
@@ -138,8 +142,8 @@ void shim_nth_forget(int fd)
 	pthread_mutex_lock(&nth_lock);
 	e = nth_find(fd);
 	if (e) {
-		e->tid = 0;
-		e->fd = -1;
+		atomic_store_explicit(&e->tid, 0, memory_order_release);
+		atomic_store_explicit(&e->fd, -1, memory_order_relaxed);
 		atomic_fetch_sub(&nth_fds_open, 1);
 	}
 	pthread_mutex_unlock(&nth_lock);

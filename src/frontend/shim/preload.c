@@ -13,10 +13,12 @@
  * Invariants:
  * - The passthrough path takes no lock and allocates nothing: a TLS depth check, one
  *   softiommu_is_fd() call and an indirect call.
- * - Calls made while softiommu is running on this thread (the core's own close() of an eventfd,
- *   write() to signal one, mmap() of a region) reach libc directly: the core is linked into this
- *   same object, so its libc references bind to these interposers. Threads the core starts
- *   itself do not carry the depth mark; the core must use raw system calls for its own fds there.
+ * - The core is linked into this same object, so its libc references bind to these
+ *   interposers: it uses system calls for its own descriptors, and its path-based calls (the
+ *   real /proc/self/status) carry the depth mark so open() does not serve them. Descriptor
+ *   calls are routed whatever the depth, so a signal handler that interrupts a softiommu call
+ *   still reaches softiommu with the program's descriptors (and never blocks on a lock: the
+ *   registry is lock-free).
  * - dup2/dup3 onto one of our fds release it. From another of ours that is atomic (the real
  *   call, then softiommu_dup() replaces the record); from a plain fd, softiommu_close() runs
  *   first, after checking that the source fd is valid (dup2 must leave the target alone when
@@ -288,7 +290,7 @@ SHIM_EXPORT int close(int fd)
 {
 	if (shim_nth_is_fd(fd))
 		shim_nth_forget(fd);
-	if (!shim_depth && softiommu_fd_is_internal(fd)) {
+	if (softiommu_fd_is_internal(fd)) {
 		errno = EBADF; /* a number the program never opened */
 		return -1;
 	}
@@ -406,7 +408,7 @@ static int dup_onto(int oldfd, int newfd, int flags, int is_dup3)
 {
 	int ret;
 
-	if (shim_depth || oldfd == newfd)
+	if (oldfd == newfd)
 		return real_dup_onto(oldfd, newfd, flags, is_dup3);
 	if (softiommu_fd_is_internal(newfd) && (ret = softiommu_fd_vacate(newfd)) < 0) {
 		errno = -ret;
@@ -484,7 +486,7 @@ SHIM_EXPORT int close_range(unsigned int first, unsigned int last, int flags)
 	unsigned int lo = first, limit;
 	int rc = 0;
 
-	if (shim_depth || first > last || (flags & CLOSE_RANGE_CLOEXEC) ||
+	if (first > last || (flags & CLOSE_RANGE_CLOEXEC) ||
 	    (flags & ~(int)(CLOSE_RANGE_UNSHARE | CLOSE_RANGE_CLOEXEC)))
 		return real_close_range()(first, last, flags);
 	limit = (unsigned int)softiommu_fd_limit();
@@ -512,7 +514,7 @@ SHIM_EXPORT void closefrom(int lowfd)
 
 	if (lowfd < 0)
 		lowfd = 0;
-	if (shim_depth || close_range((unsigned int)lowfd, ~0U, 0))
+	if (close_range((unsigned int)lowfd, ~0U, 0))
 		real_closefrom()(lowfd);
 	errno = saved;
 }

@@ -25,7 +25,11 @@
 #define SHIM_HIDDEN __attribute__((visibility("hidden")))
 
 /*
- * Depth of softiommu calls on this thread; non-zero means "pass everything through".
+ * Depth of softiommu calls on this thread; non-zero means "pass path-based calls through"
+ * (the core's own open() of /proc files must not be served by the shim). Descriptor calls
+ * do not look at it: the core never makes a libc call on a descriptor the program holds (it
+ * uses system calls on its own), and a signal handler that interrupts a softiommu call must
+ * see the program's descriptors routed as anywhere else.
  * initial-exec: this object is preloaded, so it gets static TLS and the check is one load.
  */
 extern __thread int shim_depth __attribute__((tls_model("initial-exec"))) SHIM_HIDDEN;
@@ -45,10 +49,10 @@ void *shim_resolve(void *_Atomic *slot, const char *name) SHIM_HIDDEN;
 		(void)real_##sym();                                                    \
 	}
 
-/* Whether @fd is ours and this call is not one the core itself is making. */
+/* Whether @fd is registered as ours (the number alone: see shim_routed_checked()) */
 static inline int shim_routed(int fd)
 {
-	return !shim_depth && fd >= 0 && softiommu_is_fd(fd);
+	return fd >= 0 && softiommu_is_fd(fd);
 }
 
 static inline void shim_enter(void)
