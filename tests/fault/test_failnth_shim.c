@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -55,6 +56,32 @@ static void check_debugfs(void)
 	if (fd >= 0)
 		close(fd);
 	closedir(d);
+}
+
+ssize_t __read_chk(int fd, void *buf, size_t len, size_t buflen);
+
+/*
+ * A buffer the program cannot touch is EFAULT, as read(2)/write(2) give, never a SIGSEGV;
+ * the fortified read() (__read_chk) reaches the fail-nth file too.
+ */
+static void check_bad_buffers(void)
+{
+	char *bad = mmap(NULL, 4096, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	int nth = open("/proc/thread-self/fail-nth", O_RDWR);
+	char buf[8] = "";
+
+	CHECK(bad != MAP_FAILED && nth >= 0);
+	errno = 0;
+	CHECK(pread(nth, bad, 8, 0) == -1 && errno == EFAULT);
+	errno = 0;
+	CHECK(read(nth, bad, 8) == -1 && errno == EFAULT);
+	errno = 0;
+	CHECK(pwrite(nth, bad, 1, 0) == -1 && errno == EFAULT);
+	CHECK(pwrite(nth, "5", 1, 0) == 1);
+	CHECK(__read_chk(nth, buf, sizeof(buf), sizeof(buf)) == 2 && !strncmp(buf, "5\n", 2));
+	CHECK(pwrite(nth, "0", 1, 0) == 1);
+	CHECK(close(nth) == 0);
+	munmap(bad, 4096);
 }
 
 static void *other_thread(void *arg)
@@ -100,6 +127,7 @@ int main(void)
 	/* read() keeps a position, as the kernel's file does */
 	CHECK(read(nth, buf, sizeof(buf)) == 2 && read(nth, buf, sizeof(buf)) == 0);
 	CHECK(close(nth) == 0);
+	check_bad_buffers();
 	close(iommufd);
 out:
 	printf("%d passed, %d failed\n", n_pass, n_fail);
