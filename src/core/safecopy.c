@@ -139,10 +139,9 @@ void sio_safecopy_chain_set(int sig, const struct sigaction *act)
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 }
 
+/* As the kernel decides: by the handler's value, whatever SA_SIGINFO says */
 static bool is_handler(const struct sigaction *a)
 {
-	if (a->sa_flags & SA_SIGINFO)
-		return a->sa_sigaction != NULL;
 	return a->sa_handler != SIG_DFL && a->sa_handler != SIG_IGN;
 }
 
@@ -237,17 +236,16 @@ static void forward(int sig, siginfo_t *si, void *uc)
 	sio_safecopy_chain_get(sig, &a);
 	if (!is_handler(&a)) {
 		/* An ignored SIGSEGV/SIGBUS from kill() stays ignored; a real fault cannot be */
-		if (a.sa_handler == SIG_IGN && !(a.sa_flags & SA_SIGINFO) && si->si_code <= 0)
+		if (a.sa_handler == SIG_IGN && si->si_code <= 0)
 			return;
 		die_of(sig, si);
 		return;
 	}
 	if (a.sa_flags & SA_RESETHAND) {
-		struct sigaction dfl, k;
+		/* Linux resets the handler only; flags and mask stay as they were */
+		struct sigaction dfl = a, k;
 
-		memset(&dfl, 0, sizeof(dfl));
 		dfl.sa_handler = SIG_DFL;
-		sigemptyset(&dfl.sa_mask);
 		sio_safecopy_chain_set(sig, &dfl);
 		sio_safecopy_kernel_action(&dfl, &k);
 		real_sigaction(sig, &k, NULL);
