@@ -36,15 +36,21 @@ struct sio_veventq {
 	uint32_t num_events;
 	uint32_t sequence;
 	bool lost_queued;
+	bool signalled; /* what the descriptor's eventfd says: readable or not */
 	struct sio_file *file;
 	/* The LOST_EVENTS header, queued at most once (last: it ends in a flexible array) */
 	struct sio_vevent lost;
 };
 
+/* q->lock held. Only a change reaches the eventfd: one system call per empty<->non-empty */
 static void veventq_update_readable(struct sio_veventq *q)
 {
-	if (q->file)
-		sio_file_set_readable(q->file, !list_empty(&q->deliver));
+	bool readable = !list_empty(&q->deliver);
+
+	if (q->file && readable != q->signalled) {
+		sio_file_set_readable(q->file, readable);
+		q->signalled = readable;
+	}
 }
 
 /* Append @ev (or the lost header) and stamp its sequence; q->lock held */
