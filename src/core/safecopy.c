@@ -83,6 +83,31 @@ struct safecopy_state {
 };
 
 static __thread volatile struct safecopy_state sc_state __attribute__((tls_model("initial-exec")));
+static atomic_bool frontend_owned;
+
+__thread int sio_safecopy_thread_mask __attribute__((tls_model("initial-exec")));
+
+/**
+ * sio_safecopy_mask_blocked() - whether this thread blocks SIGSEGV or SIGBUS
+ *
+ * Asks the kernel when the thread's answer is unknown (a new thread inherited its creator's
+ * mask; the shim's sigprocmask()/pthread_sigmask() interposers reset it when the program
+ * changes either signal) and remembers it. In library mode nobody resets it: a thread that
+ * blocks them after its first copy is not seen (see the README's limits).
+ */
+bool sio_safecopy_mask_blocked(void)
+{
+	sigset_t cur;
+	bool blocked;
+
+	if (sio_safecopy_thread_mask != SIO_MASK_UNKNOWN)
+		return sio_safecopy_thread_mask == SIO_MASK_BLOCKED;
+	if (pthread_sigmask(SIG_BLOCK, NULL, &cur))
+		return true;
+	blocked = sigismember(&cur, SIGSEGV) || sigismember(&cur, SIGBUS);
+	sio_safecopy_thread_mask = blocked ? SIO_MASK_BLOCKED : SIO_MASK_OPEN;
+	return blocked;
+}
 
 bool sio_safecopy_built(void)
 {
@@ -161,7 +186,6 @@ void sio_safecopy_kernel_action(const struct sigaction *prog, struct sigaction *
 /* ---- installation ---- */
 
 static int (*real_sigaction)(int, const struct sigaction *, struct sigaction *) = sigaction;
-static atomic_bool frontend_owned;
 static pthread_once_t install_once = PTHREAD_ONCE_INIT;
 static atomic_bool installed;
 
