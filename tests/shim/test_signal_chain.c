@@ -366,6 +366,13 @@ static const struct scenario {
 	{ "blocked", sc_blocked },
 };
 
+/* The kernel closes descriptors at exit; softiommu's are closed here (LeakSanitizer) */
+static void close_iommufd(void)
+{
+	if (iommufd >= 0)
+		close(iommufd);
+}
+
 static int run_scenario(const char *name)
 {
 	struct rlimit no_core = { 0, 0 };
@@ -381,6 +388,7 @@ static int run_scenario(const char *name)
 		close(iommufd); /* a real /dev/iommu: leave it alone */
 		iommufd = -1;
 	}
+	atexit(close_iommufd);
 	for (size_t i = 0; i < sizeof(scenarios) / sizeof(scenarios[0]); i++)
 		if (!strcmp(scenarios[i].name, name))
 			return scenarios[i].fn();
