@@ -274,10 +274,11 @@ static void forward(int sig, siginfo_t *si, void *uc)
 		sio_safecopy_kernel_action(&dfl, &k);
 		real_sigaction(sig, &k, NULL);
 	}
-	if (a.sa_flags & SA_SIGINFO)
-		a.sa_sigaction(sig, si, uc);
-	else
-		a.sa_handler(sig);
+	/*
+	 * x86-64 Linux passes (sig, info, ucontext) to every handler, SA_SIGINFO or not, and
+	 * old code relies on it: so do we.
+	 */
+	a.sa_sigaction(sig, si, uc);
 }
 
 #if SAFECOPY_BUILT

@@ -153,6 +153,14 @@ static int sc_resethand(void)
 	return 0;
 }
 
+/* Old code: a plain handler that reads the siginfo x86-64 Linux passes anyway */
+static void on_segv_plain_info(int sig, siginfo_t *si, void *uc)
+{
+	hits++;
+	last_code = si->si_addr == hole ? si->si_code : -100;
+	siglongjmp(recover, 1);
+}
+
 static int sc_signal(void)
 {
 	__sighandler_t old = signal(SIGSEGV, on_segv_plain);
@@ -170,6 +178,10 @@ static int sc_signal(void)
 		touch();
 	show_action(SIGSEGV, "after sysv delivery");
 	printf("hits %d\n", hits);
+	signal(SIGSEGV, (__sighandler_t)(void (*)(void))on_segv_plain_info);
+	if (!sigsetjmp(recover, 1))
+		touch();
+	printf("plain handler: hits %d code %d\n", hits, last_code);
 	return 0;
 }
 
