@@ -275,8 +275,8 @@ static void forward(int sig, siginfo_t *si, void *uc)
 		real_sigaction(sig, &k, NULL);
 	}
 	/*
-	 * x86-64 Linux passes (sig, info, ucontext) to every handler, SA_SIGINFO or not, and
-	 * old code relies on it: so do we.
+	 * x86-64 Linux passes (sig, info, ucontext) to every handler, SA_SIGINFO or not (the
+	 * info is only filled in with SA_SIGINFO), and old code reads the ucontext: so do we.
 	 */
 	a.sa_sigaction(sig, si, uc);
 }

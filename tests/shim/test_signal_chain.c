@@ -32,6 +32,7 @@
 #include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
+#include <ucontext.h>
 #include <unistd.h>
 
 #include <linux/iommufd.h>
@@ -153,11 +154,16 @@ static int sc_resethand(void)
 	return 0;
 }
 
-/* Old code: a plain handler that reads the siginfo x86-64 Linux passes anyway */
-static void on_segv_plain_info(int sig, siginfo_t *si, void *uc)
+/*
+ * Old code: a plain handler that reads the ucontext x86-64 Linux passes anyway (the siginfo
+ * it passes is not filled in without SA_SIGINFO, so not looked at)
+ */
+static void on_segv_plain_uc(int sig, siginfo_t *si, void *uc)
 {
+	ucontext_t *u = uc;
+
 	hits++;
-	last_code = si->si_addr == hole ? si->si_code : -100;
+	last_code = u && u->uc_mcontext.gregs[REG_RIP] != 0;
 	siglongjmp(recover, 1);
 }
 
@@ -178,10 +184,10 @@ static int sc_signal(void)
 		touch();
 	show_action(SIGSEGV, "after sysv delivery");
 	printf("hits %d\n", hits);
-	signal(SIGSEGV, (__sighandler_t)(void (*)(void))on_segv_plain_info);
+	signal(SIGSEGV, (__sighandler_t)(void (*)(void))on_segv_plain_uc);
 	if (!sigsetjmp(recover, 1))
 		touch();
-	printf("plain handler: hits %d code %d\n", hits, last_code);
+	printf("plain handler: hits %d saw its ucontext %d\n", hits, last_code);
 	return 0;
 }
 
