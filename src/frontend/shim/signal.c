@@ -14,6 +14,11 @@
  * Limits: a program that calls rt_sigaction by raw system call replaces softiommu's handler
  * unseen (its copies then fault as in plain C); glibc's own internal calls (none for these
  * signals) are not seen either.
+ *
+ * Under ThreadSanitizer nothing here is built: TSan's runtime initialises before any
+ * constructor and calls sigaction() through the next definition, which would be this
+ * (instrumented) file's. The core then installs its handler itself through TSan's
+ * interceptor, as in library mode.
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
@@ -25,6 +30,17 @@
 
 #include "../../core/safecopy.h"
 #include "shim.h"
+
+#if defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define SHIM_UNDER_TSAN 1
+#endif
+#endif
+#if defined(__SANITIZE_THREAD__)
+#define SHIM_UNDER_TSAN 1
+#endif
+
+#ifndef SHIM_UNDER_TSAN
 
 typedef int (*sigaction_fn)(int, const struct sigaction *, struct sigaction *);
 typedef __sighandler_t (*signal_fn)(int, __sighandler_t);
@@ -293,3 +309,4 @@ __attribute__((constructor)) static void shim_signal_init(void)
 		restorer = cur.sa_restorer;
 	atomic_store(&owning, true);
 }
+#endif /* !SHIM_UNDER_TSAN */
