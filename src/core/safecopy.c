@@ -212,7 +212,9 @@ static bool install_sig(int sig)
 		return true;
 	if (real_sigaction(sig, NULL, &prev))
 		return false;
-	sio_safecopy_chain_set(sig, &prev);
+	/* Another thread's recheck may have put ours back meanwhile: never chain to ourselves */
+	if (!(prev.sa_flags & SA_SIGINFO) || prev.sa_sigaction != sio_safecopy_handler)
+		sio_safecopy_chain_set(sig, &prev);
 	sio_safecopy_kernel_action(&prev, &k);
 	if (real_sigaction(sig, &k, NULL))
 		return false;
@@ -258,7 +260,7 @@ static void forward(int sig, siginfo_t *si, void *uc)
 	struct sigaction a;
 
 	sio_safecopy_chain_get(sig, &a);
-	if (!is_handler(&a)) {
+	if (!is_handler(&a) || a.sa_sigaction == sio_safecopy_handler) {
 		/* An ignored SIGSEGV/SIGBUS from kill() stays ignored; a real fault cannot be */
 		if (a.sa_handler == SIG_IGN && si->si_code <= 0)
 			return;
