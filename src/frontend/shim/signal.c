@@ -6,9 +6,9 @@
  * The handler is installed by a constructor, in front of whatever was there (nothing, or a
  * sanitizer's). sigaction(), signal() and their relatives for SIGSEGV/SIGBUS are interposed:
  * what the program sets is recorded, in the form the kernel would report it back, as the
- * chain record a fault outside a copy is delivered to; the kernel keeps softiommu's handler,
- * re-installed with the program's mask and SA_NODEFER/SA_ONSTACK so delivery happens as it
- * would for the program's. A query returns the program's action, as if softiommu were not
+ * chain record a fault outside a copy is delivered to, with the program's mask and SA_NODEFER
+ * applied around the call; the kernel keeps softiommu's handler (on the alternate stack when
+ * the program's asks for it). A query returns the program's action, as if softiommu were not
  * there. Every other signal goes straight to libc.
  *
  * Limits: a program that calls rt_sigaction by raw system call replaces softiommu's handler
