@@ -46,6 +46,7 @@
 #endif
 
 #define SAFECOPY_PAGE 4096UL
+#define KERNEL_SIGSET_SIZE 8 /* the kernel's sigset_t: 64 signals */
 
 /* ---- the copy instruction and its fixup ---- */
 
@@ -280,18 +281,24 @@ static void forward(int sig, siginfo_t *si, void *uc)
 		sio_safecopy_kernel_action(&dfl, &k);
 		real_sigaction(sig, &k, NULL);
 	}
-	/* The mask the kernel would have applied for the program's action */
+	/*
+	 * The mask the kernel would have applied for the program's action. Set by system call
+	 * (not through the front-end's tracking, which could not see the handler leave by
+	 * siglongjmp); the copy layer looks at the mask again at its next copy instead.
+	 */
 	mask = a.sa_mask;
 	if (!(a.sa_flags & SA_NODEFER))
 		sigaddset(&mask, sig);
-	pthread_sigmask(SIG_BLOCK, &mask, &old);
+	syscall(SYS_rt_sigprocmask, SIG_BLOCK, &mask, &old, KERNEL_SIGSET_SIZE);
+	sio_safecopy_thread_mask = SIO_MASK_UNKNOWN;
 	/*
 	 * x86-64 Linux passes (sig, info, ucontext) to every handler, SA_SIGINFO or not (the
 	 * info is only filled in with SA_SIGINFO), and old code reads the ucontext: so do we.
 	 * A handler that returns gets its mask back from sigreturn as well.
 	 */
 	a.sa_sigaction(sig, si, uc);
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	syscall(SYS_rt_sigprocmask, SIG_SETMASK, &old, NULL, KERNEL_SIGSET_SIZE);
+	sio_safecopy_thread_mask = SIO_MASK_UNKNOWN;
 }
 
 #if SAFECOPY_BUILT

@@ -79,9 +79,14 @@ static void show_action(int sig, const char *what)
 	       a.sa_flags, sigismember(&a.sa_mask, SIGUSR1), sigismember(&a.sa_mask, SIGSEGV));
 }
 
+static volatile int copy_in_handler;
+
 static void on_segv_info(int sig, siginfo_t *si, void *uc)
 {
 	hits++;
+	/* SIGSEGV is blocked here: softiommu's copies must not fault */
+	if (copy_in_handler)
+		copies_fault_safely("inside the SIGSEGV handler");
 	last_code = si->si_code;
 	if (si->si_addr != hole && si->si_code > 0)
 		last_code = -100;
@@ -117,6 +122,7 @@ static int sc_recovers(void)
 {
 	install(on_segv_info, 0, SIGSEGV);
 	show_action(SIGSEGV, "installed");
+	copy_in_handler = 1;
 	for (int i = 0; i < 3; i++) {
 		if (!sigsetjmp(recover, 1))
 			touch();
