@@ -189,10 +189,12 @@ void iopt_pages_unpin(struct iopt_pages *pages, size_t first, size_t last);
 int iopt_pages_update_pinned(struct iopt_pages *pages, size_t npages, bool inc);
 int iopt_pages_rw(struct iopt_pages *pages, uint64_t start_byte, void *data, size_t len,
 		  bool write);
+/* The "physical" address of byte @start_byte; base is published once (see pages.c) */
 static inline uint64_t iopt_pages_pa(const struct iopt_pages *pages, uint64_t start_byte)
 {
-	return pages->base + start_byte;
+	return __atomic_load_n(&pages->base, __ATOMIC_ACQUIRE) + start_byte;
 }
+extern atomic_ulong sio_pages_pin_bugs; /* pin counts that did not add up (pages.c) */
 
 /* dmabuf.c */
 struct iopt_pages *sio_dmabuf_alloc_pages(int fd, uint64_t start, uint64_t length,

@@ -5,10 +5,18 @@
  * "Physical" addresses are addresses in this process (DESIGN.md, memory model). For user
  * memory that is the user VA itself; for files softiommu keeps its own MAP_SHARED mapping and
  * hands out addresses inside it. A page is pinned while its pin count > 0: the 0→1
- * transition faults it in as get_user_pages would (EFAULT when unmapped or, for a writable
- * mapping, not writable; EINVAL past the end of a file) and charges the accounting of the
- * pages' mode, the 1→0 transition uncharges. Data is always moved with process_vm_readv/writev
- * (sio_copy_*), so memory the client unmapped behind our back is an EFAULT, never a SIGSEGV.
+ * transition checks it as get_user_pages would (EFAULT when unmapped, not readable, an I/O
+ * mapping or, for a writable mapping, not writable; EINVAL past the end of a file) and
+ * charges the accounting of the pages' mode, the 1→0 transition uncharges. The check does
+ * not fault memory in: softiommu's DMA goes through this process's page tables, so a page is
+ * faulted in by its first DMA, and a guest's lazily allocated RAM stays lazy
+ * (SOFTIOMMU_PIN=eager populates at pin time, as the kernel does; see user_vma.c). Data is
+ * always moved with process_vm_readv/writev (sio_copy_*), so memory the client unmapped
+ * behind our back is an EFAULT, never a SIGSEGV.
+ *
+ * @base and @file_map of a file's pages are set once, under @mutex, when the file is first
+ * mapped, and read without it (a DMA, an access copy): they are published with release
+ * stores and read with acquire loads.
  */
 #include <fcntl.h>
 #include <stdio.h>
@@ -194,9 +202,18 @@ static int file_ensure_mapped(struct iopt_pages *pages)
 		   MAP_SHARED, pages->file_fd, pages->file_start);
 	if (map == MAP_FAILED)
 		return errno == EACCES ? -EPERM : -EINVAL;
-	pages->file_map = map;
-	pages->base = (uintptr_t)map;
+	__atomic_store_n(&pages->base, (uintptr_t)map, __ATOMIC_RELEASE);
+	__atomic_store_n(&pages->file_map, map, __ATOMIC_RELEASE);
 	return 0;
+}
+
+atomic_ulong sio_pages_pin_bugs;
+
+/* A pin count that does not add up: count it, tell once, never crash or leak the charge */
+static void pages_pin_bug(const char *what, size_t npages)
+{
+	if (atomic_fetch_add(&sio_pages_pin_bugs, 1) == 0)
+		fprintf(stderr, "softiommu: BUG: %s (%zu pages)\n", what, npages);
 }
 
 void iopt_put_pages(struct iopt_pages *pages)
@@ -207,7 +224,13 @@ void iopt_put_pages(struct iopt_pages *pages)
 	list_del_init(&pages->global_node);
 	pthread_mutex_unlock(&pages_list_lock);
 	if (pages->npinned) {
-		/* Every pin is owned by an area or access that must be gone by now */
+		/*
+		 * Every pin is owned by an area or access that must be gone by now: a pin left
+		 * over is a core bug. Say so, and give the accounting back rather than leave
+		 * VmPin and RLIMIT_MEMLOCK charged for pages nothing holds.
+		 */
+		pages_pin_bug("pages freed with pins left", pages->npinned);
+		iopt_pages_update_pinned(pages, pages->npinned, false);
 		pages->npinned = 0;
 	}
 	if (pages->dmabuf)
@@ -223,8 +246,21 @@ void iopt_put_pages(struct iopt_pages *pages)
 	sio_free(pages);
 }
 
-/* Fault in pages [first, last] as pinning would */
-static int pages_fault_in(struct iopt_pages *pages, size_t first, size_t last)
+/*
+ * Check user memory as pinning would, then, in the eager mode, fault it in. The check comes
+ * first so that a range the kernel could not pin is refused before anything is populated.
+ */
+static int user_range_pin_check(uint64_t addr, uint64_t len, bool write)
+{
+	int rc = sio_user_range_check(addr, len, write);
+
+	if (!rc && sio_pin_eager())
+		rc = sio_user_range_probe(addr, len, write);
+	return rc;
+}
+
+/* Check pages [first, last] as pinning would; pages->mutex held */
+static int pages_pin_check(struct iopt_pages *pages, size_t first, size_t last)
 {
 	uint64_t len = (last - first + 1) * SIO_PAGE_SIZE;
 
@@ -235,7 +271,7 @@ static int pages_fault_in(struct iopt_pages *pages, size_t first, size_t last)
 		/* Pages of another process's memory (after fork) cannot be pinned here */
 		if (pages->source_pid != sio_self_pid())
 			return -EFAULT;
-		return sio_user_range_probe(pages->base + first * SIO_PAGE_SIZE, len,
+		return user_range_pin_check(pages->base + first * SIO_PAGE_SIZE, len,
 					    pages->writable);
 	case IOPT_ADDRESS_FILE: {
 		struct stat st;
@@ -248,6 +284,9 @@ static int pages_fault_in(struct iopt_pages *pages, size_t first, size_t last)
 		if (pages->file_start + (last + 1) * SIO_PAGE_SIZE >
 		    ALIGN_UP((uint64_t)st.st_size, SIO_PAGE_SIZE))
 			return -EINVAL;
+		/* Our own shared mapping of the file: nothing to check, only to populate */
+		if (!sio_pin_eager())
+			return 0;
 		return sio_user_range_probe(pages->base + first * SIO_PAGE_SIZE, len,
 					    pages->writable);
 	}
@@ -346,9 +385,9 @@ int iopt_pages_pin(struct iopt_pages *pages, size_t first, size_t last)
 	int rc = 0;
 
 	pthread_mutex_lock(&pages->mutex);
-	/* Fault in every run of pages nobody pins yet */
+	/* Check every run of pages nobody pins yet */
 	for (i = first; (i = next_unpinned_run(pages, i, last, &run_end)) <= last;) {
-		rc = pages_fault_in(pages, i, run_end);
+		rc = pages_pin_check(pages, i, run_end);
 		if (rc)
 			goto out;
 		nnew += run_end - i + 1;
@@ -388,9 +427,19 @@ void iopt_pages_unpin(struct iopt_pages *pages, size_t first, size_t last)
 	pthread_mutex_lock(&pages->mutex);
 	for (size_t i = first; i <= last;) {
 		struct pin_chunk *c = chunk_find(pages, i);
-		size_t end = min_t(size_t, last, c->first + PIN_CHUNK_PAGES - 1);
+		size_t end = min_t(size_t, last, ALIGN_DOWN(i, PIN_CHUNK_PAGES) + PIN_CHUNK_PAGES - 1);
 
+		if (!c) {
+			/* Unpinning what nobody pinned: a caller's bug, not a reason to crash */
+			pages_pin_bug("unpin of unpinned pages", end - i + 1);
+			i = end + 1;
+			continue;
+		}
 		for (; i <= end; i++) {
+			if (!c->users[i - c->first]) {
+				pages_pin_bug("unpin of an unpinned page", 1);
+				continue;
+			}
 			if (--c->users[i - c->first] == 0) {
 				c->nonzero--;
 				nfreed++;
@@ -413,7 +462,8 @@ int iopt_pages_rw(struct iopt_pages *pages, uint64_t start_byte, void *data, siz
 		return -EFAULT;
 	if (__atomic_load_n(&pages->revoked, __ATOMIC_ACQUIRE))
 		return -ENODEV;
-	if (pages->type == IOPT_ADDRESS_FILE && !pages->file_map) {
+	if (pages->type == IOPT_ADDRESS_FILE &&
+	    !__atomic_load_n(&pages->file_map, __ATOMIC_ACQUIRE)) {
 		int rc;
 
 		pthread_mutex_lock(&pages->mutex);

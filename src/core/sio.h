@@ -145,6 +145,10 @@ int sio_clear_user(uint64_t udst, size_t len);
 int sio_copy_struct_from_user(void *dst, size_t ksize, uint64_t usrc, size_t usize);
 int sio_user_range_probe(uint64_t uaddr, size_t len, bool write);
 
+/* user_vma.c: pinning checks the VMAs; pages are faulted in by first use unless eager */
+int sio_user_range_check(uint64_t uaddr, size_t len, bool write);
+bool sio_pin_eager(void);
+
 /* accounting.c */
 struct sio_account {
 	atomic_long pinned_vm; /* VmPin, pages */
