@@ -7,7 +7,7 @@
  *  - the domains that mirror every area (each attached paging HWPT's domain),
  *  - the accesses (in-process "kernel drivers") that pin or copy through it.
  * Invariants: areas never overlap; every area with ->pages set is mapped into every domain in
- * @domains; an area's pages are pinned (counted in pages->pins) while @domains is non-empty
+ * @domains; an area's pages are pinned (counted in pages->runs) while @domains is non-empty
  * (area->filled) and for every access pin inside it.
  *
  * iopt_pages: a run of PAGE_SIZE pages of backing memory — a user VA range (the process's own
@@ -37,12 +37,10 @@ enum iopt_address_type {
 	IOPT_ADDRESS_DMABUF,
 };
 
-/* Pin counts of PIN_CHUNK_PAGES consecutive pages of an iopt_pages */
-#define PIN_CHUNK_PAGES 512
-struct pin_chunk {
-	size_t first;            /* index of its first page */
-	unsigned int nonzero;    /* pages with users[] > 0 */
-	uint32_t users[PIN_CHUNK_PAGES];
+/* Pages [first, last] of an iopt_pages, each pinned @users times (pages.c) */
+struct pin_run {
+	size_t first, last;
+	uint32_t users;
 };
 
 struct iopt_pages {
@@ -54,8 +52,9 @@ struct iopt_pages {
 	size_t npages;
 	bool writable;
 	int account_mode;
-	struct pin_chunk **pins; /* sparse per-page pin counts: sorted chunks, made on demand */
-	size_t npins, pins_cap;
+	struct pin_run *runs;    /* pin counts: sorted, disjoint runs of pinned pages */
+	size_t nruns, runs_cap;
+	size_t pin_ops;          /* pins held (each adds at most two run boundaries) */
 	size_t npinned;
 	size_t last_npinned;
 	pid_t source_pid;

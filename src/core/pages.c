@@ -240,9 +240,7 @@ void iopt_put_pages(struct iopt_pages *pages)
 	if (pages->file_fd >= 0)
 		syscall(SYS_close, pages->file_fd);
 	pthread_mutex_destroy(&pages->mutex);
-	for (size_t i = 0; i != pages->npins; i++)
-		sio_free(pages->pins[i]);
-	sio_free(pages->pins);
+	sio_free(pages->runs);
 	sio_free(pages);
 }
 
@@ -297,19 +295,24 @@ static int pages_pin_check(struct iopt_pages *pages, size_t first, size_t last)
 }
 
 /*
- * Pin counts are sparse: a lazily mapped area can be far larger than the memory behind it
- * (Linux tracks pins in an xarray for the same reason), so counts live in chunks of
- * PIN_CHUNK_PAGES pages, made when a page of theirs is first pinned and freed when their last
- * pin goes. pages->mutex protects them.
+ * Pin counts are runs of pages with the same count, [first, last] with users > 0, sorted,
+ * disjoint, and merged with a neighbour of equal count that touches them. A domain pins an
+ * area as one run, so 64 GiB of guest RAM costs one entry instead of a count per page (Linux
+ * keeps its pins in kernel memory, not in the process's RSS). Every run boundary is the
+ * first page or the page after the last of a pin still held, so there are never more than
+ * 2 * pin_ops runs: pinning keeps room for that many, and unpinning, which may split a run,
+ * never allocates. pages->mutex protects them.
  */
-static size_t chunk_pos(struct iopt_pages *pages, size_t first)
+
+/* The first run ending at or after @idx */
+static size_t run_pos(const struct iopt_pages *pages, size_t idx)
 {
-	size_t lo = 0, hi = pages->npins;
+	size_t lo = 0, hi = pages->nruns;
 
 	while (lo < hi) {
 		size_t mid = lo + (hi - lo) / 2;
 
-		if (pages->pins[mid]->first < first)
+		if (pages->runs[mid].last < idx)
 			lo = mid + 1;
 		else
 			hi = mid;
@@ -317,104 +320,149 @@ static size_t chunk_pos(struct iopt_pages *pages, size_t first)
 	return lo;
 }
 
-static struct pin_chunk *chunk_find(struct iopt_pages *pages, size_t idx)
+static int runs_reserve(struct iopt_pages *pages, size_t want)
 {
-	size_t first = ALIGN_DOWN(idx, PIN_CHUNK_PAGES), pos = chunk_pos(pages, first);
+	struct pin_run *n;
+	size_t cap;
 
-	return pos < pages->npins && pages->pins[pos]->first == first ? pages->pins[pos] : NULL;
-}
-
-static int chunk_create(struct iopt_pages *pages, size_t idx)
-{
-	size_t first = ALIGN_DOWN(idx, PIN_CHUNK_PAGES), pos = chunk_pos(pages, first);
-	struct pin_chunk *c;
-
-	if (pos < pages->npins && pages->pins[pos]->first == first)
+	if (want <= pages->runs_cap)
 		return 0;
-	if (pages->npins == pages->pins_cap) {
-		size_t cap = pages->pins_cap ? pages->pins_cap * 2 : 8;
-		struct pin_chunk **n = sio_realloc_array(pages->pins, cap, sizeof(*n));
-
-		if (!n)
-			return -ENOMEM;
-		pages->pins = n;
-		pages->pins_cap = cap;
-	}
-	c = sio_zalloc(sizeof(*c));
-	if (!c)
+	cap = max_t(size_t, want, pages->runs_cap * 2);
+	n = sio_realloc_array(pages->runs, cap, sizeof(*n));
+	if (!n)
 		return -ENOMEM;
-	c->first = first;
-	memmove(&pages->pins[pos + 1], &pages->pins[pos], (pages->npins - pos) * sizeof(c));
-	pages->pins[pos] = c;
-	pages->npins++;
+	pages->runs = n;
+	pages->runs_cap = cap;
 	return 0;
 }
 
-static void chunk_remove(struct iopt_pages *pages, struct pin_chunk *c)
+static void run_insert(struct iopt_pages *pages, size_t pos, struct pin_run run)
 {
-	size_t pos = chunk_pos(pages, c->first);
-
-	memmove(&pages->pins[pos], &pages->pins[pos + 1], (pages->npins - pos - 1) * sizeof(c));
-	pages->npins--;
-	sio_free(c);
+	memmove(&pages->runs[pos + 1], &pages->runs[pos], (pages->nruns - pos) * sizeof(run));
+	pages->runs[pos] = run;
+	pages->nruns++;
 }
 
-static uint32_t pin_count(struct iopt_pages *pages, size_t idx)
+static void run_remove(struct iopt_pages *pages, size_t pos)
 {
-	struct pin_chunk *c = chunk_find(pages, idx);
-
-	return c ? c->users[idx - c->first] : 0;
+	memmove(&pages->runs[pos], &pages->runs[pos + 1],
+		(pages->nruns - pos - 1) * sizeof(*pages->runs));
+	pages->nruns--;
 }
 
-/* The next page >= @i (up to @last) with a pin count of zero is the return value's start */
-static size_t next_unpinned_run(struct iopt_pages *pages, size_t i, size_t last, size_t *run_end)
+/* Make @idx the first page of a run when a run holds it; the room is reserved */
+static void run_split(struct iopt_pages *pages, size_t idx)
 {
-	while (i <= last && pin_count(pages, i))
-		i++;
-	if (i > last)
-		return i;
-	for (*run_end = i; *run_end < last && !pin_count(pages, *run_end + 1); (*run_end)++)
-		;
-	return i;
+	size_t pos = run_pos(pages, idx);
+	struct pin_run *r = &pages->runs[pos];
+
+	if (pos == pages->nruns || r->first >= idx)
+		return;
+	if (pages->nruns == pages->runs_cap) {
+		/* Only an unpin of something never pinned gets here */
+		pages_pin_bug("unpin splits a run it did not pin", 0);
+		return;
+	}
+	run_insert(pages, pos + 1, (struct pin_run){ idx, r->last, r->users });
+	pages->runs[pos].last = idx - 1;
+}
+
+/* Merge the runs in positions [lo, hi] (clamped) with equal, touching neighbours */
+static void runs_merge(struct iopt_pages *pages, size_t lo, size_t hi)
+{
+	size_t i = lo ? lo - 1 : 0;
+
+	while (i + 1 < pages->nruns && i <= hi) {
+		struct pin_run *a = &pages->runs[i], *b = a + 1;
+
+		if (a->last + 1 == b->first && a->users == b->users) {
+			a->last = b->last;
+			run_remove(pages, i + 1);
+			hi = hi ? hi - 1 : 0;
+		} else {
+			i++;
+		}
+	}
+}
+
+/*
+ * Call @fn on each run of unpinned pages in [first, last]; stops at the first error.
+ * *@nnew: the pages in them; *@ngaps: how many runs.
+ */
+static int for_each_gap(struct iopt_pages *pages, size_t first, size_t last, size_t *nnew,
+			size_t *ngaps, int (*fn)(struct iopt_pages *, size_t, size_t))
+{
+	size_t pos = run_pos(pages, first), cur = first;
+
+	*nnew = *ngaps = 0;
+	while (cur <= last) {
+		size_t gap_last = last;
+		int rc;
+
+		if (pos < pages->nruns && pages->runs[pos].first <= cur) {
+			if (pages->runs[pos].last >= last)
+				break;
+			cur = pages->runs[pos++].last + 1;
+			continue;
+		}
+		if (pos < pages->nruns && pages->runs[pos].first <= last)
+			gap_last = pages->runs[pos].first - 1;
+		rc = fn ? fn(pages, cur, gap_last) : 0;
+		if (rc)
+			return rc;
+		*nnew += gap_last - cur + 1;
+		(*ngaps)++;
+		if (gap_last == last)
+			break;
+		cur = gap_last + 1;
+	}
+	return 0;
 }
 
 /* Pin pages [first, last]: on failure nothing changed */
 int iopt_pages_pin(struct iopt_pages *pages, size_t first, size_t last)
 {
-	size_t nnew = 0, i, run_end = 0;
-	int rc = 0;
+	size_t nnew, ngaps, pos, cur;
+	int rc;
 
 	pthread_mutex_lock(&pages->mutex);
 	/* Check every run of pages nobody pins yet */
-	for (i = first; (i = next_unpinned_run(pages, i, last, &run_end)) <= last;) {
-		rc = pages_pin_check(pages, i, run_end);
-		if (rc)
-			goto out;
-		nnew += run_end - i + 1;
-		if (run_end == last)
-			break;
-		i = run_end + 1;
-	}
-	/* Make every chunk the counts need before anything is counted */
-	for (i = ALIGN_DOWN(first, PIN_CHUNK_PAGES); i <= last; i += PIN_CHUNK_PAGES) {
-		rc = chunk_create(pages, i);
-		if (rc)
-			goto out;
-	}
+	rc = for_each_gap(pages, first, last, &nnew, &ngaps, pages_pin_check);
+	if (rc)
+		goto out;
+	rc = runs_reserve(pages, max_t(size_t, 2 * (pages->pin_ops + 1),
+				       pages->nruns + ngaps + 2));
+	if (rc)
+		goto out;
 	pages->npinned += nnew;
 	rc = iopt_pages_update_pinned(pages, nnew, true);
 	if (rc) {
 		pages->npinned -= nnew;
 		goto out;
 	}
-	for (i = first; i <= last;) {
-		struct pin_chunk *c = chunk_find(pages, i);
-		size_t end = min_t(size_t, last, c->first + PIN_CHUNK_PAGES - 1);
+	pages->pin_ops++;
+	run_split(pages, first);
+	if (last != SIZE_MAX)
+		run_split(pages, last + 1);
+	pos = run_pos(pages, first);
+	for (cur = first; cur <= last;) {
+		struct pin_run *r = &pages->runs[pos];
+		size_t end = last;
 
-		for (; i <= end; i++)
-			if (c->users[i - c->first]++ == 0)
-				c->nonzero++;
+		if (pos < pages->nruns && r->first == cur) {
+			r->users++;
+			end = r->last;
+		} else {
+			if (pos < pages->nruns && r->first <= last)
+				end = r->first - 1;
+			run_insert(pages, pos, (struct pin_run){ cur, end, 1 });
+		}
+		pos++;
+		if (end >= last)
+			break;
+		cur = end + 1;
 	}
+	runs_merge(pages, run_pos(pages, first), pos);
 out:
 	pthread_mutex_unlock(&pages->mutex);
 	return rc;
@@ -422,34 +470,43 @@ out:
 
 void iopt_pages_unpin(struct iopt_pages *pages, size_t first, size_t last)
 {
-	size_t nfreed = 0;
+	size_t nfreed = 0, pos, lo;
 
 	pthread_mutex_lock(&pages->mutex);
-	for (size_t i = first; i <= last;) {
-		struct pin_chunk *c = chunk_find(pages, i);
-		size_t end = min_t(size_t, last, ALIGN_DOWN(i, PIN_CHUNK_PAGES) + PIN_CHUNK_PAGES - 1);
-
-		if (!c) {
-			/* Unpinning what nobody pinned: a caller's bug, not a reason to crash */
-			pages_pin_bug("unpin of unpinned pages", end - i + 1);
-			i = end + 1;
-			continue;
-		}
-		for (; i <= end; i++) {
-			if (!c->users[i - c->first]) {
-				pages_pin_bug("unpin of an unpinned page", 1);
-				continue;
-			}
-			if (--c->users[i - c->first] == 0) {
-				c->nonzero--;
-				nfreed++;
-			}
-		}
-		if (!c->nonzero)
-			chunk_remove(pages, c);
+	if (!pages->pin_ops) {
+		pages_pin_bug("unpin of unpinned pages", last - first + 1);
+		goto out;
 	}
+	/* Both splits fall on boundaries of pins still held: the room is there */
+	run_split(pages, first);
+	if (last != SIZE_MAX)
+		run_split(pages, last + 1);
+	lo = pos = run_pos(pages, first);
+	for (size_t cur = first; cur <= last;) {
+		struct pin_run *r = &pages->runs[pos];
+
+		if (pos == pages->nruns || r->first > last) {
+			/* Unpinning what nobody pinned: a caller's bug, not a reason to crash */
+			pages_pin_bug("unpin of unpinned pages", last - cur + 1);
+			break;
+		}
+		if (r->first > cur)
+			pages_pin_bug("unpin of unpinned pages", r->first - cur);
+		cur = r->last + 1;
+		if (--r->users == 0) {
+			nfreed += r->last - r->first + 1;
+			run_remove(pages, pos);
+		} else {
+			pos++;
+		}
+		if (cur == 0 || cur > last)
+			break;
+	}
+	runs_merge(pages, lo, pos);
+	pages->pin_ops--;
 	pages->npinned -= nfreed;
 	iopt_pages_update_pinned(pages, nfreed, false);
+out:
 	pthread_mutex_unlock(&pages->mutex);
 }
 
@@ -564,9 +621,24 @@ struct sio_page_id sio_page_identity(const struct sio_maps *maps, uint64_t addr)
 	return (struct sio_page_id){ .off = addr };
 }
 
-static bool page_id_eq(struct sio_page_id a, struct sio_page_id b)
+/* How many pages objects hold the physical page at @uaddr pinned (MD_CHECK_REFS) */
+/* Whether a page of the addresses [lo, hi) is the physical page @q */
+static bool range_holds_page(const struct sio_maps *maps, uint64_t lo, uint64_t hi,
+			     struct sio_page_id q)
 {
-	return a.dev == b.dev && a.ino == b.ino && a.off == b.off;
+	/* Anonymous or private memory: the page is its address */
+	if (!q.ino)
+		return q.off >= lo && q.off < hi;
+	for (size_t i = 0; maps && i != maps->n; i++) {
+		const struct sio_map_ent *m = &maps->ents[i];
+		uint64_t s = max_t(uint64_t, lo, m->start), e = min_t(uint64_t, hi, m->end);
+
+		if (s >= e || !m->shared || m->ino != q.ino || m->dev != q.dev)
+			continue;
+		if (q.off >= m->off + (s - m->start) && q.off < m->off + (e - m->start))
+			return true;
+	}
+	return false;
 }
 
 /* How many pages objects hold the physical page at @uaddr pinned (MD_CHECK_REFS) */
@@ -581,16 +653,11 @@ int sio_pages_count_pins(const struct sio_maps *maps, uint64_t uaddr, unsigned i
 		bool found = false;
 
 		pthread_mutex_lock(&pages->mutex);
-		for (size_t c = 0; c != pages->npins && !found; c++) {
-			struct pin_chunk *chunk = pages->pins[c];
+		for (size_t r = 0; r != pages->nruns && !found; r++) {
+			uint64_t lo = pages->base + pages->runs[r].first * SIO_PAGE_SIZE;
+			uint64_t hi = pages->base + (pages->runs[r].last + 1) * SIO_PAGE_SIZE;
 
-			for (size_t j = 0; j != PIN_CHUNK_PAGES && !found; j++) {
-				uint64_t pa = pages->base + (chunk->first + j) * SIO_PAGE_SIZE;
-
-				if (chunk->users[j] &&
-				    page_id_eq(sio_page_identity(maps, pa), q))
-					found = true;
-			}
+			found = range_holds_page(maps, lo, hi, q);
 		}
 		n += found;
 		pthread_mutex_unlock(&pages->mutex);
