@@ -212,15 +212,70 @@ static uint64_t iopt_domain_pgsizes(struct io_pagetable *iopt, struct sio_domain
 	return pgsizes;
 }
 
+/*
+ * Map @area into @domain at the pages' host addresses: one call, unless pinned pages of
+ * user memory were moved (keep.c), then one per contiguous piece.
+ */
+static int area_map_pieces(struct io_pagetable *iopt, struct iopt_area *area,
+			   struct sio_domain *domain)
+{
+	uint64_t iova = area->iova, byte = area->start_byte, end = byte + iopt_area_length(area);
+	struct iopt_pages *pages = area->pages;
+	int rc = 0;
+
+	if (pages->type != IOPT_ADDRESS_USER)
+		return domain->ops->map(domain, iova, iopt_pages_pa(pages, byte),
+					iopt_area_length(area), area->iommu_prot,
+					iopt_domain_pgsizes(iopt, domain));
+	pthread_mutex_lock(&pages->mutex);
+	while (!rc && byte < end) {
+		size_t idx = byte / SIO_PAGE_SIZE, run_last;
+		uint64_t host = __iopt_pages_host(pages, idx, (end - 1) / SIO_PAGE_SIZE, &run_last);
+		uint64_t n = min_t(uint64_t, end, (run_last + 1) * SIO_PAGE_SIZE) - byte;
+
+		rc = domain->ops->map(domain, iova, host + byte % SIO_PAGE_SIZE, n,
+				      area->iommu_prot, iopt_domain_pgsizes(iopt, domain));
+		iova += n;
+		byte += n;
+	}
+	pthread_mutex_unlock(&pages->mutex);
+	if (rc && iova != area->iova)
+		domain->ops->unmap(domain, area->iova, iova - area->iova);
+	return rc;
+}
+
 static int area_map_domain(struct io_pagetable *iopt, struct iopt_area *area,
 			   struct sio_domain *domain)
 {
-	uint64_t pa = iopt_pages_pa(area->pages, area->start_byte);
-
 	if (sio_should_fail())
 		return -ENOMEM;
-	return domain->ops->map(domain, area->iova, pa, iopt_area_length(area), area->iommu_prot,
-				iopt_domain_pgsizes(iopt, domain));
+	return area_map_pieces(iopt, area, domain);
+}
+
+/**
+ * iopt_area_repoint() - map @area into every domain again, where its pages are now
+ *
+ * For keep.c, after pinned pages moved: iopt->lock held, and every domain's dma_lock held
+ * for writing, so no DMA sees the area half done. An IOTLB must treat this as the unmap and
+ * map it is. Return: 0, or the first error (the area is then left out of that domain: a
+ * DMA faults rather than reach the old address).
+ */
+int iopt_area_repoint(struct io_pagetable *iopt, struct iopt_area *area)
+{
+	int rc = 0;
+
+	if (!area->filled)
+		return 0;
+	for (size_t i = 0; i != iopt->ndomains; i++) {
+		struct sio_domain *domain = iopt->domains[i];
+		int err;
+
+		domain->ops->unmap(domain, area->iova, iopt_area_length(area));
+		err = area_map_pieces(iopt, area, domain);
+		if (err && !rc)
+			rc = err;
+	}
+	return rc;
 }
 
 /* No DMA may be translating through @domain while its tables shrink (see dma.c) */
@@ -351,6 +406,7 @@ static int iopt_map_pages(struct io_pagetable *iopt, struct iopt_pages_elm *elms
 	for (i = 0; i != nelm; i++) {
 		iopt_get_pages(new_areas[i]->pages);
 		iopt_areas_insert(iopt, new_areas[i]);
+		iopt_pages_add_area(new_areas[i]->pages, new_areas[i]);
 		new_areas[i] = NULL;
 	}
 	pthread_mutex_unlock(&iopt->lock);
@@ -481,6 +537,7 @@ static void iopt_area_destroy(struct io_pagetable *iopt, struct iopt_area *area)
 		sio_dmabuf_untrack_area(area->pages, area);
 	iopt_area_unfill_domains(iopt, area);
 	iopt_areas_remove(iopt, area);
+	iopt_pages_del_area(area->pages, area);
 	iopt_put_pages(area->pages);
 	sio_free(area);
 }
@@ -857,6 +914,7 @@ static int iopt_area_split(struct io_pagetable *iopt, struct iopt_area *area, ui
 	area->last = iova;
 	iopt_get_pages(rhs->pages);
 	iopt_areas_insert(iopt, rhs);
+	iopt_pages_add_area(rhs->pages, rhs);
 	return 0;
 }
 

@@ -43,6 +43,18 @@ struct pin_run {
 	uint32_t users;
 };
 
+/*
+ * Pinned pages of user memory that no longer live at their user address (keep.c): the
+ * program unmapped, replaced or discarded them and softiommu moved them aside (@kept, its
+ * reserve), or the program moved them (mremap; @kept NULL). Page @first is at @host.
+ */
+struct sio_kept;
+struct pages_seg {
+	size_t first, last;
+	uint64_t host;
+	struct sio_kept *kept;
+};
+
 struct iopt_pages {
 	atomic_int refs;
 	pthread_mutex_t mutex;
@@ -58,6 +70,11 @@ struct iopt_pages {
 	size_t npinned;
 	size_t last_npinned;
 	pid_t source_pid;
+	/* USER: pinned pages moved away from their user address, sorted; under mutex and
+	 * every iopt->lock of @areas to change, either to read (keep.c) */
+	struct pages_seg *segs;
+	size_t nsegs, segs_cap;
+	struct list_head areas; /* USER: the areas using these pages, under mutex */
 	/* FILE */
 	int file_fd;
 	void *file_map;
@@ -87,6 +104,7 @@ struct iopt_area {
 	struct io_pagetable *iopt;
 	struct iopt_area *tree_left, *tree_right; /* in iopt's area tree (area_tree.c) */
 	struct list_head area_item;               /* in iopt->area_list, in IOVA order */
+	struct list_head pages_item;              /* in pages->areas (user memory) */
 	uint64_t gap_before;   /* free IOVAs between the previous area (or 0) and this one */
 	uint64_t tree_max_gap; /* the largest gap_before in this area's subtree */
 };
@@ -188,12 +206,40 @@ void iopt_pages_unpin(struct iopt_pages *pages, size_t first, size_t last);
 int iopt_pages_update_pinned(struct iopt_pages *pages, size_t npages, bool inc);
 int iopt_pages_rw(struct iopt_pages *pages, uint64_t start_byte, void *data, size_t len,
 		  bool write);
+uint64_t iopt_pages_host(struct iopt_pages *pages, size_t idx, size_t last, size_t *run_last);
+uint64_t __iopt_pages_host(struct iopt_pages *pages, size_t idx, size_t last, size_t *run_last);
+int iopt_pages_segs_reserve(struct iopt_pages *pages, size_t extra);
+void iopt_pages_segs_cut(struct iopt_pages *pages, size_t first, size_t last);
+void iopt_pages_segs_set(struct iopt_pages *pages, size_t first, size_t last, uint64_t host,
+			 struct sio_kept *kept);
+/* USER pages objects holding pins: while 0, no munmap can concern softiommu (keep.c) */
+extern atomic_long sio_user_pinned_pages_objs;
+void iopt_pages_add_area(struct iopt_pages *pages, struct iopt_area *area);
+void iopt_pages_del_area(struct iopt_pages *pages, struct iopt_area *area);
 /* The "physical" address of byte @start_byte; base is published once (see pages.c) */
 static inline uint64_t iopt_pages_pa(const struct iopt_pages *pages, uint64_t start_byte)
 {
 	return __atomic_load_n(&pages->base, __ATOMIC_ACQUIRE) + start_byte;
 }
 extern atomic_ulong sio_pages_pin_bugs; /* pin counts that did not add up (pages.c) */
+
+/* keep.c: pinned user pages the program unmaps, replaces, discards or moves */
+enum sio_keep_how {
+	SIO_KEEP_UNMAP,   /* munmap, MAP_FIXED over the range, the tail a mremap drops */
+	SIO_KEEP_DISCARD, /* MADV_DONTNEED: the range stays mapped, empty */
+	SIO_KEEP_COPY,    /* MADV_REMOVE: the file's pages go wherever they are mapped */
+};
+struct sio_keep_move;
+int sio_keep_pinned(uint64_t addr, uint64_t len, enum sio_keep_how how);
+bool sio_keep_any_pinned(uint64_t addr, uint64_t len);
+struct sio_keep_move *sio_keep_move_begin(uint64_t addr, uint64_t len);
+void sio_keep_move_end(struct sio_keep_move *move, uint64_t new_addr, uint64_t new_len);
+extern atomic_long sio_kept_bytes;
+bool sio_kept_put(struct sio_kept *kept, size_t npages);
+struct sio_kept *__iopt_pages_kept(struct iopt_pages *pages, size_t idx);
+extern pthread_mutex_t sio_pages_list_lock;
+extern struct list_head sio_pages_list;
+int iopt_area_repoint(struct io_pagetable *iopt, struct iopt_area *area);
 
 /* dmabuf.c */
 struct iopt_pages *sio_dmabuf_alloc_pages(int fd, uint64_t start, uint64_t length,

@@ -35,8 +35,9 @@
 struct sio_account sio_account;
 size_t sio_test_memory_limit = 65536;
 
-static pthread_mutex_t pages_list_lock = PTHREAD_MUTEX_INITIALIZER;
-static struct list_head pages_list = LIST_HEAD_INIT(pages_list);
+/* Every pages object, for MD_CHECK_REFS and keep.c */
+pthread_mutex_t sio_pages_list_lock = PTHREAD_MUTEX_INITIALIZER;
+struct list_head sio_pages_list = LIST_HEAD_INIT(sio_pages_list);
 
 static bool capable(int cap)
 {
@@ -130,9 +131,10 @@ static struct iopt_pages *iopt_alloc_pages(uint64_t start_byte, uint64_t length,
 						       IOPT_PAGES_ACCOUNT_USER;
 	pages->source_pid = sio_self_pid();
 	pages->file_fd = -1;
-	pthread_mutex_lock(&pages_list_lock);
-	list_add_tail(&pages->global_node, &pages_list);
-	pthread_mutex_unlock(&pages_list_lock);
+	INIT_LIST_HEAD(&pages->areas);
+	pthread_mutex_lock(&sio_pages_list_lock);
+	list_add_tail(&pages->global_node, &sio_pages_list);
+	pthread_mutex_unlock(&sio_pages_list_lock);
 	return pages;
 }
 
@@ -208,6 +210,8 @@ static int file_ensure_mapped(struct iopt_pages *pages)
 }
 
 atomic_ulong sio_pages_pin_bugs;
+atomic_long sio_user_pinned_pages_objs;
+static void segs_release(struct iopt_pages *pages, size_t first, size_t last);
 
 /* A pin count that does not add up: count it, tell once, never crash or leak the charge */
 static void pages_pin_bug(const char *what, size_t npages)
@@ -220,9 +224,9 @@ void iopt_put_pages(struct iopt_pages *pages)
 {
 	if (atomic_fetch_sub(&pages->refs, 1) != 1)
 		return;
-	pthread_mutex_lock(&pages_list_lock);
+	pthread_mutex_lock(&sio_pages_list_lock);
 	list_del_init(&pages->global_node);
-	pthread_mutex_unlock(&pages_list_lock);
+	pthread_mutex_unlock(&sio_pages_list_lock);
 	if (pages->npinned) {
 		/*
 		 * Every pin is owned by an area or access that must be gone by now: a pin left
@@ -231,6 +235,10 @@ void iopt_put_pages(struct iopt_pages *pages)
 		 */
 		pages_pin_bug("pages freed with pins left", pages->npinned);
 		iopt_pages_update_pinned(pages, pages->npinned, false);
+		if (pages->type == IOPT_ADDRESS_USER)
+			atomic_fetch_sub(&sio_user_pinned_pages_objs, 1);
+		for (size_t r = 0; r != pages->nruns; r++)
+			segs_release(pages, pages->runs[r].first, pages->runs[r].last);
 		pages->npinned = 0;
 	}
 	if (pages->dmabuf)
@@ -241,6 +249,7 @@ void iopt_put_pages(struct iopt_pages *pages)
 		syscall(SYS_close, pages->file_fd);
 	pthread_mutex_destroy(&pages->mutex);
 	sio_free(pages->runs);
+	sio_free(pages->segs);
 	sio_free(pages);
 }
 
@@ -385,6 +394,188 @@ static void runs_merge(struct iopt_pages *pages, size_t lo, size_t hi)
 	}
 }
 
+/* The count of page @idx; pages->mutex held */
+static uint32_t pin_count(const struct iopt_pages *pages, size_t idx)
+{
+	size_t pos = run_pos(pages, idx);
+
+	return pos < pages->nruns && pages->runs[pos].first <= idx ? pages->runs[pos].users : 0;
+}
+
+/* The first segment ending at or after @idx */
+static size_t seg_pos(const struct iopt_pages *pages, size_t idx)
+{
+	size_t lo = 0, hi = pages->nsegs;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (pages->segs[mid].last < idx)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+/* iopt_pages_host() with pages->mutex held */
+uint64_t __iopt_pages_host(struct iopt_pages *pages, size_t idx, size_t last, size_t *run_last)
+{
+	size_t pos = seg_pos(pages, idx), rpos = run_pos(pages, idx);
+	const struct pages_seg *g = pos < pages->nsegs ? &pages->segs[pos] : NULL;
+	bool pinned = rpos < pages->nruns && pages->runs[rpos].first <= idx;
+	size_t end = last;
+
+	/* A segment holds pinned pages; where they are unpinned it is stale (see keep.c) */
+	if (g && g->first <= idx && pinned) {
+		end = min_t(size_t, min_t(size_t, end, g->last), pages->runs[rpos].last);
+		if (run_last)
+			*run_last = end;
+		return g->host + (idx - g->first) * SIO_PAGE_SIZE;
+	}
+	if (g && g->first <= idx) /* stale: up to the next pinned page */
+		end = min_t(size_t, end, rpos < pages->nruns ? pages->runs[rpos].first - 1 : end);
+	else if (g)
+		end = min_t(size_t, end, g->first - 1);
+	if (run_last)
+		*run_last = end;
+	return pages->base + idx * SIO_PAGE_SIZE;
+}
+
+/* The reserve holding pinned page @idx, if keep.c moved it there; pages->mutex held */
+struct sio_kept *__iopt_pages_kept(struct iopt_pages *pages, size_t idx)
+{
+	size_t pos = seg_pos(pages, idx);
+
+	if (pos < pages->nsegs && pages->segs[pos].first <= idx && pin_count(pages, idx))
+		return pages->segs[pos].kept;
+	return NULL;
+}
+
+/**
+ * iopt_pages_host() - where page @idx of @pages is in this process
+ * @run_last: out (may be NULL): the last page up to @last that follows it contiguously
+ *
+ * A page of user memory is at its user address unless it is pinned and was moved (keep.c).
+ */
+uint64_t iopt_pages_host(struct iopt_pages *pages, size_t idx, size_t last, size_t *run_last)
+{
+	uint64_t host;
+
+	if (pages->type != IOPT_ADDRESS_USER) {
+		if (run_last)
+			*run_last = last;
+		return iopt_pages_pa(pages, idx * SIO_PAGE_SIZE);
+	}
+	pthread_mutex_lock(&pages->mutex);
+	host = __iopt_pages_host(pages, idx, last, run_last);
+	pthread_mutex_unlock(&pages->mutex);
+	return host;
+}
+
+void iopt_pages_add_area(struct iopt_pages *pages, struct iopt_area *area)
+{
+	if (pages->type != IOPT_ADDRESS_USER)
+		return;
+	pthread_mutex_lock(&pages->mutex);
+	list_add_tail(&area->pages_item, &pages->areas);
+	pthread_mutex_unlock(&pages->mutex);
+}
+
+void iopt_pages_del_area(struct iopt_pages *pages, struct iopt_area *area)
+{
+	if (pages->type != IOPT_ADDRESS_USER)
+		return;
+	pthread_mutex_lock(&pages->mutex);
+	list_del_init(&area->pages_item);
+	pthread_mutex_unlock(&pages->mutex);
+}
+
+int iopt_pages_segs_reserve(struct iopt_pages *pages, size_t extra)
+{
+	struct pages_seg *n;
+	size_t cap = pages->nsegs + extra;
+
+	if (cap <= pages->segs_cap)
+		return 0;
+	cap = max_t(size_t, cap, pages->segs_cap * 2);
+	n = sio_realloc_array(pages->segs, cap, sizeof(*n));
+	if (!n)
+		return -ENOMEM;
+	pages->segs = n;
+	pages->segs_cap = cap;
+	return 0;
+}
+
+/* Take [first, last] out of every segment; the room for one split per call is reserved */
+void iopt_pages_segs_cut(struct iopt_pages *pages, size_t first, size_t last)
+{
+	size_t pos = seg_pos(pages, first);
+
+	while (pos < pages->nsegs && pages->segs[pos].first <= last) {
+		struct pages_seg *g = &pages->segs[pos];
+
+		if (g->first < first && g->last > last) {
+			struct pages_seg rhs = *g;
+
+			if (pages->nsegs == pages->segs_cap) {
+				pages_pin_bug("no room to split a moved range", 0);
+				return;
+			}
+			rhs.host += (last + 1 - g->first) * SIO_PAGE_SIZE;
+			rhs.first = last + 1;
+			g->last = first - 1;
+			memmove(g + 2, g + 1, (pages->nsegs - pos - 1) * sizeof(*g));
+			g[1] = rhs;
+			pages->nsegs++;
+			return;
+		}
+		if (g->first < first) {
+			g->last = first - 1;
+			pos++;
+		} else if (g->last > last) {
+			g->host += (last + 1 - g->first) * SIO_PAGE_SIZE;
+			g->first = last + 1;
+			return;
+		} else {
+			memmove(g, g + 1, (pages->nsegs - pos - 1) * sizeof(*g));
+			pages->nsegs--;
+		}
+	}
+}
+
+/* Put [first, last] at @host, owned by @kept; the room for two is reserved */
+void iopt_pages_segs_set(struct iopt_pages *pages, size_t first, size_t last, uint64_t host,
+			 struct sio_kept *kept)
+{
+	size_t pos;
+
+	iopt_pages_segs_cut(pages, first, last);
+	pos = seg_pos(pages, first);
+	memmove(&pages->segs[pos + 1], &pages->segs[pos],
+		(pages->nsegs - pos) * sizeof(*pages->segs));
+	pages->segs[pos] = (struct pages_seg){ first, last, host, kept };
+	pages->nsegs++;
+}
+
+/* Pages [first, last] lost their last pin: what kept them is released with its last page */
+static void segs_release(struct iopt_pages *pages, size_t first, size_t last)
+{
+	for (size_t pos = seg_pos(pages, first);
+	     pos < pages->nsegs && pages->segs[pos].first <= last; pos++) {
+		struct pages_seg *g = &pages->segs[pos];
+		size_t n = min_t(size_t, g->last, last) - max_t(size_t, g->first, first) + 1;
+		struct sio_kept *kept = g->kept;
+
+		if (!kept || !sio_kept_put(kept, n))
+			continue;
+		/* Gone: no page of these pages may name it again */
+		for (size_t i = 0; i != pages->nsegs; i++)
+			if (pages->segs[i].kept == kept)
+				pages->segs[i].kept = NULL;
+	}
+}
+
 /*
  * Call @fn on each run of unpinned pages in [first, last]; stops at the first error.
  * *@nnew: the pages in them; *@ngaps: how many runs.
@@ -432,12 +623,18 @@ int iopt_pages_pin(struct iopt_pages *pages, size_t first, size_t last)
 		goto out;
 	rc = runs_reserve(pages, max_t(size_t, 2 * (pages->pin_ops + 1),
 				       pages->nruns + ngaps + 2));
+	if (!rc && pages->nsegs)
+		rc = iopt_pages_segs_reserve(pages, ngaps);
 	if (rc)
 		goto out;
+	if (!pages->npinned && nnew && pages->type == IOPT_ADDRESS_USER)
+		atomic_fetch_add(&sio_user_pinned_pages_objs, 1);
 	pages->npinned += nnew;
 	rc = iopt_pages_update_pinned(pages, nnew, true);
 	if (rc) {
 		pages->npinned -= nnew;
+		if (!pages->npinned && nnew && pages->type == IOPT_ADDRESS_USER)
+			atomic_fetch_sub(&sio_user_pinned_pages_objs, 1);
 		goto out;
 	}
 	pages->pin_ops++;
@@ -455,6 +652,9 @@ int iopt_pages_pin(struct iopt_pages *pages, size_t first, size_t last)
 		} else {
 			if (pos < pages->nruns && r->first <= last)
 				end = r->first - 1;
+			/* Newly pinned pages are at their user address again */
+			if (pages->nsegs)
+				iopt_pages_segs_cut(pages, cur, end);
 			run_insert(pages, pos, (struct pin_run){ cur, end, 1 });
 		}
 		pos++;
@@ -495,6 +695,8 @@ void iopt_pages_unpin(struct iopt_pages *pages, size_t first, size_t last)
 		cur = r->last + 1;
 		if (--r->users == 0) {
 			nfreed += r->last - r->first + 1;
+			if (pages->nsegs)
+				segs_release(pages, r->first, r->last);
 			run_remove(pages, pos);
 		} else {
 			pos++;
@@ -504,6 +706,8 @@ void iopt_pages_unpin(struct iopt_pages *pages, size_t first, size_t last)
 	}
 	runs_merge(pages, lo, pos);
 	pages->pin_ops--;
+	if (nfreed && pages->npinned == nfreed && pages->type == IOPT_ADDRESS_USER)
+		atomic_fetch_sub(&sio_user_pinned_pages_objs, 1);
 	pages->npinned -= nfreed;
 	iopt_pages_update_pinned(pages, nfreed, false);
 out:
@@ -529,8 +733,32 @@ int iopt_pages_rw(struct iopt_pages *pages, uint64_t start_byte, void *data, siz
 		if (rc)
 			return rc;
 	}
-	pa = iopt_pages_pa(pages, start_byte);
-	return write ? sio_copy_to_user(pa, data, len) : sio_copy_from_user(data, pa, len);
+	if (pages->type != IOPT_ADDRESS_USER) {
+		pa = iopt_pages_pa(pages, start_byte);
+		return write ? sio_copy_to_user(pa, data, len) :
+			       sio_copy_from_user(data, pa, len);
+	}
+	/*
+	 * Piece by piece where pinned pages were moved (keep.c). The caller's iopt->lock keeps
+	 * them where they are until the copy is done.
+	 */
+	while (len) {
+		size_t idx = start_byte / SIO_PAGE_SIZE, run_last;
+		size_t last = (start_byte + len - 1) / SIO_PAGE_SIZE;
+		uint64_t off = start_byte % SIO_PAGE_SIZE;
+		size_t n;
+		int rc;
+
+		pa = iopt_pages_host(pages, idx, last, &run_last) + off;
+		n = min_t(uint64_t, len, (run_last - idx + 1) * SIO_PAGE_SIZE - off);
+		rc = write ? sio_copy_to_user(pa, data, n) : sio_copy_from_user(data, pa, n);
+		if (rc)
+			return rc;
+		data = (char *)data + n;
+		start_byte += n;
+		len -= n;
+	}
+	return 0;
 }
 
 /*
@@ -648,8 +876,8 @@ int sio_pages_count_pins(const struct sio_maps *maps, uint64_t uaddr, unsigned i
 	struct iopt_pages *pages;
 	unsigned int n = 0;
 
-	pthread_mutex_lock(&pages_list_lock);
-	list_for_each_entry(pages, &pages_list, global_node) {
+	pthread_mutex_lock(&sio_pages_list_lock);
+	list_for_each_entry(pages, &sio_pages_list, global_node) {
 		bool found = false;
 
 		pthread_mutex_lock(&pages->mutex);
@@ -662,7 +890,7 @@ int sio_pages_count_pins(const struct sio_maps *maps, uint64_t uaddr, unsigned i
 		n += found;
 		pthread_mutex_unlock(&pages->mutex);
 	}
-	pthread_mutex_unlock(&pages_list_lock);
+	pthread_mutex_unlock(&sio_pages_list_lock);
 	*refs = n;
 	return 0;
 }

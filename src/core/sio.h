@@ -147,6 +147,7 @@ int sio_user_range_probe(uint64_t uaddr, size_t len, bool write);
 
 /* user_vma.c: pinning checks the VMAs; pages are faulted in by first use unless eager */
 int sio_user_range_check(uint64_t uaddr, size_t len, bool write);
+int sio_user_vma_next(uint64_t addr, uint64_t *start, uint64_t *end);
 bool sio_pin_eager(void);
 
 /* accounting.c */

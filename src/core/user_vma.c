@@ -171,6 +171,26 @@ static int vma_probe_io(uint64_t addr)
 }
 
 /**
+ * sio_user_vma_next() - the VMA covering @addr, or the first above it
+ * @start, @end: out, its range (@end exclusive)
+ *
+ * Return: 0, -ENOENT when there is none, or another -errno.
+ */
+int sio_user_vma_next(uint64_t addr, uint64_t *start, uint64_t *end)
+{
+	struct user_vma vma;
+	int rc = vma_query(addr, &vma);
+
+	if (rc == -ENOSYS)
+		rc = vma_query_text(addr, &vma);
+	if (rc)
+		return rc;
+	*start = vma.start;
+	*end = vma.end;
+	return 0;
+}
+
+/**
  * sio_user_range_check() - whether [@uaddr, @uaddr + @len) could be pinned as Linux pins it
  * @write: the pin is for writing (FOLL_WRITE)
  *

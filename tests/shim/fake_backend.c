@@ -163,3 +163,11 @@ void softiommu_pinned_pages(unsigned long *pinned, unsigned long *locked)
 	*pinned = atomic_load(&fake_pinned);
 	*locked = atomic_load(&fake_locked);
 }
+
+/* memory.c's hook: the fake has no pinned memory to keep */
+void shim_mem_before_map_fixed(void *addr, size_t len, int flags)
+{
+	(void)addr;
+	(void)len;
+	(void)flags;
+}

@@ -326,8 +326,10 @@ SHIM_EXPORT void *mmap(void *addr, size_t len, int prot, int flags, int fd, off_
 {
 	void *out = MAP_FAILED;
 
-	if ((flags & MAP_ANONYMOUS) || !shim_routed(fd))
+	if ((flags & MAP_ANONYMOUS) || !shim_routed(fd)) {
+		shim_mem_before_map_fixed(addr, len, flags);
 		return real_mmap()(addr, len, prot, flags, fd, off);
+	}
 	if (CALL_SOFTIOMMU(softiommu_mmap(fd, addr, len, prot, flags, off, &out)) < 0)
 		return MAP_FAILED;
 	return out;

@@ -1,0 +1,317 @@
+// SPDX-License-Identifier: MIT
+/*
+ * A program under the shim takes memory an IOAS maps (with a domain, so pinned) out of its
+ * address space while a device DMAs to it, and gets Linux's outcome: the device keeps the
+ * pinned pages, and the program sees its new memory untouched.
+ *  - munmap, then mmap(MAP_FIXED) of new memory at the same address;
+ *  - mmap(MAP_FIXED) straight over the pinned range;
+ *  - madvise(MADV_DONTNEED): the program reads zeros, the device the old bytes;
+ *  - mremap moving the range: the program and the device share the pages at the new place;
+ *  - mremap shrinking it: the dropped tail is kept for the device;
+ *  - a thread DMAing all the while munmap + mmap(MAP_FIXED) cycles run: no DMA faults and
+ *    no byte lands in the program's new memory;
+ *  - an access (IOMMU_TEST_OP_ACCESS_RW) reads the kept pages as the device does;
+ *  - IOAS_UNMAP releases what was kept (the reserve's VMA goes, VmPin returns to 0);
+ *  - the documented limit: a raw munmap system call bypasses the shim, and the DMA faults.
+ * Linked to a build of the shim that also exports the device API (softiommu_dev_*), so its
+ * libc calls reach the shim first, as under LD_PRELOAD.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <sched.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <linux/iommufd.h>
+#include <softiommu/softiommu.h>
+#include "iommufd_test.h"
+
+#define PG 4096UL
+
+static int failures;
+
+#define CHECK(cond)                                                                   \
+	do {                                                                          \
+		if (!(cond)) {                                                        \
+			failures++;                                                   \
+			fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, \
+				#cond);                                               \
+		}                                                                     \
+	} while (0)
+
+static int fd;
+static uint32_t ioas;
+static struct softiommu_dev *dev;
+
+static uint64_t map(void *buf, size_t len)
+{
+	struct iommu_ioas_map m = {
+		.size = sizeof(m), .ioas_id = ioas, .user_va = (uintptr_t)buf, .length = len,
+		.flags = IOMMU_IOAS_MAP_READABLE | IOMMU_IOAS_MAP_WRITEABLE,
+	};
+
+	CHECK(ioctl(fd, IOMMU_IOAS_MAP, &m) == 0);
+	return m.iova;
+}
+
+static void unmap(uint64_t iova, size_t len)
+{
+	struct iommu_ioas_unmap u = { .size = sizeof(u), .ioas_id = ioas, .iova = iova,
+				      .length = len };
+
+	CHECK(ioctl(fd, IOMMU_IOAS_UNMAP, &u) == 0);
+}
+
+static char *anon(void *at, size_t len, char fill)
+{
+	char *p = mmap(at, len, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS | (at ? MAP_FIXED : 0), -1, 0);
+
+	CHECK(p != MAP_FAILED && (!at || p == at));
+	if (p != MAP_FAILED && fill)
+		memset(p, fill, len);
+	return p;
+}
+
+static bool all(const char *p, size_t len, char c)
+{
+	for (size_t i = 0; i != len; i++)
+		if (p[i] != c)
+			return false;
+	return true;
+}
+
+/* The device's view of @len bytes at @iova is all @c */
+static bool dev_sees(uint64_t iova, size_t len, char c)
+{
+	static char buf[16 * PG];
+
+	return len <= sizeof(buf) && softiommu_dma_read(dev, 0, iova, buf, len) == 0 &&
+	       all(buf, len, c);
+}
+
+static int count_vmas(void)
+{
+	char line[512];
+	FILE *f = fopen("/proc/self/maps", "r");
+	int n = 0;
+
+	while (f && fgets(line, sizeof(line), f))
+		n++;
+	if (f)
+		fclose(f);
+	return n;
+}
+
+static unsigned long pinned(void)
+{
+	unsigned long p;
+
+	softiommu_pinned_pages(&p, NULL);
+	return p;
+}
+
+static void test_munmap_then_map_fixed(void)
+{
+	char *buf = anon(NULL, 8 * PG, 'A');
+	uint64_t iova = map(buf, 8 * PG);
+	int vmas;
+
+	CHECK(pinned() == 8);
+	CHECK(munmap(buf + 2 * PG, 4 * PG) == 0);
+	anon(buf + 2 * PG, 4 * PG, 0);
+	/* The device still reaches the pinned pages, the program has new, zeroed memory */
+	CHECK(dev_sees(iova, 8 * PG, 'A'));
+	CHECK(softiommu_dma_write(dev, 0, iova + 3 * PG, "device", 7) == 0);
+	CHECK(all(buf + 2 * PG, 4 * PG, 0));
+	CHECK(dev_sees(iova + 2 * PG, PG, 'A'));
+	/* Pages the program kept are still shared with the device */
+	CHECK(softiommu_dma_write(dev, 0, iova + 7 * PG, "B", 1) == 0);
+	CHECK(buf[7 * PG] == 'B');
+	buf[0] = 'C';
+	CHECK(!dev_sees(iova, 1, 'A') && dev_sees(iova, 1, 'C'));
+	CHECK(pinned() == 8);
+	vmas = count_vmas();
+	unmap(iova, 8 * PG);
+	CHECK(pinned() == 0);
+	CHECK(count_vmas() < vmas); /* the reserve that kept the pages is gone */
+	CHECK(munmap(buf, 8 * PG) == 0);
+}
+
+static void test_map_fixed_over(void)
+{
+	char *buf = anon(NULL, 4 * PG, 'D');
+	uint64_t iova = map(buf, 4 * PG);
+
+	anon(buf, 4 * PG, 'E');
+	CHECK(dev_sees(iova, 4 * PG, 'D'));
+	CHECK(all(buf, 4 * PG, 'E'));
+	unmap(iova, 4 * PG);
+	CHECK(pinned() == 0);
+	munmap(buf, 4 * PG);
+}
+
+static void test_dontneed(void)
+{
+	char *buf = anon(NULL, 4 * PG, 'F');
+	uint64_t iova = map(buf, 4 * PG);
+
+	CHECK(madvise(buf + PG, 2 * PG, MADV_DONTNEED) == 0);
+	CHECK(all(buf + PG, 2 * PG, 0));
+	CHECK(dev_sees(iova, 4 * PG, 'F'));
+	/* The program's fresh pages are its own; the device's are the old ones */
+	buf[PG] = 'G';
+	CHECK(dev_sees(iova + PG, PG, 'F'));
+	unmap(iova, 4 * PG);
+	munmap(buf, 4 * PG);
+}
+
+static void test_mremap(void)
+{
+	char *buf = anon(NULL, 4 * PG, 'H');
+	char *dst = anon(NULL, 4 * PG, 0);
+	uint64_t iova = map(buf, 4 * PG);
+	char *moved;
+
+	/* Moved: the pages go along, still shared between the program and the device */
+	moved = mremap(buf, 4 * PG, 4 * PG, MREMAP_MAYMOVE | MREMAP_FIXED, dst);
+	CHECK(moved == dst);
+	CHECK(dev_sees(iova, 4 * PG, 'H'));
+	CHECK(softiommu_dma_write(dev, 0, iova + PG, "I", 1) == 0);
+	CHECK(moved[PG] == 'I');
+	moved[2 * PG] = 'J';
+	CHECK(dev_sees(iova + 2 * PG, 1, 'J'));
+	/* Shrunk: the dropped tail stays the device's */
+	CHECK(mremap(moved, 4 * PG, 2 * PG, 0) == moved);
+	CHECK(dev_sees(iova + 3 * PG, PG, 'H'));
+	CHECK(softiommu_dma_write(dev, 0, iova + 3 * PG, "K", 1) == 0);
+	unmap(iova, 4 * PG);
+	CHECK(pinned() == 0);
+	munmap(moved, 2 * PG);
+}
+
+static void test_access_reads_kept(void)
+{
+	char *buf = anon(NULL, 2 * PG, 'L');
+	uint64_t iova = map(buf, 2 * PG);
+	struct iommu_test_cmd acc = { .size = sizeof(acc), .op = IOMMU_TEST_OP_CREATE_ACCESS,
+				      .id = ioas };
+	char out[PG];
+
+	CHECK(ioctl(fd, IOMMU_TEST_CMD, &acc) == 0);
+	munmap(buf, 2 * PG);
+	anon(buf, 2 * PG, 'M');
+	struct iommu_test_cmd rw = {
+		.size = sizeof(rw), .op = IOMMU_TEST_OP_ACCESS_RW,
+		.id = acc.create_access.out_access_fd,
+		.access_rw = { .iova = iova + PG / 2, .length = PG, .uptr = (uintptr_t)out },
+	};
+	CHECK(ioctl(fd, IOMMU_TEST_CMD, &rw) == 0);
+	CHECK(all(out, PG, 'L'));
+	close(acc.create_access.out_access_fd);
+	unmap(iova, 2 * PG);
+	munmap(buf, 2 * PG);
+}
+
+struct dma_thread {
+	uint64_t iova;
+	atomic_bool stop;
+	unsigned long faults;
+	atomic_ulong done;
+};
+
+static void *dma_fn(void *arg)
+{
+	struct dma_thread *t = arg;
+	char pattern[PG], back[PG];
+
+	memset(pattern, 'P', sizeof(pattern));
+	while (!atomic_load(&t->stop)) {
+		for (int p = 0; p != 8; p++) {
+			if (softiommu_dma_write(dev, 0, t->iova + p * PG, pattern, PG) ||
+			    softiommu_dma_read(dev, 0, t->iova + p * PG, back, PG) ||
+			    memcmp(back, pattern, PG))
+				t->faults++;
+			atomic_fetch_add(&t->done, 1);
+		}
+	}
+	return NULL;
+}
+
+static void test_while_dma(void)
+{
+	char *buf = anon(NULL, 8 * PG, 'P');
+	struct dma_thread t = { .iova = map(buf, 8 * PG) };
+	bool clean = true;
+	pthread_t th;
+
+	CHECK(pthread_create(&th, NULL, dma_fn, &t) == 0);
+	for (int round = 0; round != 200; round++) {
+		size_t at = (round % 4) * 2 * PG;
+		unsigned long seen = atomic_load(&t.done);
+
+		/* Interleave with the DMAs: each round waits for some to happen */
+		while (atomic_load(&t.done) < seen + 4)
+			sched_yield();
+		if (round % 2)
+			munmap(buf + at, 2 * PG);
+		anon(buf + at, 2 * PG, 0); /* MAP_FIXED: over the range or into the hole */
+		clean &= all(buf + at, 2 * PG, 0);
+	}
+	atomic_store(&t.stop, true);
+	pthread_join(th, NULL);
+	CHECK(t.faults == 0);
+	CHECK(t.done > 0);
+	CHECK(clean);
+	CHECK(all(buf, 8 * PG, 0));
+	unmap(t.iova, 8 * PG);
+	CHECK(pinned() == 0);
+	munmap(buf, 8 * PG);
+}
+
+/* Bypassing the shim keeps nothing: the device faults, never a signal */
+static void test_raw_syscall_faults(void)
+{
+	char *buf = anon(NULL, 2 * PG, 'R');
+	uint64_t iova = map(buf, 2 * PG);
+	char b;
+
+	CHECK(syscall(SYS_munmap, buf, 2 * PG) == 0);
+	CHECK(softiommu_dma_read(dev, 0, iova, &b, 1) == -EFAULT);
+	unmap(iova, 2 * PG);
+}
+
+int main(void)
+{
+	unsigned int dev_id, pt;
+
+	fd = open("/dev/iommu", O_RDWR);
+	CHECK(fd >= 0);
+	struct iommu_ioas_alloc a = { .size = sizeof(a) };
+	CHECK(ioctl(fd, IOMMU_IOAS_ALLOC, &a) == 0);
+	ioas = pt = a.out_ioas_id;
+	CHECK(softiommu_dev_create(fd, "mock", 0, &dev, &dev_id) == 0);
+	CHECK(softiommu_dev_attach(dev, 0, &pt) == 0);
+
+	test_munmap_then_map_fixed();
+	test_map_fixed_over();
+	test_dontneed();
+	test_mremap();
+	test_access_reads_kept();
+	test_while_dma();
+	test_raw_syscall_faults();
+
+	softiommu_dev_destroy(dev);
+	close(fd);
+	CHECK(softiommu_live_objects() == 0);
+	printf("test_memory_keep: %s\n", failures ? "FAILED" : "passed");
+	return failures != 0;
+}
