@@ -74,6 +74,7 @@ struct iopt_pages {
 	 * every iopt->lock of @areas to change, either to read (keep.c) */
 	struct pages_seg *segs;
 	size_t nsegs, segs_cap;
+	atomic_bool ever_moved; /* set before the first segment: else @segs is empty */
 	struct list_head areas; /* USER: the areas using these pages, under mutex */
 	/* FILE */
 	int file_fd;

@@ -132,6 +132,11 @@ static int collect(struct keep_op *op)
 
 		if (pages->type != IOPT_ADDRESS_USER || pages->source_pid != sio_self_pid())
 			continue;
+		/* Neither its user range nor anything it moved is there: not even a lock */
+		if ((pages->base >= op->end ||
+		     pages->base + pages->npages * SIO_PAGE_SIZE <= op->start) &&
+		    !atomic_load_explicit(&pages->ever_moved, memory_order_relaxed))
+			continue;
 		pthread_mutex_lock(&pages->mutex);
 		rc = pages->npinned ? collect_pages(op, pages) : 0;
 		pthread_mutex_unlock(&pages->mutex);

@@ -550,6 +550,7 @@ void iopt_pages_segs_set(struct iopt_pages *pages, size_t first, size_t last, ui
 {
 	size_t pos;
 
+	atomic_store(&pages->ever_moved, true);
 	iopt_pages_segs_cut(pages, first, last);
 	pos = seg_pos(pages, first);
 	memmove(&pages->segs[pos + 1], &pages->segs[pos],
