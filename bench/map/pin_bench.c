@@ -140,7 +140,7 @@ static void row_present(const char *mode, int reps)
 	memset(buf, 1, GIB);
 	base = populate_ns(buf, GIB, reps);
 	ns = map_ns(fd, ioas, buf, GIB, reps);
-	printf("%-44s %-8s %12.3f %14.3f %8.3f\n", "IOAS_MAP 1 GiB, faulted in, 1 domain", mode,
+	printf("%-44s %-8s %12.4f %14.3f %8.4f\n", "IOAS_MAP 1 GiB, faulted in, 1 domain", mode,
 	       ns / 1e6, base / 1e6, ns / base);
 	munmap(buf, GIB);
 	softiommu_close(fd);
@@ -161,7 +161,7 @@ static void row_lazy(int reps)
 	before = rss_kib();
 	ns = map_ns(fd, ioas, buf, len, reps);
 	after = rss_kib();
-	printf("%-44s %-8s %12.3f %14s %8s   RSS %ld -> %ld KiB\n",
+	printf("%-44s %-8s %12.4f %14s %8s   RSS %ld -> %ld KiB\n",
 	       "IOAS_MAP 64 GiB, untouched NORESERVE, 1 dom", "check", ns / 1e6, "-", "-", before,
 	       after);
 	munmap(buf, len);

@@ -13,8 +13,10 @@
  * iopt_pages: a run of PAGE_SIZE pages of backing memory — a user VA range (the process's own
  * memory: "physical address" == host virtual address), a file/memfd (softiommu keeps its own
  * shared mapping, so a client munmap cannot pull memory out from under a DMA mapping), or a
- * dmabuf. Pinning is per page with a user count; 0→1 faults the memory in (failing with
- * EFAULT when it is not mapped or not writable as required) and charges the accounting.
+ * dmabuf. Pinning counts users per page (in runs); 0→1 checks the memory as Linux's pin
+ * would (EFAULT when it is not mapped, not readable, not writable as required, or an I/O
+ * mapping) without faulting it in, unless SOFTIOMMU_PIN=eager, and charges the accounting.
+ * Pinned user pages the program unmaps or moves are kept and followed (keep.c).
  */
 #ifndef SIO_IO_PAGETABLE_H
 #define SIO_IO_PAGETABLE_H
