@@ -76,7 +76,6 @@ struct iopt_pages {
 	 * every iopt->lock of @areas to change, either to read (keep.c) */
 	struct pages_seg *segs;
 	size_t nsegs, segs_cap;
-	atomic_bool ever_moved; /* set before the first segment: else @segs is empty */
 	struct list_head areas; /* USER: the areas using these pages, under mutex */
 	/* FILE */
 	int file_fd;
@@ -92,6 +91,7 @@ struct iopt_pages {
 	struct iopt_area **dmabuf_areas;
 	size_t ndmabuf_areas;
 	struct list_head global_node;
+	struct list_head index_node; /* USER: in the address index (pages.c) */
 };
 
 struct iopt_area {
@@ -201,6 +201,10 @@ struct iopt_area *iopt_area_run_end(struct io_pagetable *iopt, struct iopt_area 
 
 /* pages.c */
 struct iopt_pages *iopt_alloc_user_pages(uint64_t uptr, uint64_t length, bool writable);
+struct iopt_pages *iopt_alloc_dmabuf_pages(uint64_t addr, uint64_t length, bool writable);
+void iopt_pages_index_moved(struct iopt_pages *pages);
+int sio_pages_index_walk(uint64_t start, uint64_t end, int (*fn)(struct iopt_pages *, void *),
+			 void *arg);
 struct iopt_pages *iopt_alloc_file_pages(int fd, uint64_t start, uint64_t length, bool writable);
 void iopt_put_pages(struct iopt_pages *pages);
 static inline void iopt_get_pages(struct iopt_pages *pages) { atomic_fetch_add(&pages->refs, 1); }

@@ -120,40 +120,37 @@ static int collect_pages(struct keep_op *op, struct iopt_pages *pages)
 	return 0;
 }
 
+static int collect_one(struct iopt_pages *pages, void *arg)
+{
+	struct keep_op *op = arg;
+	size_t before = op->npieces;
+	struct iopt_pages **n;
+	int rc;
+
+	if (pages->type != IOPT_ADDRESS_USER || pages->source_pid != sio_self_pid())
+		return 0;
+	pthread_mutex_lock(&pages->mutex);
+	rc = pages->npinned ? collect_pages(op, pages) : 0;
+	pthread_mutex_unlock(&pages->mutex);
+	if (rc || op->npieces == before)
+		return rc;
+	n = sio_realloc_array(op->pages, op->npages + 1, sizeof(*n));
+	if (!n)
+		return -ENOMEM;
+	op->pages = n;
+	iopt_get_pages(pages);
+	op->pages[op->npages++] = pages;
+	return 0;
+}
+
+/* The pinned pages in the op's range, and their pages objects (referenced) */
 static int collect(struct keep_op *op)
 {
-	struct iopt_pages *pages;
-	int rc = 0;
+	int rc;
 
 	op->npieces = 0;
 	pthread_mutex_lock(&sio_pages_list_lock);
-	list_for_each_entry(pages, &sio_pages_list, global_node) {
-		size_t before = op->npieces;
-
-		if (pages->type != IOPT_ADDRESS_USER || pages->source_pid != sio_self_pid())
-			continue;
-		/* Neither its user range nor anything it moved is there: not even a lock */
-		if ((pages->base >= op->end ||
-		     pages->base + pages->npages * SIO_PAGE_SIZE <= op->start) &&
-		    !atomic_load_explicit(&pages->ever_moved, memory_order_relaxed))
-			continue;
-		pthread_mutex_lock(&pages->mutex);
-		rc = pages->npinned ? collect_pages(op, pages) : 0;
-		pthread_mutex_unlock(&pages->mutex);
-		if (rc)
-			break;
-		if (op->npieces != before && (op->npages == 0 || op->pages[op->npages - 1] != pages)) {
-			struct iopt_pages **n = sio_realloc_array(op->pages, op->npages + 1,
-								  sizeof(*n));
-			if (!n) {
-				rc = -ENOMEM;
-				break;
-			}
-			op->pages = n;
-			iopt_get_pages(pages);
-			op->pages[op->npages++] = pages;
-		}
-	}
+	rc = sio_pages_index_walk(op->start, op->end, collect_one, op);
 	pthread_mutex_unlock(&sio_pages_list_lock);
 	return rc;
 }
@@ -439,6 +436,7 @@ static int op_move(struct keep_op *op, bool discard, bool copy)
 			size_t n = p->last - p->first + 1;
 
 			atomic_fetch_add(&kept->users, (long)n);
+			iopt_pages_index_moved(p->pages);
 			pthread_mutex_lock(&p->pages->mutex);
 			iopt_pages_segs_set(p->pages, p->first, p->last,
 					    kept->host + (p->host - lo), kept);
@@ -545,6 +543,7 @@ void sio_keep_move_end(struct sio_keep_move *move, uint64_t new_addr, uint64_t n
 				continue; /* not moved: the caller kept the tail beforehand */
 			if (off + (last - p->first + 1) * SIO_PAGE_SIZE > new_len)
 				last = p->first + (new_len - off) / SIO_PAGE_SIZE - 1;
+			iopt_pages_index_moved(p->pages);
 			pthread_mutex_lock(&p->pages->mutex);
 			iopt_pages_segs_set(p->pages, p->first, last, new_addr + off, NULL);
 			pthread_mutex_unlock(&p->pages->mutex);

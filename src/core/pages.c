@@ -132,13 +132,101 @@ static struct iopt_pages *iopt_alloc_pages(uint64_t start_byte, uint64_t length,
 	pages->source_pid = sio_self_pid();
 	pages->file_fd = -1;
 	INIT_LIST_HEAD(&pages->areas);
-	pthread_mutex_lock(&sio_pages_list_lock);
-	list_add_tail(&pages->global_node, &sio_pages_list);
-	pthread_mutex_unlock(&sio_pages_list_lock);
+	INIT_LIST_HEAD(&pages->index_node);
+	INIT_LIST_HEAD(&pages->global_node);
 	return pages;
 }
 
-struct iopt_pages *iopt_alloc_user_pages(uint64_t uptr, uint64_t length, bool writable)
+/*
+ * User pages by address, for keep.c, which looks for the pinned pages in a range on every
+ * munmap: an object within one granule sits in the bucket of its first granule; larger
+ * ones, and any whose pinned pages were ever moved away from their address, on one list.
+ * sio_pages_list_lock protects them.
+ */
+#define INDEX_GRANULE_SHIFT 21
+#define INDEX_BUCKETS 1024
+static struct list_head pages_index[INDEX_BUCKETS];
+static struct list_head pages_index_large = LIST_HEAD_INIT(pages_index_large);
+
+static bool pages_index_small(const struct iopt_pages *pages)
+{
+	return pages->npages <= (1UL << (INDEX_GRANULE_SHIFT - SIO_PAGE_SHIFT));
+}
+
+static struct list_head *pages_bucket(uint64_t addr)
+{
+	struct list_head *b = &pages_index[(addr >> INDEX_GRANULE_SHIFT) % INDEX_BUCKETS];
+
+	if (!b->next)
+		INIT_LIST_HEAD(b);
+	return b;
+}
+
+/* Make @pages visible to lookups, its fields all set */
+static void pages_publish(struct iopt_pages *pages)
+{
+	pthread_mutex_lock(&sio_pages_list_lock);
+	list_add_tail(&pages->global_node, &sio_pages_list);
+	if (pages->type == IOPT_ADDRESS_USER)
+		list_add_tail(&pages->index_node, pages_index_small(pages) ?
+				  pages_bucket(pages->base) : &pages_index_large);
+	pthread_mutex_unlock(&sio_pages_list_lock);
+}
+
+/**
+ * iopt_pages_index_moved() - @pages had pinned pages moved: look at it for every range
+ */
+void iopt_pages_index_moved(struct iopt_pages *pages)
+{
+	pthread_mutex_lock(&sio_pages_list_lock);
+	if (!list_empty(&pages->index_node)) {
+		list_del_init(&pages->index_node);
+		list_add_tail(&pages->index_node, &pages_index_large);
+	}
+	pthread_mutex_unlock(&sio_pages_list_lock);
+}
+
+static int index_walk_list(struct list_head *head, uint64_t start, uint64_t end, bool all,
+			   int (*fn)(struct iopt_pages *, void *), void *arg)
+{
+	struct iopt_pages *pages;
+
+	list_for_each_entry(pages, head, index_node) {
+		int rc;
+
+		if (!all && (pages->base >= end ||
+			     pages->base + pages->npages * SIO_PAGE_SIZE <= start))
+			continue;
+		rc = fn(pages, arg);
+		if (rc)
+			return rc;
+	}
+	return 0;
+}
+
+/**
+ * sio_pages_index_walk() - call @fn on every user pages object that may hold pages in
+ * [@start, @end): its user range meets it, or it moved pages; sio_pages_list_lock held
+ */
+int sio_pages_index_walk(uint64_t start, uint64_t end, int (*fn)(struct iopt_pages *, void *),
+			 void *arg)
+{
+	uint64_t g = (start >> INDEX_GRANULE_SHIFT) ? (start >> INDEX_GRANULE_SHIFT) - 1 : 0;
+	uint64_t g_last = (end - 1) >> INDEX_GRANULE_SHIFT;
+	int rc = index_walk_list(&pages_index_large, start, end, true, fn, arg);
+
+	if (g_last - g >= INDEX_BUCKETS) {
+		g = 0;
+		g_last = INDEX_BUCKETS - 1;
+	}
+	for (; !rc && g <= g_last; g++)
+		rc = index_walk_list(pages_bucket(g << INDEX_GRANULE_SHIFT), start, end, false,
+				     fn, arg);
+	return rc;
+}
+
+static struct iopt_pages *alloc_addr_pages(uint64_t uptr, uint64_t length, bool writable,
+					    enum iopt_address_type type)
 {
 	uint64_t uptr_down = ALIGN_DOWN(uptr, SIO_PAGE_SIZE);
 	struct iopt_pages *pages;
@@ -149,10 +237,24 @@ struct iopt_pages *iopt_alloc_user_pages(uint64_t uptr, uint64_t length, bool wr
 	pages = iopt_alloc_pages(uptr - uptr_down, length, writable);
 	if (IS_ERR(pages))
 		return pages;
-	pages->type = IOPT_ADDRESS_USER;
+	pages->type = type;
 	pages->uptr = uptr_down;
 	pages->base = uptr_down;
+	if (type == IOPT_ADDRESS_DMABUF) /* the exporter's memory: no pin accounting */
+		pages->account_mode = IOPT_PAGES_ACCOUNT_NONE;
+	pages_publish(pages);
 	return pages;
+}
+
+struct iopt_pages *iopt_alloc_user_pages(uint64_t uptr, uint64_t length, bool writable)
+{
+	return alloc_addr_pages(uptr, length, writable, IOPT_ADDRESS_USER);
+}
+
+/* A dmabuf's memory at @addr (the exporter's mapping), typed before anyone can see it */
+struct iopt_pages *iopt_alloc_dmabuf_pages(uint64_t addr, uint64_t length, bool writable)
+{
+	return alloc_addr_pages(addr, length, writable, IOPT_ADDRESS_DMABUF);
 }
 
 /*
@@ -183,6 +285,7 @@ struct iopt_pages *iopt_alloc_file_pages(int fd, uint64_t start, uint64_t length
 		iopt_put_pages(pages);
 		return ERR_PTR(rc);
 	}
+	pages_publish(pages);
 	return pages;
 }
 
@@ -226,6 +329,7 @@ void iopt_put_pages(struct iopt_pages *pages)
 		return;
 	pthread_mutex_lock(&sio_pages_list_lock);
 	list_del_init(&pages->global_node);
+	list_del_init(&pages->index_node);
 	pthread_mutex_unlock(&sio_pages_list_lock);
 	if (pages->npinned) {
 		/*
@@ -550,7 +654,6 @@ void iopt_pages_segs_set(struct iopt_pages *pages, size_t first, size_t last, ui
 {
 	size_t pos;
 
-	atomic_store(&pages->ever_moved, true);
 	iopt_pages_segs_cut(pages, first, last);
 	pos = seg_pos(pages, first);
 	memmove(&pages->segs[pos + 1], &pages->segs[pos],

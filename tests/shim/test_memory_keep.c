@@ -11,6 +11,10 @@
  *  - a thread DMAing all the while munmap + mmap(MAP_FIXED) cycles run: no DMA faults and
  *    no byte lands in the program's new memory;
  *  - an access (IOMMU_TEST_OP_ACCESS_RW) reads the kept pages as the device does;
+ *  - memory pinned twice (a second IOAS_MAP of it, and IOAS_COPY into a second IOAS with its
+ *    own device) is kept once: every view reaches the same kept pages;
+ *  - MADV_REMOVE of a shared memfd mapping: the device keeps the bytes, the file loses them;
+ *  - MADV_FREE of pinned memory: both sides keep the data;
  *  - IOAS_UNMAP releases what was kept (the reserve's VMA goes, VmPin returns to 0);
  *  - the documented limit: a raw munmap system call bypasses the shim, and the DMA faults.
  * Linked to a build of the shim that also exports the device API (softiommu_dev_*), so its
@@ -221,6 +225,90 @@ static void test_access_reads_kept(void)
 	munmap(buf, 2 * PG);
 }
 
+static uint32_t ioas2;
+static struct softiommu_dev *dev2;
+
+static bool dev2_sees(uint64_t iova, size_t len, char c)
+{
+	static char buf[16 * PG];
+
+	return len <= sizeof(buf) && softiommu_dma_read(dev2, 0, iova, buf, len) == 0 &&
+	       all(buf, len, c);
+}
+
+static void test_pinned_twice(void)
+{
+	char *buf = anon(NULL, 4 * PG, 'S');
+	uint64_t iova = map(buf, 4 * PG);
+	struct iommu_ioas_map m = {
+		.size = sizeof(m), .ioas_id = ioas2, .user_va = (uintptr_t)buf, .length = 4 * PG,
+		.flags = IOMMU_IOAS_MAP_READABLE | IOMMU_IOAS_MAP_WRITEABLE,
+	};
+	struct iommu_ioas_copy c = {
+		.size = sizeof(c), .dst_ioas_id = ioas2, .src_ioas_id = ioas, .src_iova = iova,
+		.length = 4 * PG, .flags = IOMMU_IOAS_MAP_READABLE | IOMMU_IOAS_MAP_WRITEABLE,
+	};
+	struct iommu_ioas_unmap u = { .size = sizeof(u), .ioas_id = ioas2 };
+
+	CHECK(ioctl(fd, IOMMU_IOAS_MAP, &m) == 0);  /* its own pages object */
+	CHECK(ioctl(fd, IOMMU_IOAS_COPY, &c) == 0); /* the first one's, in another IOAS */
+	CHECK(pinned() == 8);
+	CHECK(munmap(buf, 4 * PG) == 0);
+	anon(buf, 4 * PG, 'T');
+	CHECK(dev_sees(iova, 4 * PG, 'S'));
+	CHECK(dev2_sees(m.iova, 4 * PG, 'S'));
+	CHECK(dev2_sees(c.dst_iova, 4 * PG, 'S'));
+	/* One set of pages behind all three, as on Linux */
+	CHECK(softiommu_dma_write(dev, 0, iova + PG, "U", 1) == 0);
+	CHECK(dev2_sees(m.iova + PG, 1, 'U') && dev2_sees(c.dst_iova + PG, 1, 'U'));
+	CHECK(all(buf, 4 * PG, 'T'));
+	unmap(iova, 4 * PG);
+	u.iova = m.iova;
+	u.length = 4 * PG;
+	CHECK(ioctl(fd, IOMMU_IOAS_UNMAP, &u) == 0);
+	/* The copy in the second IOAS still holds the first pages object, kept */
+	CHECK(pinned() == 4);
+	CHECK(dev2_sees(c.dst_iova, PG, 'S') && dev2_sees(c.dst_iova + PG, 1, 'U'));
+	u.iova = c.dst_iova;
+	CHECK(ioctl(fd, IOMMU_IOAS_UNMAP, &u) == 0);
+	CHECK(pinned() == 0);
+	munmap(buf, 4 * PG);
+}
+
+static void test_madv_remove(void)
+{
+	int mfd = memfd_create("keep", 0);
+	char *buf;
+	uint64_t iova;
+
+	CHECK(mfd >= 0 && ftruncate(mfd, 4 * PG) == 0);
+	buf = mmap(NULL, 4 * PG, PROT_READ | PROT_WRITE, MAP_SHARED, mfd, 0);
+	CHECK(buf != MAP_FAILED);
+	memset(buf, 'V', 4 * PG);
+	iova = map(buf, 4 * PG);
+	CHECK(madvise(buf, 2 * PG, MADV_REMOVE) == 0);
+	CHECK(all(buf, 2 * PG, 0));
+	CHECK(dev_sees(iova, 4 * PG, 'V'));
+	/* The rest of the file is still shared */
+	CHECK(softiommu_dma_write(dev, 0, iova + 3 * PG, "W", 1) == 0);
+	CHECK(buf[3 * PG] == 'W');
+	unmap(iova, 4 * PG);
+	munmap(buf, 4 * PG);
+	close(mfd);
+}
+
+static void test_madv_free(void)
+{
+	char *buf = anon(NULL, 4 * PG, 'X');
+	uint64_t iova = map(buf, 4 * PG);
+
+	CHECK(madvise(buf, 4 * PG, MADV_FREE) == 0);
+	CHECK(all(buf, 4 * PG, 'X'));
+	CHECK(dev_sees(iova, 4 * PG, 'X'));
+	unmap(iova, 4 * PG);
+	munmap(buf, 4 * PG);
+}
+
 struct dma_thread {
 	uint64_t iova;
 	atomic_bool stop;
@@ -306,10 +394,19 @@ int main(void)
 	test_dontneed();
 	test_mremap();
 	test_access_reads_kept();
+	struct iommu_ioas_alloc a2 = { .size = sizeof(a2) };
+	CHECK(ioctl(fd, IOMMU_IOAS_ALLOC, &a2) == 0);
+	ioas2 = pt = a2.out_ioas_id;
+	CHECK(softiommu_dev_create(fd, "mock", 0, &dev2, &dev_id) == 0);
+	CHECK(softiommu_dev_attach(dev2, 0, &pt) == 0);
+	test_pinned_twice();
+	test_madv_remove();
+	test_madv_free();
 	test_while_dma();
 	test_raw_syscall_faults();
 
 	softiommu_dev_destroy(dev);
+	softiommu_dev_destroy(dev2);
 	close(fd);
 	CHECK(softiommu_live_objects() == 0);
 	printf("test_memory_keep: %s\n", failures ? "FAILED" : "passed");
