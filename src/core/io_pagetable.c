@@ -385,6 +385,12 @@ static int iopt_map_pages(struct io_pagetable *iopt, struct iopt_pages_elm *elms
 		area->iopt = iopt;
 		iova += elms[i].length;
 	}
+	/*
+	 * On the pages' area list before anything is pinned: keep.c finds every table that
+	 * can pin or unpin the pages through it, and waits for this one's lock.
+	 */
+	for (i = 0; i != nelm; i++)
+		iopt_pages_add_area(new_areas[i]->pages, new_areas[i]);
 	for (nfilled = 0; nfilled != nelm; nfilled++) {
 		rc = iopt_area_fill_domains(iopt, new_areas[nfilled]);
 		if (rc)
@@ -406,7 +412,6 @@ static int iopt_map_pages(struct io_pagetable *iopt, struct iopt_pages_elm *elms
 	for (i = 0; i != nelm; i++) {
 		iopt_get_pages(new_areas[i]->pages);
 		iopt_areas_insert(iopt, new_areas[i]);
-		iopt_pages_add_area(new_areas[i]->pages, new_areas[i]);
 		new_areas[i] = NULL;
 	}
 	pthread_mutex_unlock(&iopt->lock);
@@ -416,6 +421,8 @@ static int iopt_map_pages(struct io_pagetable *iopt, struct iopt_pages_elm *elms
 out_unfill:
 	while (nfilled--)
 		iopt_area_unfill_domains(iopt, new_areas[nfilled]);
+	for (i = 0; i != nelm; i++)
+		iopt_pages_del_area(new_areas[i]->pages, new_areas[i]);
 out_unlock:
 	pthread_mutex_unlock(&iopt->lock);
 out_free:

@@ -208,6 +208,15 @@ int sio_pages_index_walk(uint64_t start, uint64_t end, int (*fn)(struct iopt_pag
 struct iopt_pages *iopt_alloc_file_pages(int fd, uint64_t start, uint64_t length, bool writable);
 void iopt_put_pages(struct iopt_pages *pages);
 static inline void iopt_get_pages(struct iopt_pages *pages) { atomic_fetch_add(&pages->refs, 1); }
+/* For lookups in the global list and index, which may find an object being freed */
+static inline bool iopt_get_pages_unless_zero(struct iopt_pages *pages)
+{
+	int refs = atomic_load(&pages->refs);
+
+	while (refs && !atomic_compare_exchange_weak(&pages->refs, &refs, refs + 1))
+		;
+	return refs != 0;
+}
 int iopt_pages_pin(struct iopt_pages *pages, size_t first, size_t last);
 void iopt_pages_unpin(struct iopt_pages *pages, size_t first, size_t last);
 int iopt_pages_update_pinned(struct iopt_pages *pages, size_t npages, bool inc);
@@ -232,15 +241,17 @@ extern atomic_ulong sio_pages_pin_bugs; /* pin counts that did not add up (pages
 
 /* keep.c: pinned user pages the program unmaps, replaces, discards or moves */
 enum sio_keep_how {
-	SIO_KEEP_UNMAP,   /* munmap, MAP_FIXED over the range, the tail a mremap drops */
+	SIO_KEEP_UNMAP,   /* munmap, MAP_FIXED over the range */
 	SIO_KEEP_DISCARD, /* MADV_DONTNEED: the range stays mapped, empty */
 	SIO_KEEP_COPY,    /* MADV_REMOVE: the file's pages go wherever they are mapped */
+	SIO_KEEP_MOVE,    /* mremap: the pages move with the program's mapping */
 };
-struct sio_keep_move;
-int sio_keep_pinned(uint64_t addr, uint64_t len, enum sio_keep_how how);
+struct sio_keep;
+struct sio_keep *sio_keep_begin(uint64_t addr, uint64_t len, enum sio_keep_how how,
+				uint64_t move_len);
+void sio_keep_end(struct sio_keep *keep, uint64_t new_addr);
 bool sio_keep_any_pinned(uint64_t addr, uint64_t len);
-struct sio_keep_move *sio_keep_move_begin(uint64_t addr, uint64_t len);
-void sio_keep_move_end(struct sio_keep_move *move, uint64_t new_addr, uint64_t new_len);
+extern pthread_rwlock_t sio_keep_rwlock;
 extern atomic_long sio_kept_bytes;
 bool sio_kept_put(struct sio_kept *kept, size_t npages);
 struct sio_kept *__iopt_pages_kept(struct iopt_pages *pages, size_t idx);

@@ -29,6 +29,7 @@
 #include <sys/mman.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
+#include <sched.h>
 #include <unistd.h>
 
 #include "sio.h"
@@ -45,6 +46,13 @@ struct sio_kept {
 atomic_long sio_kept_bytes; /* held in reserves now: for tests and the state dump */
 
 static pthread_mutex_t keep_lock = PTHREAD_MUTEX_INITIALIZER;
+
+/*
+ * Pinning user pages holds this for reading; a change of the program's memory holds it for
+ * writing from its exact look for pinned pages until the program's call has run, so no pin
+ * can slip in between the look and the call (the pages it took would go with the call).
+ */
+pthread_rwlock_t sio_keep_rwlock = PTHREAD_RWLOCK_INITIALIZER;
 
 bool sio_kept_put(struct sio_kept *kept, size_t npages)
 {
@@ -72,7 +80,9 @@ struct keep_op {
 	size_t npages;
 	struct sio_ioas **ioas;    /* short-term references */
 	size_t nioas, nlocked;     /* the first nlocked tables are locked */
-	bool dma_locked;
+	bool dma_locked, pins_frozen, incomplete;
+	enum sio_keep_how how;
+	uint64_t move_len;         /* SIO_KEEP_MOVE: the bytes that may move (the rest is kept) */
 };
 
 static int op_add_piece(struct keep_op *op, struct piece p)
@@ -120,6 +130,38 @@ static int collect_pages(struct keep_op *op, struct iopt_pages *pages)
 	return 0;
 }
 
+static bool op_has_ioas(struct keep_op *op, struct sio_ioas *ioas);
+
+/*
+ * With pins frozen, whether every table with an area on @pages is one the op holds locked,
+ * read under the same pages->mutex as its pins (an unpin and the removal of its area happen
+ * under it too, in a table not held). Tables not held yet are added for a try-lock, and
+ * op->incomplete says to look again once they are held. pages->mutex held.
+ */
+static int check_tables_locked(struct keep_op *op, struct iopt_pages *pages)
+{
+	struct iopt_area *area;
+
+	list_for_each_entry(area, &pages->areas, pages_item) {
+		struct sio_ioas *ioas = container_of(area->iopt, struct sio_ioas, iopt);
+		struct sio_ioas **n;
+
+		if (op_has_ioas(op, ioas))
+			continue;
+		if (!sio_lock_obj(&ioas->obj))
+			continue; /* being destroyed: no domain or access uses it any more */
+		n = sio_realloc_array(op->ioas, op->nioas + 1, sizeof(*n));
+		if (!n) {
+			sio_put_object(ioas->obj.ctx, &ioas->obj);
+			return -ENOMEM;
+		}
+		op->ioas = n;
+		op->ioas[op->nioas++] = ioas;
+		op->incomplete = true;
+	}
+	return 0;
+}
+
 static int collect_one(struct iopt_pages *pages, void *arg)
 {
 	struct keep_op *op = arg;
@@ -131,6 +173,8 @@ static int collect_one(struct iopt_pages *pages, void *arg)
 		return 0;
 	pthread_mutex_lock(&pages->mutex);
 	rc = pages->npinned ? collect_pages(op, pages) : 0;
+	if (!rc && op->npieces != before && op->pins_frozen)
+		rc = check_tables_locked(op, pages);
 	pthread_mutex_unlock(&pages->mutex);
 	if (rc || op->npieces == before)
 		return rc;
@@ -138,7 +182,11 @@ static int collect_one(struct iopt_pages *pages, void *arg)
 	if (!n)
 		return -ENOMEM;
 	op->pages = n;
-	iopt_get_pages(pages);
+	/* Its last reference gone, it is on its way out of the index: never revive it */
+	if (!iopt_get_pages_unless_zero(pages)) {
+		op->npieces = before;
+		return 0;
+	}
 	op->pages[op->npages++] = pages;
 	return 0;
 }
@@ -239,6 +287,8 @@ static void op_unwind(struct keep_op *op)
 {
 	if (op->dma_locked)
 		lock_dma(op, false);
+	if (op->pins_frozen)
+		pthread_rwlock_unlock(&sio_keep_rwlock);
 	lock_tables(op, false);
 	for (size_t i = 0; i != op->nioas; i++)
 		sio_put_object(op->ioas[i]->obj.ctx, &op->ioas[i]->obj);
@@ -247,7 +297,8 @@ static void op_unwind(struct keep_op *op)
 	sio_free(op->ioas);
 	sio_free(op->pages);
 	sio_free(op->pieces);
-	*op = (struct keep_op){ .start = op->start, .end = op->end };
+	*op = (struct keep_op){ .start = op->start, .end = op->end, .how = op->how,
+				.move_len = op->move_len };
 }
 
 static void op_release(struct keep_op *op)
@@ -260,6 +311,15 @@ static void op_release(struct keep_op *op)
  * Lock everything a change of [start, end) needs, and find its pinned pages. Return: 0 with
  * op->npieces == 0 when nothing is pinned there (nothing is locked but keep_lock).
  */
+/* Lock the tables find_ioas() added after the locked ones, without waiting */
+static int trylock_new_tables(struct keep_op *op)
+{
+	for (; op->nlocked != op->nioas; op->nlocked++)
+		if (pthread_mutex_trylock(&op->ioas[op->nlocked]->iopt.lock))
+			return -EAGAIN;
+	return 0;
+}
+
 static int __op_begin(struct keep_op *op)
 {
 	bool complete = false;
@@ -275,17 +335,27 @@ static int __op_begin(struct keep_op *op)
 		if (tries > 100)
 			rc = -EDEADLK;
 	}
-	if (rc || !op->npages)
+	if (rc)
 		return rc;
-	/* With the tables locked nothing pins or unpins these pages: look again, exactly */
-	for (size_t i = 0; i != op->npages; i++)
-		iopt_put_pages(op->pages[i]);
-	op->npages = 0;
-	rc = collect(op);
-	if (!rc)
-		rc = find_ioas(op, &complete);
-	if (!rc && !complete) /* pages newly pinned in range, on a table not locked */
-		rc = -EAGAIN;
+	/*
+	 * Freeze pins, then look again, exactly. A table that got an area on the pages since is
+	 * held by a thread that may be waiting to pin: only try its lock.
+	 */
+	pthread_rwlock_wrlock(&sio_keep_rwlock);
+	op->pins_frozen = true;
+	/*
+	 * Unpins are not frozen, only held off by the tables' locks: look again until every
+	 * table with an area on what was found was locked before the look, which is then exact.
+	 */
+	do {
+		for (size_t i = 0; i != op->npages; i++)
+			iopt_put_pages(op->pages[i]);
+		op->npages = 0;
+		op->incomplete = false;
+		rc = collect(op);
+		if (!rc && op->incomplete)
+			rc = trylock_new_tables(op);
+	} while (!rc && op->incomplete);
 	if (!rc && op->npieces)
 		lock_dma(op, true);
 	return rc;
@@ -299,13 +369,15 @@ static int op_begin(struct keep_op *op, uint64_t start, uint64_t end)
 {
 	int rc;
 
-	*op = (struct keep_op){ .start = start, .end = end };
+	op->start = start;
+	op->end = end;
 	pthread_mutex_lock(&keep_lock);
-	for (int tries = 0; tries != 3; tries++) {
+	for (int tries = 0; tries != 20; tries++) {
 		rc = __op_begin(op);
 		if (rc != -EAGAIN)
 			break;
 		op_unwind(op);
+		sched_yield();
 	}
 	return rc;
 }
@@ -362,9 +434,10 @@ static int piece_host_cmp(const void *a, const void *b)
 
 /*
  * Move [src, src + len) to @dst, keeping the pages: mremap, one VMA at a time; where it
- * refuses, copy. @discard: leave @src mapped and empty (MADV_DONTNEED), else unmapped.
+ * refuses (or @copy), copy. @src stays mapped, empty (MREMAP_DONTUNMAP): the program's own
+ * call then unmaps or replaces it, and no other thread's mmap can land in a hole between.
  */
-static int move_range(uint64_t src, uint64_t len, uint64_t dst, bool discard, bool copy)
+static int move_range(uint64_t src, uint64_t len, uint64_t dst, bool copy)
 {
 	uint64_t cur = src, end = src + len;
 
@@ -378,10 +451,22 @@ static int move_range(uint64_t src, uint64_t len, uint64_t dst, bool discard, bo
 			cur = vs;
 			continue;
 		}
+		/*
+		 * Pinned pages already gone (a raw munmap) leave a hole the reserve may have been
+		 * placed in: skip it. Their part of the reserve stays PROT_NONE: a DMA faults.
+		 * (The kernel may also merge what was moved into the reserve with the VMA next to
+		 * it, so only the reserve's own addresses count.)
+		 */
+		if (cur >= dst && cur < dst + len) {
+			cur = min_t(uint64_t, dst + len, end);
+			continue;
+		}
 		n = min_t(uint64_t, ve, end) - cur;
+		if (dst > cur && dst - cur < n)
+			n = dst - cur;
 		if (!copy)
 			r = syscall(SYS_mremap, (void *)(uintptr_t)cur, n, n,
-				    MREMAP_MAYMOVE | MREMAP_FIXED | (discard ? MREMAP_DONTUNMAP : 0),
+				    MREMAP_MAYMOVE | MREMAP_FIXED | MREMAP_DONTUNMAP,
 				    (void *)(uintptr_t)(dst + (cur - src)));
 		if (r == -1) {
 			void *m = (void *)syscall(SYS_mmap, (void *)(uintptr_t)(dst + (cur - src)),
@@ -400,7 +485,7 @@ static int move_range(uint64_t src, uint64_t len, uint64_t dst, bool discard, bo
 }
 
 /* Move every interval of the op's pieces into one reserve each, and record where */
-static int op_move(struct keep_op *op, bool discard, bool copy)
+static int op_move(struct keep_op *op, bool copy)
 {
 	qsort(op->pieces, op->npieces, sizeof(*op->pieces), piece_host_cmp);
 	for (size_t i = 0; i != op->npieces;) {
@@ -422,7 +507,7 @@ static int op_move(struct keep_op *op, bool discard, bool copy)
 				syscall(SYS_munmap, res, hi - lo);
 			return -ENOMEM;
 		}
-		rc = move_range(lo, hi - lo, (uintptr_t)res, discard, copy);
+		rc = move_range(lo, hi - lo, (uintptr_t)res, copy);
 		if (rc) {
 			syscall(SYS_munmap, res, hi - lo);
 			sio_free(kept);
@@ -446,35 +531,115 @@ static int op_move(struct keep_op *op, bool discard, bool copy)
 	return 0;
 }
 
-/**
- * sio_keep_pinned() - before [@addr, @addr + @len) leaves the program (munmap, MAP_FIXED
- * over it, a shrinking mremap) or loses its contents (MADV_DONTNEED, MADV_REMOVE), move the
- * pinned pages in it aside, so devices keep reaching them
- * @how: SIO_KEEP_UNMAP (the range ends unmapped), SIO_KEEP_DISCARD (it stays mapped, empty),
- *       SIO_KEEP_COPY (its pages are freed wherever mapped: keep a copy of the bytes)
- *
- * Return: 0 (also when nothing there is pinned), or -errno when the pages could not be
- * kept; they then go with the program's call, and a DMA to them faults.
+/*
+ * SIO_KEEP_MOVE: split the pieces at the end of what may move; keep the dropped tail now (as
+ * a munmap would), and leave the rest for sio_keep_end()
  */
-int sio_keep_pinned(uint64_t addr, uint64_t len, enum sio_keep_how how)
+static void op_move_tail(struct keep_op *op)
 {
-	struct keep_op op;
+	uint64_t cut = op->start + op->move_len;
+	size_t n = op->npieces, ntail = 0;
+	struct keep_op tail;
+
+	for (size_t i = 0; i != n; i++) {
+		struct piece *p = &op->pieces[i];
+		uint64_t pend = p->host + (p->last - p->first + 1) * SIO_PAGE_SIZE;
+
+		if (p->host < cut && pend > cut) {
+			struct piece rhs = *p;
+
+			rhs.first = p->first + (cut - p->host) / SIO_PAGE_SIZE;
+			rhs.host = cut;
+			p->last = rhs.first - 1;
+			if (op_add_piece(op, rhs))
+				return; /* no memory: the tail goes with the call */
+			p = &op->pieces[i];
+		}
+	}
+	for (size_t i = 0; i != op->npieces; i++)
+		ntail += op->pieces[i].host >= cut;
+	if (!ntail)
+		return;
+	/* The tail pieces, moved as for a munmap; the op keeps its locks */
+	tail = *op;
+	tail.pieces = sio_calloc(ntail, sizeof(*tail.pieces));
+	if (!tail.pieces)
+		return;
+	tail.npieces = 0;
+	for (size_t i = 0; i != op->npieces; i++)
+		if (op->pieces[i].host >= cut)
+			tail.pieces[tail.npieces++] = op->pieces[i];
+	op_move(&tail, false);
+	op_repoint(op);
+	sio_free(tail.pieces);
+}
+
+/**
+ * sio_keep_begin() - the program is about to take [@addr, @addr + @len) away: move the pinned
+ * pages in it aside, so devices keep reaching them, and hold pinning off until
+ * sio_keep_end(), once the program's call has run
+ * @how: SIO_KEEP_UNMAP (munmap, MAP_FIXED over it: the range ends unmapped),
+ *       SIO_KEEP_DISCARD (MADV_DONTNEED: it stays mapped, empty),
+ *       SIO_KEEP_COPY (MADV_REMOVE: its pages are freed wherever mapped, keep their bytes),
+ *       SIO_KEEP_MOVE (mremap: the first @move_len bytes may move with their pages, the rest
+ *       is dropped and kept; sio_keep_end() says where they went)
+ *
+ * Return: a handle for sio_keep_end(), NULL when nothing is pinned in the process. Pages
+ * that cannot be kept (no memory) go with the program's call; a DMA to them faults.
+ */
+struct sio_keep *sio_keep_begin(uint64_t addr, uint64_t len, enum sio_keep_how how,
+				uint64_t move_len)
+{
+	struct keep_op *op;
 	uint64_t end;
 	int rc;
 
-	if (!len || !atomic_load(&sio_user_pinned_pages_objs))
-		return 0;
-	if (check_add_overflow(addr, len, &end))
-		return -EINVAL;
-	rc = op_begin(&op, ALIGN_DOWN(addr, SIO_PAGE_SIZE), ALIGN_UP(end, SIO_PAGE_SIZE));
-	if (!rc && op.npieces)
-		rc = op_reserve(&op);
-	if (!rc && op.npieces) {
-		rc = op_move(&op, how == SIO_KEEP_DISCARD, how == SIO_KEEP_COPY);
-		op_repoint(&op);
+	if (!len || !atomic_load(&sio_user_pinned_pages_objs) ||
+	    check_add_overflow(addr, len, &end))
+		return NULL;
+	op = sio_zalloc(sizeof(*op));
+	if (!op)
+		return NULL;
+	op->how = how;
+	op->move_len = how == SIO_KEEP_MOVE ? ALIGN_UP(move_len, SIO_PAGE_SIZE) : 0;
+	rc = op_begin(op, ALIGN_DOWN(addr, SIO_PAGE_SIZE), ALIGN_UP(end, SIO_PAGE_SIZE));
+	if (!rc && op->npieces)
+		rc = op_reserve(op);
+	if (!rc && op->npieces && how != SIO_KEEP_MOVE) {
+		op_move(op, how == SIO_KEEP_COPY);
+		op_repoint(op);
 	}
-	op_release(&op);
-	return rc;
+	if (!rc && op->npieces && how == SIO_KEEP_MOVE)
+		op_move_tail(op);
+	return (struct sio_keep *)op;
+}
+
+/**
+ * sio_keep_end() - the program's call of sio_keep_begin() ran; for SIO_KEEP_MOVE, what
+ * moved went to @new_addr (0: nothing moved, the call failed or stayed in place)
+ */
+void sio_keep_end(struct sio_keep *keep, uint64_t new_addr)
+{
+	struct keep_op *op = (struct keep_op *)keep;
+
+	if (!op)
+		return;
+	if (op->how == SIO_KEEP_MOVE && op->npieces && new_addr && new_addr != op->start) {
+		for (size_t i = 0; i != op->npieces; i++) {
+			struct piece *p = &op->pieces[i];
+			uint64_t off = p->host - op->start;
+
+			if (off >= op->move_len)
+				continue; /* the dropped tail, kept at begin */
+			iopt_pages_index_moved(p->pages);
+			pthread_mutex_lock(&p->pages->mutex);
+			iopt_pages_segs_set(p->pages, p->first, p->last, new_addr + off, NULL);
+			pthread_mutex_unlock(&p->pages->mutex);
+		}
+		op_repoint(op);
+	}
+	op_release(op);
+	sio_free(op);
 }
 
 /**
@@ -495,61 +660,4 @@ bool sio_keep_any_pinned(uint64_t addr, uint64_t len)
 	any = collect(&op) || op.npieces;
 	op_release(&op);
 	return any;
-}
-
-/**
- * sio_keep_move_begin() - the program is about to mremap [@addr, @addr + @len): hold DMA to
- * the pinned pages in it off until sio_keep_move_end() says where they went
- *
- * Return: a handle (NULL when nothing there is pinned, or on error: then nothing follows).
- */
-struct sio_keep_move *sio_keep_move_begin(uint64_t addr, uint64_t len)
-{
-	struct keep_op *op;
-	uint64_t end;
-
-	if (!len || !atomic_load(&sio_user_pinned_pages_objs) ||
-	    check_add_overflow(addr, len, &end))
-		return NULL;
-	op = sio_zalloc(sizeof(*op));
-	if (!op)
-		return NULL;
-	if (op_begin(op, ALIGN_DOWN(addr, SIO_PAGE_SIZE), ALIGN_UP(end, SIO_PAGE_SIZE)) ||
-	    !op->npieces || op_reserve(op)) {
-		op_release(op);
-		sio_free(op);
-		return NULL;
-	}
-	return (struct sio_keep_move *)op;
-}
-
-/**
- * sio_keep_move_end() - the mremap of sio_keep_move_begin() returned @new_addr (or failed:
- * @new_addr 0); the first @new_len bytes moved there with their pages
- */
-void sio_keep_move_end(struct sio_keep_move *move, uint64_t new_addr, uint64_t new_len)
-{
-	struct keep_op *op = (struct keep_op *)move;
-
-	if (!op)
-		return;
-	if (new_addr && new_addr != op->start) {
-		for (size_t i = 0; i != op->npieces; i++) {
-			struct piece *p = &op->pieces[i];
-			uint64_t off = p->host - op->start;
-			size_t last = p->last;
-
-			if (off >= new_len)
-				continue; /* not moved: the caller kept the tail beforehand */
-			if (off + (last - p->first + 1) * SIO_PAGE_SIZE > new_len)
-				last = p->first + (new_len - off) / SIO_PAGE_SIZE - 1;
-			iopt_pages_index_moved(p->pages);
-			pthread_mutex_lock(&p->pages->mutex);
-			iopt_pages_segs_set(p->pages, p->first, last, new_addr + off, NULL);
-			pthread_mutex_unlock(&p->pages->mutex);
-		}
-		op_repoint(op);
-	}
-	op_release(op);
-	sio_free(op);
 }

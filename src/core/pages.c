@@ -717,9 +717,13 @@ static int for_each_gap(struct iopt_pages *pages, size_t first, size_t last, siz
 /* Pin pages [first, last]: on failure nothing changed */
 int iopt_pages_pin(struct iopt_pages *pages, size_t first, size_t last)
 {
+	bool user = pages->type == IOPT_ADDRESS_USER;
 	size_t nnew, ngaps, pos, cur;
 	int rc;
 
+	/* No pin of user memory between keep.c's look at a range and the program's call */
+	if (user)
+		pthread_rwlock_rdlock(&sio_keep_rwlock);
 	pthread_mutex_lock(&pages->mutex);
 	/* Check every run of pages nobody pins yet */
 	rc = for_each_gap(pages, first, last, &nnew, &ngaps, pages_pin_check);
@@ -769,6 +773,8 @@ int iopt_pages_pin(struct iopt_pages *pages, size_t first, size_t last)
 	runs_merge(pages, run_pos(pages, first), pos);
 out:
 	pthread_mutex_unlock(&pages->mutex);
+	if (user)
+		pthread_rwlock_unlock(&sio_keep_rwlock);
 	return rc;
 }
 

@@ -164,10 +164,16 @@ void softiommu_pinned_pages(unsigned long *pinned, unsigned long *locked)
 	*locked = atomic_load(&fake_locked);
 }
 
-/* memory.c's hook: the fake has no pinned memory to keep */
-void shim_mem_before_map_fixed(void *addr, size_t len, int flags)
+/* memory.c's hooks: the fake has no pinned memory to keep */
+void *shim_mem_before_map_fixed(void *addr, size_t len, int flags)
 {
 	(void)addr;
 	(void)len;
 	(void)flags;
+	return NULL;
+}
+
+void shim_mem_after_map_fixed(void *keep)
+{
+	(void)keep;
 }

@@ -8,8 +8,9 @@
  *  - madvise(MADV_DONTNEED): the program reads zeros, the device the old bytes;
  *  - mremap moving the range: the program and the device share the pages at the new place;
  *  - mremap shrinking it: the dropped tail is kept for the device;
- *  - a thread DMAing all the while munmap + mmap(MAP_FIXED) cycles run: no DMA faults and
- *    no byte lands in the program's new memory;
+ *  - a thread DMAing all the while munmap + mmap(MAP_FIXED) cycles run, and another mapping
+ *    the range into a second IOAS and copying the DMAed area there: no DMA faults, no byte
+ *    lands in the program's new memory, no pin is left;
  *  - an access (IOMMU_TEST_OP_ACCESS_RW) reads the kept pages as the device does;
  *  - memory pinned twice (a second IOAS_MAP of it, and IOAS_COPY into a second IOAS with its
  *    own device) is kept once: every view reaches the same kept pages;
@@ -28,6 +29,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
@@ -334,14 +336,59 @@ static void *dma_fn(void *arg)
 	return NULL;
 }
 
+/*
+ * Meanwhile the IOAS tables change: the range being unmapped is mapped again into the second
+ * IOAS (pinning whatever is there, or EFAULT in a hole), and the DMAed area is copied there
+ * and unmapped, so keeping must find and lock tables that come and go.
+ */
+struct churn_thread {
+	char *buf;
+	uint64_t src_iova;
+	atomic_bool stop;
+	unsigned long maps, copies;
+};
+
+static void *churn_fn(void *arg)
+{
+	struct churn_thread *c = arg;
+
+	while (!atomic_load(&c->stop)) {
+		struct iommu_ioas_map m = {
+			.size = sizeof(m), .ioas_id = ioas2, .user_va = (uintptr_t)c->buf,
+			.length = 8 * PG, .flags = IOMMU_IOAS_MAP_READABLE,
+		};
+		struct iommu_ioas_copy cp = {
+			.size = sizeof(cp), .dst_ioas_id = ioas2, .src_ioas_id = ioas,
+			.src_iova = c->src_iova, .length = 8 * PG,
+			.flags = IOMMU_IOAS_MAP_READABLE | IOMMU_IOAS_MAP_WRITEABLE,
+		};
+		struct iommu_ioas_unmap u = { .size = sizeof(u), .ioas_id = ioas2,
+					      .length = 8 * PG };
+
+		if (ioctl(fd, IOMMU_IOAS_MAP, &m) == 0) {
+			c->maps++;
+			u.iova = m.iova;
+			ioctl(fd, IOMMU_IOAS_UNMAP, &u);
+		}
+		if (ioctl(fd, IOMMU_IOAS_COPY, &cp) == 0) {
+			c->copies++;
+			u.iova = cp.dst_iova;
+			ioctl(fd, IOMMU_IOAS_UNMAP, &u);
+		}
+	}
+	return NULL;
+}
+
 static void test_while_dma(void)
 {
 	char *buf = anon(NULL, 8 * PG, 'P');
 	struct dma_thread t = { .iova = map(buf, 8 * PG) };
+	struct churn_thread c = { .buf = buf, .src_iova = t.iova };
 	bool clean = true;
-	pthread_t th;
+	pthread_t th, tc;
 
 	CHECK(pthread_create(&th, NULL, dma_fn, &t) == 0);
+	CHECK(pthread_create(&tc, NULL, churn_fn, &c) == 0);
 	for (int round = 0; round != 200; round++) {
 		size_t at = (round % 4) * 2 * PG;
 		unsigned long seen = atomic_load(&t.done);
@@ -355,7 +402,10 @@ static void test_while_dma(void)
 		clean &= all(buf + at, 2 * PG, 0);
 	}
 	atomic_store(&t.stop, true);
+	atomic_store(&c.stop, true);
 	pthread_join(th, NULL);
+	pthread_join(tc, NULL);
+	CHECK(c.copies > 0);
 	CHECK(t.faults == 0);
 	CHECK(t.done > 0);
 	CHECK(clean);

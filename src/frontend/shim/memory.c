@@ -36,41 +36,71 @@ static int page_aligned(const void *addr)
 	return ((uintptr_t)addr & (SIO_PAGE_SIZE - 1)) == 0;
 }
 
-static void keep(const void *addr, size_t len, enum sio_keep_how how)
+/* Keep the pinned pages of [addr, +len) for the call that follows, until shim_keep_end() */
+static struct sio_keep *keep_begin(const void *addr, size_t len, enum sio_keep_how how,
+				   size_t move_len)
 {
+	struct sio_keep *k;
 	int saved = errno;
 
 	shim_enter();
-	sio_keep_pinned((uintptr_t)addr, len, how);
+	k = sio_keep_begin((uintptr_t)addr, len, how, move_len);
+	shim_leave();
+	errno = saved;
+	return k;
+}
+
+static void keep_end(struct sio_keep *k, uintptr_t new_addr)
+{
+	int saved = errno;
+
+	if (!k)
+		return;
+	shim_enter();
+	sio_keep_end(k, new_addr);
 	shim_leave();
 	errno = saved;
 }
 
-void shim_mem_before_map_fixed(void *addr, size_t len, int flags)
+void *shim_mem_before_map_fixed(void *addr, size_t len, int flags)
 {
 	if (!shim_depth && (flags & MAP_FIXED) && !(flags & MAP_FIXED_NOREPLACE) &&
 	    page_aligned(addr) && len)
-		keep(addr, len, SIO_KEEP_UNMAP);
+		return keep_begin(addr, len, SIO_KEEP_UNMAP, 0);
+	return NULL;
+}
+
+void shim_mem_after_map_fixed(void *keep)
+{
+	keep_end(keep, 0);
 }
 
 SHIM_EXPORT int munmap(void *addr, size_t len)
 {
+	struct sio_keep *k = NULL;
+	int ret;
+
 	if (!shim_depth && page_aligned(addr) && len)
-		keep(addr, len, SIO_KEEP_UNMAP);
-	return real_munmap()(addr, len);
+		k = keep_begin(addr, len, SIO_KEEP_UNMAP, 0);
+	ret = real_munmap()(addr, len);
+	keep_end(k, 0);
+	return ret;
 }
 
 SHIM_EXPORT int madvise(void *addr, size_t len, int advice)
 {
+	struct sio_keep *k = NULL;
+	int ret;
+
 	if (shim_depth || !page_aligned(addr) || !len)
 		return real_madvise()(addr, len, advice);
 	switch (advice) {
 	case MADV_DONTNEED:
 	case MADV_DONTNEED_LOCKED:
-		keep(addr, len, SIO_KEEP_DISCARD);
+		k = keep_begin(addr, len, SIO_KEEP_DISCARD, 0);
 		break;
 	case MADV_REMOVE:
-		keep(addr, len, SIO_KEEP_COPY);
+		k = keep_begin(addr, len, SIO_KEEP_COPY, 0);
 		break;
 	case MADV_FREE:
 		/* Linux cannot reclaim a pinned page, so its contents stay for both sides */
@@ -78,18 +108,21 @@ SHIM_EXPORT int madvise(void *addr, size_t len, int advice)
 			return 0;
 		break;
 	}
-	return real_madvise()(addr, len, advice);
+	ret = real_madvise()(addr, len, advice);
+	keep_end(k, 0);
+	return ret;
 }
 
 /*
  * The pages that move stay pinned where they went (the program's and the device's view are
- * shared as on Linux); a tail the call drops is kept first, as munmap would.
+ * shared as on Linux); a tail the call drops is kept, as munmap would; pinned pages under a
+ * MREMAP_FIXED destination are kept first (a separate step: the only one with a window in
+ * which a pin can slip in).
  */
 SHIM_EXPORT void *mremap(void *old, size_t old_len, size_t new_len, int flags, ...)
 {
-	struct sio_keep_move *move = NULL;
+	struct sio_keep *k;
 	void *want = NULL, *ret;
-	int saved;
 
 	if (flags & MREMAP_FIXED) {
 		va_list ap;
@@ -100,22 +133,10 @@ SHIM_EXPORT void *mremap(void *old, size_t old_len, size_t new_len, int flags, .
 	}
 	if (shim_depth || !page_aligned(old) || !old_len || !new_len)
 		return real_mremap()(old, old_len, new_len, flags, want);
-	saved = errno;
-	shim_enter();
 	if ((flags & MREMAP_FIXED) && page_aligned(want))
-		sio_keep_pinned((uintptr_t)want, new_len, SIO_KEEP_UNMAP);
-	if (new_len < old_len)
-		sio_keep_pinned((uintptr_t)old + new_len, old_len - new_len, SIO_KEEP_UNMAP);
-	if (flags & MREMAP_MAYMOVE)
-		move = sio_keep_move_begin((uintptr_t)old, new_len < old_len ? new_len : old_len);
-	shim_leave();
-	errno = saved;
+		keep_end(keep_begin(want, new_len, SIO_KEEP_UNMAP, 0), 0);
+	k = keep_begin(old, old_len, SIO_KEEP_MOVE, new_len < old_len ? new_len : old_len);
 	ret = real_mremap()(old, old_len, new_len, flags, want);
-	saved = errno;
-	shim_enter();
-	sio_keep_move_end(move, ret == MAP_FAILED ? 0 : (uintptr_t)ret,
-			  new_len < old_len ? new_len : old_len);
-	shim_leave();
-	errno = saved;
+	keep_end(k, ret == MAP_FAILED ? 0 : (uintptr_t)ret);
 	return ret;
 }
