@@ -152,6 +152,7 @@ static void test_mm_mode(char *buf)
 }
 
 
+#ifndef SIO_REAL_KERNEL
 /* Pages of [p, p + n pages) resident in this process */
 static size_t resident(void *p, size_t n)
 {
@@ -172,7 +173,6 @@ static bool eager_mode(void)
 	return m && !strcmp(m, "eager");
 }
 
-#ifndef SIO_REAL_KERNEL
 /*
  * The default mode pins without faulting in: the pages come in with the first DMA, and the
  * accounting is the kernel's either way. The eager mode makes them resident as Linux does.
