@@ -432,6 +432,16 @@ out_free:
 	return rc;
 }
 
+static bool iopt_has_domains(struct io_pagetable *iopt)
+{
+	bool any;
+
+	pthread_mutex_lock(&iopt->lock);
+	any = iopt->ndomains;
+	pthread_mutex_unlock(&iopt->lock);
+	return any;
+}
+
 static void account_mode_upgrade(struct sio_ctx *ctx, struct iopt_pages *pages)
 {
 	if (ctx->account_mode == IOPT_PAGES_ACCOUNT_MM &&
@@ -450,6 +460,14 @@ int iopt_map_user_pages(struct sio_ctx *ctx, struct io_pagetable *iopt, uint64_t
 	if (IS_ERR(pages))
 		return PTR_ERR(pages);
 	account_mode_upgrade(ctx, pages);
+	/*
+	 * The eager pin mode faults the range in before the table is locked, so the lock is
+	 * not held for the page walk; the pin under it then only checks. A failure here is
+	 * the pin's to report (with the errno order of the map).
+	 */
+	if (sio_pin_eager() && iopt_has_domains(iopt) &&
+	    !sio_user_range_probe(uptr, length, iommu_prot & SIO_PROT_WRITE))
+		pages->prepopulated = true;
 	elm = (struct iopt_pages_elm){ pages, uptr - pages->uptr, length };
 	rc = iopt_map_pages(iopt, &elm, 1, length, iova, iommu_prot, flags);
 	iopt_put_pages(pages);

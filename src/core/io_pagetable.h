@@ -65,6 +65,7 @@ struct iopt_pages {
 	uint64_t uptr;     /* USER: user VA of byte 0 of page 0 */
 	size_t npages;
 	bool writable;
+	bool prepopulated;       /* USER: faulted in by the map, before its first pin (mutex) */
 	int account_mode;
 	struct pin_run *runs;    /* pin counts: sorted, disjoint runs of pinned pages */
 	size_t nruns, runs_cap;

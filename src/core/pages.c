@@ -361,11 +361,11 @@ void iopt_put_pages(struct iopt_pages *pages)
  * Check user memory as pinning would, then, in the eager mode, fault it in. The check comes
  * first so that a range the kernel could not pin is refused before anything is populated.
  */
-static int user_range_pin_check(uint64_t addr, uint64_t len, bool write)
+static int user_range_pin_check(uint64_t addr, uint64_t len, bool write, bool populated)
 {
 	int rc = sio_user_range_check(addr, len, write);
 
-	if (!rc && sio_pin_eager())
+	if (!rc && sio_pin_eager() && !populated)
 		rc = sio_user_range_probe(addr, len, write);
 	return rc;
 }
@@ -374,6 +374,7 @@ static int user_range_pin_check(uint64_t addr, uint64_t len, bool write)
 static int pages_pin_check(struct iopt_pages *pages, size_t first, size_t last)
 {
 	uint64_t len = (last - first + 1) * SIO_PAGE_SIZE;
+	bool populated;
 
 	if (sio_should_fail())
 		return -ENOMEM;
@@ -382,8 +383,11 @@ static int pages_pin_check(struct iopt_pages *pages, size_t first, size_t last)
 		/* Pages of another process's memory (after fork) cannot be pinned here */
 		if (pages->source_pid != sio_self_pid())
 			return -EFAULT;
+		/* Populated by the map just before, outside the table lock: once */
+		populated = pages->prepopulated;
+		pages->prepopulated = false;
 		return user_range_pin_check(pages->base + first * SIO_PAGE_SIZE, len,
-					    pages->writable);
+					    pages->writable, populated);
 	case IOPT_ADDRESS_FILE: {
 		struct stat st;
 		int rc = file_ensure_mapped(pages);
