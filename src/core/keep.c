@@ -7,23 +7,28 @@
  * program sees its new (or empty) memory. softiommu's "physical" addresses are this
  * process's addresses, so the front-end (the shim's memory.c) calls in here before such a
  * call runs, and the pinned pages in the range are moved aside first: mremap() into a
- * reserve softiommu owns keeps the very pages (MREMAP_DONTUNMAP when the program's range is
- * to stay mapped and empty), and where mremap cannot (a VMA it refuses, MADV_REMOVE, which
- * frees the file's pages wherever they are mapped) the bytes are copied into fresh memory.
- * The areas' domains are then pointed at the new place. When the program moves memory itself
- * (mremap), the pages go with it, and the domains follow them there.
+ * reserve softiommu owns keeps the very pages (with MREMAP_DONTUNMAP, so the program's range
+ * stays mapped, empty, until its own call: no other thread's mmap can land in a hole), and
+ * where mremap cannot (a VMA it refuses, MADV_REMOVE, which frees the file's pages wherever
+ * they are mapped) the bytes are copied into fresh memory. The areas' domains are then
+ * pointed at the new place. When the program moves memory itself (mremap), the pages go with
+ * it, and the domains follow them there.
  *
- * Every such change runs under keep_lock, with every IOAS table that has an area on the
- * pages locked and every domain of those tables' dma_lock held for writing, so no DMA or
- * access copy sees the move half done. A reserve (struct sio_kept) is freed when the last of
- * its pages loses its last pin.
+ * Every such change runs from sio_keep_begin() to sio_keep_end(), around the program's call:
+ * under keep_lock, with every IOAS table that has an area on the pages locked, every domain
+ * of those tables' dma_lock held for writing (no DMA or access copy sees a move half done),
+ * and sio_keep_rwlock held for writing (no pin of user memory slips in between the look for
+ * pinned pages and the call). A reserve (struct sio_kept) is freed when the last of its
+ * pages loses its last pin.
  *
  * What is not seen here cannot be kept: a raw system call, and libc's own internal calls
  * (free() of a large block, malloc_trim) do not come through the shim. Then the pages are
  * gone, and a DMA to them faults; docs/memory-model.md lists the cases.
  *
- * Lock order: keep_lock > pages_list_lock (in collect) | iopt->lock (several, by address) >
- * pages->mutex > ctx->obj_lock; keep_lock > domain->dma_lock (several).
+ * Lock order: keep_lock > iopt->lock (several: by address, or try-locked) >
+ * sio_keep_rwlock > sio_pages_list_lock > pages->mutex > ctx->obj_lock, and
+ * sio_keep_rwlock > domain->dma_lock (several). A pin takes iopt->lock > sio_keep_rwlock
+ * (read) > pages->mutex.
  */
 #include <stdlib.h>
 #include <sys/mman.h>
@@ -43,7 +48,7 @@ struct sio_kept {
 	atomic_long users; /* (pages object, page) pairs pinned in it */
 };
 
-atomic_long sio_kept_bytes; /* held in reserves now: for tests and the state dump */
+atomic_long sio_kept_bytes; /* bytes held in reserves now */
 
 static pthread_mutex_t keep_lock = PTHREAD_MUTEX_INITIALIZER;
 
@@ -54,6 +59,11 @@ static pthread_mutex_t keep_lock = PTHREAD_MUTEX_INITIALIZER;
  */
 pthread_rwlock_t sio_keep_rwlock = PTHREAD_RWLOCK_INITIALIZER;
 
+/**
+ * sio_kept_put() - @npages pinned pages in @kept lost their last pin
+ *
+ * Return: true when that was the reserve's last page, and it is gone.
+ */
 bool sio_kept_put(struct sio_kept *kept, size_t npages)
 {
 	if (atomic_fetch_sub(&kept->users, (long)npages) != (long)npages)

@@ -334,6 +334,36 @@ static void test_refused_pin_stores_nothing(void)
 	munmap(m, 16 * PG);
 }
 
+#ifndef SIO_REAL_KERNEL
+extern bool sio_probe_force_fallback;
+int sio_user_range_probe(uint64_t uaddr, size_t len, bool write);
+
+/*
+ * The eager mode's fault-in on kernels without MADV_POPULATE_* (forced here): it must not
+ * store to the memory either, and must still refuse what pinning refuses.
+ */
+static void test_probe_fallback_stores_nothing(void)
+{
+	char *m = mmap(NULL, 16 * PG, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	struct hammer h = { .counter = (uint64_t *)m };
+	pthread_t t;
+
+	memset(m, 0, 16 * PG);
+	sio_probe_force_fallback = true;
+	CHECK(pthread_create(&t, NULL, hammer_fn, &h) == 0);
+	for (int i = 0; i != 2000; i++)
+		CHECK_OK(sio_user_range_probe((uintptr_t)m, 16 * PG, true));
+	atomic_store(&h.stop, true);
+	pthread_join(t, NULL);
+	CHECK(*h.counter == h.done);
+	mprotect(m + 15 * PG, PG, PROT_READ);
+	CHECK_ERR(EFAULT, sio_user_range_probe((uintptr_t)m, 16 * PG, true));
+	CHECK_OK(sio_user_range_probe((uintptr_t)m, 16 * PG, false));
+	sio_probe_force_fallback = false;
+	munmap(m, 16 * PG);
+}
+#endif
+
 int main(void)
 {
 	char *buf = mmap(NULL, 64 * PG, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
@@ -348,5 +378,8 @@ int main(void)
 #endif
 	test_efault_cases();
 	test_refused_pin_stores_nothing();
+#ifndef SIO_REAL_KERNEL
+	test_probe_fallback_stores_nothing();
+#endif
 	return t_done();
 }
