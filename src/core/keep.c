@@ -59,6 +59,33 @@ static pthread_mutex_t keep_lock = PTHREAD_MUTEX_INITIALIZER;
  */
 pthread_rwlock_t sio_keep_rwlock = PTHREAD_RWLOCK_INITIALIZER;
 
+/*
+ * fork() in the middle of a change would leave the child with keep_lock held by a thread it
+ * does not have; a pin in flight would leave it sio_keep_rwlock read-held. No change runs
+ * across a fork, and the child starts with both free (it has one thread; its parent's pages
+ * are another process's, which keep.c never touches).
+ */
+static void keep_fork_prepare(void)
+{
+	pthread_mutex_lock(&keep_lock);
+}
+
+static void keep_fork_parent(void)
+{
+	pthread_mutex_unlock(&keep_lock);
+}
+
+static void keep_fork_child(void)
+{
+	pthread_mutex_unlock(&keep_lock);
+	pthread_rwlock_init(&sio_keep_rwlock, NULL);
+}
+
+__attribute__((constructor)) static void keep_init(void)
+{
+	pthread_atfork(keep_fork_prepare, keep_fork_parent, keep_fork_child);
+}
+
 /**
  * sio_kept_put() - @npages pinned pages in @kept lost their last pin
  *
