@@ -11,6 +11,10 @@ WERROR=1 BUILD=$BUILD scripts/setup.sh
 echo "== unit tests"
 ctest --test-dir "$BUILD" --output-on-failure -j"$(nproc)"
 
+# Once more with the process_vm_readv/writev copy forced (the fallback of the fast copy)
+echo "== unit tests, process_vm copy path (SOFTIOMMU_UACCESS=vm)"
+SOFTIOMMU_UACCESS=vm ctest --test-dir "$BUILD" --output-on-failure -j"$(nproc)"
+
 echo "== upstream iommufd selftests through the shim"
 tests/conformance/run.sh --build "$BUILD" --fail-nth
 

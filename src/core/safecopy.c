@@ -1,0 +1,370 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The fault-safe user copy with no system call.
+ *
+ * A copy is one `rep movsb` at a known address (safecopy_insn). Before it the thread marks
+ * itself in a copy and records the user range in thread-local storage; a SIGSEGV or SIGBUS
+ * whose ucontext shows that instruction, on a marked thread, with the faulting address in the
+ * user range (or a #GP from a non-canonical user pointer, which carries no address), is ours:
+ * the handler moves the saved instruction pointer to safecopy_fixup, just after it, and
+ * returns. The interrupted copy then reads in RCX how many bytes were left, as the kernel's
+ * exception-table fixup does for copy_user. No setjmp, nothing saved or restored but what
+ * sigreturn already restores (signal mask, alternate-stack state), so the handler is
+ * async-signal-safe and works the same on every thread and on an alternate stack.
+ *
+ * Any other fault is the program's: it goes to the action the program set (recorded in a
+ * chain record), with that action's semantics — SA_SIGINFO or not, SA_RESETHAND — while the
+ * kernel applies its mask and SA_NODEFER/SA_ONSTACK because our handler is installed with
+ * them (sio_safecopy_kernel_action). With no handler, the default action is restored and the
+ * fault taken again, so the process dies of it exactly as without softiommu (same signal,
+ * same core, same exit status).
+ *
+ * Who installs the handler: the shim's signal.c when preloaded (it also interposes
+ * sigaction()/signal() so the program's later handlers land in the chain record and ours
+ * stays installed); otherwise this file, once, at the first copy, chaining to whatever was
+ * installed before (a sanitizer's, a fuzzer's, the program's). A library-mode program that
+ * replaces the handler afterwards is detected at the next softiommu_open(), not per copy;
+ * SOFTIOMMU_UACCESS=vm forces the process_vm_readv/writev path instead.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <ucontext.h>
+#include <unistd.h>
+
+#include "safecopy.h"
+
+#if defined(__x86_64__) && defined(SIO_FAST_UACCESS)
+#define SAFECOPY_BUILT 1
+#else
+#define SAFECOPY_BUILT 0
+#endif
+
+#define SAFECOPY_PAGE 4096UL
+
+/* ---- the copy instruction and its fixup ---- */
+
+#if SAFECOPY_BUILT
+/* Returns the bytes not copied (RCX after the rep movsb, or at the fault) */
+size_t safecopy_raw(void *dst, const void *src, size_t len);
+extern const char safecopy_insn[], safecopy_fixup[];
+
+__asm__(".text\n"
+	".p2align 4\n"
+	".globl safecopy_raw\n"
+	".hidden safecopy_raw\n"
+	".type safecopy_raw, @function\n"
+	"safecopy_raw:\n"
+	"	endbr64\n"
+	"	movq %rdx, %rcx\n"
+	".globl safecopy_insn\n"
+	".hidden safecopy_insn\n"
+	"safecopy_insn:\n"
+	"	rep movsb\n"
+	".globl safecopy_fixup\n"
+	".hidden safecopy_fixup\n"
+	"safecopy_fixup:\n"
+	"	movq %rcx, %rax\n"
+	"	ret\n"
+	".size safecopy_raw, .-safecopy_raw\n");
+#endif
+
+/*
+ * This thread's copy in progress. A signal handler that copies (an ioctl from a handler)
+ * nests: sio_safecopy() saves and restores the outer state.
+ */
+struct safecopy_state {
+	uintptr_t ulo, uhi;	/* the user range of the copy: [ulo, uhi) */
+	uintptr_t fault_addr;	/* set by the handler: where the fault was, 0 when unknown */
+	bool active;
+};
+
+static __thread volatile struct safecopy_state sc_state __attribute__((tls_model("initial-exec")));
+
+bool sio_safecopy_built(void)
+{
+	return SAFECOPY_BUILT;
+}
+
+/* ---- the program's actions for SIGSEGV and SIGBUS ---- */
+
+/*
+ * Two buffers per signal and a generation count: the writer fills the buffer the count does
+ * not point at, then publishes it; a reader (possibly a signal handler) copies the current one
+ * and retries if the count moved meanwhile. Writers exclude each other with a spin flag taken
+ * with every signal blocked, so a handler never spins on its own thread's writer.
+ */
+struct chain {
+	struct sigaction act[2];
+	atomic_uint gen;
+};
+
+static struct chain chains[2]; /* SIGSEGV, SIGBUS */
+static atomic_flag chain_writer = ATOMIC_FLAG_INIT;
+
+static struct chain *chain_of(int sig)
+{
+	return &chains[sig == SIGBUS];
+}
+
+void sio_safecopy_chain_get(int sig, struct sigaction *out)
+{
+	struct chain *c = chain_of(sig);
+	unsigned int g;
+
+	do {
+		g = atomic_load_explicit(&c->gen, memory_order_acquire);
+		memcpy(out, &c->act[g & 1], sizeof(*out));
+		atomic_thread_fence(memory_order_acquire);
+	} while (atomic_load_explicit(&c->gen, memory_order_relaxed) != g);
+}
+
+void sio_safecopy_chain_set(int sig, const struct sigaction *act)
+{
+	struct chain *c = chain_of(sig);
+	sigset_t all, old;
+	unsigned int g;
+
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	while (atomic_flag_test_and_set_explicit(&chain_writer, memory_order_acquire))
+		;
+	g = atomic_load_explicit(&c->gen, memory_order_relaxed);
+	memcpy(&c->act[(g + 1) & 1], act, sizeof(*act));
+	atomic_store_explicit(&c->gen, g + 1, memory_order_release);
+	atomic_flag_clear_explicit(&chain_writer, memory_order_release);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+}
+
+/* As the kernel decides: by the handler's value, whatever SA_SIGINFO says */
+static bool is_handler(const struct sigaction *a)
+{
+	return a->sa_handler != SIG_DFL && a->sa_handler != SIG_IGN;
+}
+
+void sio_safecopy_kernel_action(const struct sigaction *prog, struct sigaction *out)
+{
+	memset(out, 0, sizeof(*out));
+	out->sa_sigaction = sio_safecopy_handler;
+	if (is_handler(prog)) {
+		out->sa_mask = prog->sa_mask;
+		out->sa_flags = SA_SIGINFO | (prog->sa_flags & (SA_ONSTACK | SA_NODEFER | SA_RESTART));
+	} else {
+		sigemptyset(&out->sa_mask);
+		out->sa_flags = SA_SIGINFO | SA_ONSTACK | SA_NODEFER;
+	}
+}
+
+/* ---- installation ---- */
+
+static int (*real_sigaction)(int, const struct sigaction *, struct sigaction *) = sigaction;
+static atomic_bool frontend_owned;
+static pthread_once_t install_once = PTHREAD_ONCE_INIT;
+static atomic_bool installed;
+
+void sio_safecopy_set_frontend(int (*fn)(int, const struct sigaction *, struct sigaction *))
+{
+	real_sigaction = fn;
+	atomic_store(&frontend_owned, true);
+}
+
+static bool handler_in_place(int sig)
+{
+	struct sigaction cur;
+
+	return real_sigaction(sig, NULL, &cur) == 0 && (cur.sa_flags & SA_SIGINFO) &&
+	       cur.sa_sigaction == sio_safecopy_handler;
+}
+
+/* Library mode: put ours in front of whatever is there, remembering it as the chain */
+static bool install_sig(int sig)
+{
+	struct sigaction prev, k;
+
+	if (handler_in_place(sig))
+		return true;
+	if (real_sigaction(sig, NULL, &prev))
+		return false;
+	sio_safecopy_chain_set(sig, &prev);
+	sio_safecopy_kernel_action(&prev, &k);
+	if (real_sigaction(sig, &k, NULL))
+		return false;
+	/* A sanitizer may refuse a replacement (ASan's allow_user_segv_handler=0) */
+	return handler_in_place(sig);
+}
+
+static void install(void)
+{
+	if (!SAFECOPY_BUILT)
+		return;
+	if (atomic_load(&frontend_owned)) {
+		atomic_store(&installed, handler_in_place(SIGSEGV) && handler_in_place(SIGBUS));
+		return;
+	}
+	atomic_store(&installed, install_sig(SIGSEGV) && install_sig(SIGBUS));
+}
+
+bool sio_safecopy_ready(void)
+{
+	pthread_once(&install_once, install);
+	return atomic_load_explicit(&installed, memory_order_relaxed);
+}
+
+/* ---- the handler ---- */
+
+static void die_of(int sig, siginfo_t *si)
+{
+	struct sigaction dfl;
+
+	memset(&dfl, 0, sizeof(dfl));
+	dfl.sa_handler = SIG_DFL;
+	sigemptyset(&dfl.sa_mask);
+	real_sigaction(sig, &dfl, NULL);
+	/* A fault is taken again on return; a sent signal has to be sent again */
+	if (si->si_code <= 0)
+		syscall(SYS_rt_tgsigqueueinfo, getpid(), (pid_t)syscall(SYS_gettid), sig, si);
+}
+
+/* Deliver a fault that is not a copy's to what the program set for @sig */
+static void forward(int sig, siginfo_t *si, void *uc)
+{
+	struct sigaction a;
+
+	sio_safecopy_chain_get(sig, &a);
+	if (!is_handler(&a)) {
+		/* An ignored SIGSEGV/SIGBUS from kill() stays ignored; a real fault cannot be */
+		if (a.sa_handler == SIG_IGN && si->si_code <= 0)
+			return;
+		die_of(sig, si);
+		return;
+	}
+	if (a.sa_flags & SA_RESETHAND) {
+		/* Linux resets the handler only; flags and mask stay as they were */
+		struct sigaction dfl = a, k;
+
+		dfl.sa_handler = SIG_DFL;
+		sio_safecopy_chain_set(sig, &dfl);
+		sio_safecopy_kernel_action(&dfl, &k);
+		real_sigaction(sig, &k, NULL);
+	}
+	if (a.sa_flags & SA_SIGINFO)
+		a.sa_sigaction(sig, si, uc);
+	else
+		a.sa_handler(sig);
+}
+
+#if SAFECOPY_BUILT
+static bool fixup(int sig, siginfo_t *si, ucontext_t *uc)
+{
+	greg_t *rip = &uc->uc_mcontext.gregs[REG_RIP];
+	uintptr_t addr = (uintptr_t)si->si_addr;
+	volatile struct safecopy_state *s;
+
+	/* The instruction first: only a thread that is copying touches its state */
+	if (*rip != (greg_t)(uintptr_t)safecopy_insn)
+		return false;
+	s = &sc_state;
+	if (!s->active || si->si_code <= 0)
+		return false;
+	if (sig == SIGSEGV && si->si_code == SI_KERNEL) {
+		addr = 0; /* #GP: a non-canonical user pointer, no address reported */
+	} else if (addr < (s->ulo & ~(SAFECOPY_PAGE - 1)) || addr >= s->uhi) {
+		return false; /* our side faulted: a softiommu bug, let it crash */
+	}
+	s->fault_addr = addr;
+	*rip = (greg_t)(uintptr_t)safecopy_fixup;
+	return true;
+}
+#endif
+
+/**
+ * sio_safecopy_handler() - softiommu's SIGSEGV/SIGBUS handler
+ *
+ * A fault inside a user copy resumes the copy at its fixup (the copy returns short); any
+ * other goes to the program's action for the signal, or kills the process as the default
+ * action would.
+ */
+void sio_safecopy_handler(int sig, siginfo_t *si, void *uc)
+{
+	int saved_errno = errno;
+
+#if SAFECOPY_BUILT
+	if (fixup(sig, si, uc))
+		return;
+#endif
+	errno = saved_errno;
+	forward(sig, si, uc);
+}
+
+/* ---- the copy ---- */
+
+size_t sio_safecopy(void *dst, const void *src, size_t len, uint64_t uaddr)
+{
+#if SAFECOPY_BUILT
+	volatile struct safecopy_state *s = &sc_state;
+	struct safecopy_state outer = { s->ulo, s->uhi, s->fault_addr, s->active };
+	size_t left;
+
+	s->active = false;
+	atomic_signal_fence(memory_order_seq_cst);
+	s->ulo = uaddr;
+	s->uhi = uaddr + len;
+	s->fault_addr = 0;
+	atomic_signal_fence(memory_order_seq_cst);
+	s->active = true;
+	atomic_signal_fence(memory_order_seq_cst);
+	left = safecopy_raw(dst, src, len);
+	/*
+	 * A fast-string copy may stop some bytes short of the page that faulted: finish the
+	 * bytes before that page, so the count is exact (a DMA reports which leaf faulted).
+	 */
+	while (left) {
+		uintptr_t bad = s->fault_addr & ~(SAFECOPY_PAGE - 1);
+		size_t off = len - left, more, rest;
+
+		if (!s->fault_addr || bad <= uaddr + off)
+			break;
+		more = bad - (uaddr + off);
+		if (more > left)
+			more = left;
+		s->fault_addr = 0;
+		atomic_signal_fence(memory_order_seq_cst);
+		rest = safecopy_raw((char *)dst + off, (const char *)src + off, more);
+		left -= more - rest;
+		if (!rest)
+			break;
+	}
+	atomic_signal_fence(memory_order_seq_cst);
+	s->active = false;
+	atomic_signal_fence(memory_order_seq_cst);
+	s->ulo = outer.ulo;
+	s->uhi = outer.uhi;
+	s->fault_addr = outer.fault_addr;
+	atomic_signal_fence(memory_order_seq_cst);
+	s->active = outer.active;
+	return len - left;
+#else
+	(void)dst;
+	(void)src;
+	(void)uaddr;
+	(void)len;
+	return 0;
+#endif
+}
+
+/**
+ * sio_safecopy_recheck() - library mode: put softiommu's handlers back in front if the
+ * program replaced them since the last check (called on each softiommu_open()).
+ *
+ * The replacement becomes the chain record, so its faults still reach it.
+ */
+void sio_safecopy_recheck(void)
+{
+	if (!SAFECOPY_BUILT || atomic_load(&frontend_owned) || !atomic_load(&installed))
+		return;
+	if (!install_sig(SIGSEGV) || !install_sig(SIGBUS))
+		atomic_store(&installed, false);
+}
