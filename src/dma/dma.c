@@ -145,9 +145,31 @@ static int batch_copy(struct dma_cursor *c, struct dma_batch *b, struct sio_dma_
 	return -EFAULT;
 }
 
+/*
+ * The leaf the hit path last looked up: segments of a scatter DMA often share one, and a
+ * translation stays usable until the section it was looked up in ends
+ */
+struct leaf_memo {
+	uint64_t iova, pa, len; /* len 0: none */
+};
+
+static bool memo_lookup(struct sio_iotlb *tlb, uint32_t pasid, unsigned int access,
+			struct leaf_memo *m, uint64_t iova, uint64_t *pa, uint64_t *contig)
+{
+	if (iova - m->iova < m->len) {
+		*pa = m->pa + (iova - m->iova);
+		*contig = m->len - (iova - m->iova);
+		return true;
+	}
+	if (!sio_iotlb_lookup(tlb, pasid, iova, access, pa, contig))
+		return false;
+	*m = (struct leaf_memo){ iova, *pa, *contig };
+	return true;
+}
+
 /* Fill @b from the IOTLB, up to the first miss; in a section */
 static void batch_from_iotlb(struct sio_iotlb *tlb, uint32_t pasid, const struct dma_cursor *c,
-			     struct dma_batch *b)
+			     struct leaf_memo *m, struct dma_batch *b)
 {
 	uint64_t iova = cursor_iova(c), pa, contig;
 	size_t rest = cursor_rest(c);
@@ -155,7 +177,7 @@ static void batch_from_iotlb(struct sio_iotlb *tlb, uint32_t pasid, const struct
 	b->nr = 0;
 	b->len = 0;
 	while (b->len < rest && b->nr < DMA_BATCH &&
-	       sio_iotlb_lookup(tlb, pasid, iova + b->len, c->access, &pa, &contig))
+	       memo_lookup(tlb, pasid, c->access, m, iova + b->len, &pa, &contig))
 		batch_push(b, iova + b->len, pa, min_t(uint64_t, contig, rest - b->len));
 }
 
@@ -166,6 +188,7 @@ static void batch_from_iotlb(struct sio_iotlb *tlb, uint32_t pasid, const struct
 static int dma_hit_path(struct sio_iotlb *tlb, uint32_t pasid, struct dma_cursor *c,
 			struct sio_dma_fault *f)
 {
+	struct leaf_memo memo = {};
 	unsigned int leaves = 0;
 	struct dma_batch b;
 	int rc = 0;
@@ -175,7 +198,7 @@ static int dma_hit_path(struct sio_iotlb *tlb, uint32_t pasid, struct dma_cursor
 	while (c->seg != c->end) {
 		size_t rest = cursor_rest(c);
 
-		batch_from_iotlb(tlb, pasid, c, &b);
+		batch_from_iotlb(tlb, pasid, c, &memo, &b);
 		if (!b.nr)
 			break;
 		rc = batch_copy(c, &b, f);
@@ -185,6 +208,7 @@ static int dma_hit_path(struct sio_iotlb *tlb, uint32_t pasid, struct dma_cursor
 		leaves += b.nr;
 		if (leaves >= DMA_BATCH) {
 			leaves = 0;
+			memo.len = 0;
 			sio_dma_read_unlock();
 			if (sio_dma_read_lock())
 				return 0;
