@@ -73,7 +73,8 @@ static void route_fault(struct sio_device *idev, struct sio_hw_pagetable *hwpt,
 	    !hwpt->domain->ops->fault_event(hwpt->domain, idev->dev, fault))
 		return;
 	atomic_fetch_add(&unhandled_faults, 1);
-	if (getenv("SOFTIOMMU_LOG") && !atomic_exchange(&logged, true))
+	if (!atomic_load_explicit(&logged, memory_order_relaxed) && getenv("SOFTIOMMU_LOG") &&
+	    !atomic_exchange(&logged, true))
 		fprintf(stderr, "softiommu: unhandled DMA fault (kind %d) at IOVA 0x%llx from %s\n",
 			fault->kind, (unsigned long long)fault->iova, idev->dev->name);
 }

@@ -58,6 +58,8 @@ static void reader_release(void *arg)
 {
 	struct sio_dma_reader *r = arg;
 
+	/* A later destructor's DMA claims a slot anew instead of sharing this one */
+	self = NULL;
 	r->depth = 0;
 	atomic_store_explicit(&r->active, 0, memory_order_release);
 	atomic_store_explicit(&r->taken, false, memory_order_release);
