@@ -1,7 +1,11 @@
 // SPDX-License-Identifier: MIT
 /*
  * The descriptor registry. Lookups from the shim's hot path (every read/write/close in the
- * process) are a lock-free load; only descriptors that are ours take the registry lock.
+ * process) are a lock-free load, and so is taking a reference on one of ours (every ioctl and
+ * read): sio_file structs are type-stable — a freed one waits on free_files for reuse as a
+ * sio_file and is never given back to malloc — so a lookup racing with close may touch the
+ * refs of a file being freed: it sees 0, or sees the registry changed after its increment,
+ * and tries again. Changes to the registry take the registry lock.
  */
 #include <fcntl.h>
 #include <sys/eventfd.h>
@@ -19,6 +23,36 @@ static _Atomic(struct sio_file *) *registry;
 static pthread_mutex_t registry_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_once_t registry_once = PTHREAD_ONCE_INIT;
 static atomic_int registry_high; /* one past the highest descriptor ever registered */
+static struct sio_file *free_files; /* linked through ->priv, under free_lock */
+static pthread_mutex_t free_lock = PTHREAD_MUTEX_INITIALIZER;
+
+/* A zeroed file, refs 0 (a racing lookup may still read refs, never anything else) */
+static struct sio_file *file_alloc(void)
+{
+	struct sio_file *f;
+
+	pthread_mutex_lock(&free_lock);
+	f = free_files;
+	if (f)
+		free_files = f->priv;
+	pthread_mutex_unlock(&free_lock);
+	if (!f)
+		return calloc(1, sizeof(*f));
+	f->ops = NULL;
+	f->priv = NULL;
+	f->signal_fd = -1;
+	f->readable = false;
+	f->flags = 0;
+	return f;
+}
+
+static void file_free(struct sio_file *f)
+{
+	pthread_mutex_lock(&free_lock);
+	f->priv = free_files;
+	free_files = f;
+	pthread_mutex_unlock(&free_lock);
+}
 
 static void registry_note(int fd)
 {
@@ -58,19 +92,19 @@ int sio_file_install(const struct sio_file_ops *ops, void *priv, int flags,
 		return -ENOMEM;
 	if (sio_should_fail())
 		return -ENOMEM;
-	f = calloc(1, sizeof(*f));
+	f = file_alloc();
 	if (!f)
 		return -ENOMEM;
 	fd = eventfd(0, EFD_NONBLOCK | ((flags & O_CLOEXEC) ? EFD_CLOEXEC : 0));
 	if (fd < 0) {
 		int rc = -errno;
 
-		free(f);
+		file_free(f);
 		return rc;
 	}
 	if (fd >= SIO_MAX_FDS) {
 		syscall(SYS_close, fd);
-		free(f);
+		file_free(f);
 		return -EMFILE;
 	}
 	f->signal_fd = fcntl(fd, F_DUPFD_CLOEXEC, 0);
@@ -78,14 +112,14 @@ int sio_file_install(const struct sio_file_ops *ops, void *priv, int flags,
 		int rc = -errno;
 
 		syscall(SYS_close, fd);
-		free(f);
+		file_free(f);
 		return rc;
 	}
 	f->ops = ops;
 	f->priv = priv;
 	f->flags = flags;
-	atomic_init(&f->refs, 1);
 	pthread_mutex_init(&f->lock, NULL);
+	atomic_store_explicit(&f->refs, 1, memory_order_release);
 	pthread_mutex_lock(&registry_lock);
 	atomic_store_explicit(&registry[fd], f, memory_order_release);
 	registry_note(fd);
@@ -95,18 +129,36 @@ int sio_file_install(const struct sio_file_ops *ops, void *priv, int flags,
 	return fd;
 }
 
+/* A reference unless the file is already on its way out (refs 0) */
+static bool file_ref_not_zero(struct sio_file *f)
+{
+	int refs = atomic_load_explicit(&f->refs, memory_order_relaxed);
+
+	do {
+		if (!refs)
+			return false;
+	} while (!atomic_compare_exchange_weak_explicit(&f->refs, &refs, refs + 1,
+							memory_order_acquire, memory_order_relaxed));
+	return true;
+}
+
 struct sio_file *sio_file_get(int fd)
 {
 	struct sio_file *f;
 
 	if (!sio_file_is_fd(fd))
 		return NULL;
-	pthread_mutex_lock(&registry_lock);
-	f = atomic_load_explicit(&registry[fd], memory_order_relaxed);
-	if (f)
-		sio_file_ref(f);
-	pthread_mutex_unlock(&registry_lock);
-	return f;
+	for (;;) {
+		f = atomic_load_explicit(&registry[fd], memory_order_acquire);
+		if (!f)
+			return NULL;
+		if (file_ref_not_zero(f)) {
+			/* Still the file at @fd (not closed, nor freed and reused elsewhere)? */
+			if (atomic_load_explicit(&registry[fd], memory_order_acquire) == f)
+				return f;
+			sio_file_put(f);
+		}
+	}
 }
 
 void sio_file_put(struct sio_file *f)
@@ -117,7 +169,7 @@ void sio_file_put(struct sio_file *f)
 		f->ops->release(f);
 	syscall(SYS_close, f->signal_fd);
 	pthread_mutex_destroy(&f->lock);
-	free(f);
+	file_free(f);
 }
 
 static struct sio_file *registry_take(int fd)

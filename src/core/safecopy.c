@@ -83,6 +83,31 @@ struct safecopy_state {
 };
 
 static __thread volatile struct safecopy_state sc_state __attribute__((tls_model("initial-exec")));
+static atomic_bool frontend_owned;
+
+__thread int sio_safecopy_thread_mask __attribute__((tls_model("initial-exec")));
+
+/**
+ * sio_safecopy_mask_blocked() - whether this thread blocks SIGSEGV or SIGBUS
+ *
+ * Asks the kernel when the thread's answer is unknown (a new thread inherited its creator's
+ * mask; the shim's sigprocmask()/pthread_sigmask() interposers reset it when the program
+ * changes either signal) and remembers it. In library mode nobody resets it: a thread that
+ * blocks them after its first copy is not seen (see the README's limits).
+ */
+bool sio_safecopy_mask_blocked(void)
+{
+	sigset_t cur;
+	bool blocked;
+
+	if (sio_safecopy_thread_mask != SIO_MASK_UNKNOWN)
+		return sio_safecopy_thread_mask == SIO_MASK_BLOCKED;
+	if (pthread_sigmask(SIG_BLOCK, NULL, &cur))
+		return true;
+	blocked = sigismember(&cur, SIGSEGV) || sigismember(&cur, SIGBUS);
+	sio_safecopy_thread_mask = blocked ? SIO_MASK_BLOCKED : SIO_MASK_OPEN;
+	return blocked;
+}
 
 bool sio_safecopy_built(void)
 {
@@ -161,7 +186,6 @@ void sio_safecopy_kernel_action(const struct sigaction *prog, struct sigaction *
 /* ---- installation ---- */
 
 static int (*real_sigaction)(int, const struct sigaction *, struct sigaction *) = sigaction;
-static atomic_bool frontend_owned;
 static pthread_once_t install_once = PTHREAD_ONCE_INIT;
 static atomic_bool installed;
 
@@ -301,26 +325,14 @@ void sio_safecopy_handler(int sig, siginfo_t *si, void *uc)
 
 /* ---- the copy ---- */
 
-size_t sio_safecopy(void *dst, const void *src, size_t len, uint64_t uaddr)
-{
 #if SAFECOPY_BUILT
-	volatile struct safecopy_state *s = &sc_state;
-	struct safecopy_state outer = { s->ulo, s->uhi, s->fault_addr, s->active };
-	size_t left;
-
-	s->active = false;
-	atomic_signal_fence(memory_order_seq_cst);
-	s->ulo = uaddr;
-	s->uhi = uaddr + len;
-	s->fault_addr = 0;
-	atomic_signal_fence(memory_order_seq_cst);
-	s->active = true;
-	atomic_signal_fence(memory_order_seq_cst);
-	left = safecopy_raw(dst, src, len);
-	/*
-	 * A fast-string copy may stop some bytes short of the page that faulted: finish the
-	 * bytes before that page, so the count is exact (a DMA reports which leaf faulted).
-	 */
+/*
+ * A fast-string copy may stop some bytes short of the page that faulted: finish the bytes
+ * before that page, so the count is exact (a DMA reports which leaf faulted).
+ */
+static size_t finish_to_fault(volatile struct safecopy_state *s, char *dst, const char *src,
+			      size_t len, uint64_t uaddr, size_t left)
+{
 	while (left) {
 		uintptr_t bad = s->fault_addr & ~(SAFECOPY_PAGE - 1);
 		size_t off = len - left, more, rest;
@@ -332,11 +344,32 @@ size_t sio_safecopy(void *dst, const void *src, size_t len, uint64_t uaddr)
 			more = left;
 		s->fault_addr = 0;
 		atomic_signal_fence(memory_order_seq_cst);
-		rest = safecopy_raw((char *)dst + off, (const char *)src + off, more);
+		rest = safecopy_raw(dst + off, src + off, more);
 		left -= more - rest;
 		if (!rest)
 			break;
 	}
+	return left;
+}
+
+/* A copy from a signal handler that interrupted a copy on this thread */
+static size_t nested_copy(volatile struct safecopy_state *s, void *dst, const void *src,
+			  size_t len, uint64_t uaddr)
+{
+	struct safecopy_state outer = { s->ulo, s->uhi, s->fault_addr, true };
+	size_t left;
+
+	s->active = false;
+	atomic_signal_fence(memory_order_seq_cst);
+	s->ulo = uaddr;
+	s->uhi = uaddr + len;
+	s->fault_addr = 0;
+	atomic_signal_fence(memory_order_seq_cst);
+	s->active = true;
+	atomic_signal_fence(memory_order_seq_cst);
+	left = safecopy_raw(dst, src, len);
+	if (left)
+		left = finish_to_fault(s, dst, src, len, uaddr, left);
 	atomic_signal_fence(memory_order_seq_cst);
 	s->active = false;
 	atomic_signal_fence(memory_order_seq_cst);
@@ -344,7 +377,30 @@ size_t sio_safecopy(void *dst, const void *src, size_t len, uint64_t uaddr)
 	s->uhi = outer.uhi;
 	s->fault_addr = outer.fault_addr;
 	atomic_signal_fence(memory_order_seq_cst);
-	s->active = outer.active;
+	s->active = true;
+	return len - left;
+}
+#endif
+
+size_t sio_safecopy(void *dst, const void *src, size_t len, uint64_t uaddr)
+{
+#if SAFECOPY_BUILT
+	volatile struct safecopy_state *s = &sc_state;
+	size_t left;
+
+	if (__builtin_expect(s->active, 0))
+		return nested_copy(s, dst, src, len, uaddr);
+	s->ulo = uaddr;
+	s->uhi = uaddr + len;
+	s->fault_addr = 0;
+	atomic_signal_fence(memory_order_seq_cst);
+	s->active = true;
+	atomic_signal_fence(memory_order_seq_cst);
+	left = safecopy_raw(dst, src, len);
+	if (__builtin_expect(left != 0, 0))
+		left = finish_to_fault(s, dst, src, len, uaddr, left);
+	atomic_signal_fence(memory_order_seq_cst);
+	s->active = false;
 	return len - left;
 #else
 	(void)dst;

@@ -35,6 +35,16 @@ size_t sio_safecopy(void *dst, const void *src, size_t len, uint64_t uaddr);
 /* uaccess.c: the copy path this process uses, "fast" or "process_vm" */
 const char *sio_uaccess_path_name(void);
 
+/*
+ * Whether this thread blocks SIGSEGV or SIGBUS, as far as the front-end saw its
+ * sigprocmask()/pthread_sigmask() calls: a fault it blocks would kill the process, so such a
+ * thread copies with process_vm_readv/writev. SIO_MASK_UNKNOWN (a new thread, or library
+ * mode) asks the kernel once.
+ */
+enum { SIO_MASK_UNKNOWN, SIO_MASK_OPEN, SIO_MASK_BLOCKED };
+extern __thread int sio_safecopy_thread_mask __attribute__((tls_model("initial-exec")));
+bool sio_safecopy_mask_blocked(void);
+
 /* ---- for a front-end that owns the handlers (the shim) ---- */
 
 /* The handler to install for SIGSEGV and SIGBUS (SA_SIGINFO) */

@@ -30,6 +30,10 @@ static void uaccess_choose(void)
 	atomic_store(&uaccess_path, !want_vm && sio_safecopy_ready() ? UACCESS_FAST : UACCESS_VM);
 }
 
+/*
+ * The fast copy, unless this thread blocks SIGSEGV/SIGBUS: the kernel kills a process whose
+ * fault it cannot deliver, so there the kernel has to do the copy.
+ */
 static inline bool fast_path(void)
 {
 	int path = atomic_load_explicit(&uaccess_path, memory_order_relaxed);
@@ -38,7 +42,11 @@ static inline bool fast_path(void)
 		pthread_once(&uaccess_once, uaccess_choose);
 		path = atomic_load(&uaccess_path);
 	}
-	return path == UACCESS_FAST;
+	if (path != UACCESS_FAST)
+		return false;
+	if (__builtin_expect(sio_safecopy_thread_mask != SIO_MASK_OPEN, 0))
+		return !sio_safecopy_mask_blocked();
+	return true;
 }
 
 /**

@@ -123,6 +123,9 @@ static void test_unmap_poison(void)
 	r.dev = e.dev;
 	for (int i = 0; i < 2; i++)
 		pthread_create(&th[i], NULL, unmap_race_dma, &r);
+	/* A loaded machine may not run them before the loop below is over */
+	while (atomic_load(&r.ok) + atomic_load(&r.faulted) == 0)
+		sched_yield();
 	for (int i = 0; i < 1000; i++) {
 		uint64_t iova = MOCK_APERTURE_START;
 		unsigned char v[8];
@@ -206,6 +209,8 @@ static void test_munmap_race(void)
 	memset(buf, GOOD, PG);
 	CHECK_OK(t_map(e.fd, e.ioas, buf, PG, &iova, FIXED_RW));
 	pthread_create(&th, NULL, munmap_race_dma, &r);
+	while (atomic_load(&r.ok) + atomic_load(&r.faulted) == 0)
+		sched_yield();
 	for (int i = 0; i < iters; i++) {
 		unsigned char v[8] = { 1 };
 		void *p;

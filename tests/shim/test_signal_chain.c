@@ -15,7 +15,9 @@
  * siglongjmp; one that repairs the page and returns; SA_RESETHAND (the second fault kills);
  * signal() and sysv_signal(); a handler on an alternate stack catching a stack overflow; the
  * handler's mask; SIGBUS from a truncated memfd; SIGSEGV sent by kill() (handled, ignored,
- * default); threads faulting and copying at once.
+ * default); threads faulting and copying at once; copies while SIGSEGV or SIGBUS is blocked
+ * (a fault there could not be delivered: the copy must not take one), also on a thread that
+ * inherited the blocked mask.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -320,6 +322,38 @@ static int sc_threads(void)
 	return 0;
 }
 
+static void *copies_in_thread(void *arg)
+{
+	copies_fault_safely("thread inheriting a blocked SIGSEGV");
+	return NULL;
+}
+
+/* A blocked SIGSEGV cannot be delivered: copies must not fault on such a thread */
+static int sc_blocked(void)
+{
+	sigset_t segv, bus;
+	pthread_t t;
+
+	sigemptyset(&segv);
+	sigaddset(&segv, SIGSEGV);
+	sigemptyset(&bus);
+	sigaddset(&bus, SIGBUS);
+	sigprocmask(SIG_BLOCK, &segv, NULL);
+	copies_fault_safely("SIGSEGV blocked");
+	pthread_create(&t, NULL, copies_in_thread, NULL);
+	pthread_join(t, NULL);
+	sigprocmask(SIG_UNBLOCK, &segv, NULL);
+	pthread_sigmask(SIG_BLOCK, &bus, NULL);
+	copies_fault_safely("SIGBUS blocked");
+	pthread_sigmask(SIG_SETMASK, &segv, NULL);
+	copies_fault_safely("SIGSEGV blocked by SIG_SETMASK");
+	sigemptyset(&segv);
+	pthread_sigmask(SIG_SETMASK, &segv, NULL);
+	copies_fault_safely("nothing blocked");
+	printf("blocked: survived\n");
+	return 0;
+}
+
 static const struct scenario {
 	const char *name;
 	int (*fn)(void);
@@ -329,7 +363,15 @@ static const struct scenario {
 	{ "signal", sc_signal },	 { "altstack", sc_altstack },
 	{ "mask", sc_mask },		 { "sigbus", sc_sigbus },
 	{ "kill", sc_kill },		 { "threads", sc_threads },
+	{ "blocked", sc_blocked },
 };
+
+/* The kernel closes descriptors at exit; softiommu's are closed here (LeakSanitizer) */
+static void close_iommufd(void)
+{
+	if (iommufd >= 0)
+		close(iommufd);
+}
 
 static int run_scenario(const char *name)
 {
@@ -346,6 +388,7 @@ static int run_scenario(const char *name)
 		close(iommufd); /* a real /dev/iommu: leave it alone */
 		iommufd = -1;
 	}
+	atexit(close_iommufd);
 	for (size_t i = 0; i < sizeof(scenarios) / sizeof(scenarios[0]); i++)
 		if (!strcmp(scenarios[i].name, name))
 			return scenarios[i].fn();

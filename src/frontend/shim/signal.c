@@ -37,6 +37,8 @@ SHIM_REAL_FN(sysv_signal, signal_fn)
 SHIM_REAL_FN(__sysv_signal, signal_fn)
 SHIM_REAL_FN(sigset, signal_fn)
 SHIM_REAL_FN(siginterrupt, int (*)(int, int))
+SHIM_REAL_FN(sigprocmask, int (*)(int, const sigset_t *, sigset_t *))
+SHIM_REAL_FN(pthread_sigmask, int (*)(int, const sigset_t *, sigset_t *))
 
 #ifndef SA_RESTORER
 #define SA_RESTORER 0x04000000
@@ -229,6 +231,44 @@ SHIM_EXPORT int siginterrupt(int sig, int flag)
 		act.sa_flags |= SA_RESTART;
 	}
 	return sigaction_ours(sig, &act, NULL);
+}
+
+/*
+ * A thread that blocks SIGSEGV or SIGBUS must not take a fault in a copy (the kernel would
+ * kill the process): tell the copy layer when the program changes either, so its next copy
+ * looks at the mask again. (libc's internal mask changes, e.g. siglongjmp's, are not seen.)
+ */
+static void mask_changed(int how, const sigset_t *set)
+{
+	bool touches;
+
+	if (!set)
+		return;
+	touches = sigismember(set, SIGSEGV) == 1 || sigismember(set, SIGBUS) == 1;
+	if (how == SIG_SETMASK)
+		sio_safecopy_thread_mask = touches ? SIO_MASK_BLOCKED : SIO_MASK_OPEN;
+	else if (how == SIG_BLOCK && touches)
+		sio_safecopy_thread_mask = SIO_MASK_BLOCKED;
+	else if (how == SIG_UNBLOCK && touches)
+		sio_safecopy_thread_mask = SIO_MASK_UNKNOWN;
+}
+
+SHIM_EXPORT int sigprocmask(int how, const sigset_t *set, sigset_t *old)
+{
+	int ret = real_sigprocmask()(how, set, old);
+
+	if (ret == 0)
+		mask_changed(how, set);
+	return ret;
+}
+
+SHIM_EXPORT int pthread_sigmask(int how, const sigset_t *set, sigset_t *old)
+{
+	int ret = real_pthread_sigmask()(how, set, old);
+
+	if (ret == 0)
+		mask_changed(how, set);
+	return ret;
 }
 
 /* Put softiommu's handler in front of what is installed, which becomes the chain record */
