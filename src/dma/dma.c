@@ -121,7 +121,7 @@ static void batch_push(struct dma_batch *b, uint64_t iova, uint64_t pa, size_t n
 
 /*
  * Move @b and advance @c past what moved. Bytes before a fault still move, as a device's
- * earlier beats do. Return: 0, or -EFAULT with @f describing the leaf that stopped it.
+ * earlier beats do. Return: 0, or -EFAULT with @f naming the first byte that did not move.
  */
 static int batch_copy(struct dma_cursor *c, struct dma_batch *b, struct sio_dma_fault *f)
 {
@@ -142,7 +142,7 @@ static int batch_copy(struct dma_cursor *c, struct dma_batch *b, struct sio_dma_
 	while (done >= b->iov[i].iov_len)
 		done -= b->iov[i++].iov_len;
 	f->kind = SIO_DMA_FAULT_ACCESS;
-	f->iova = b->iova[i];
+	f->iova = b->iova[i] + done; /* the first byte that did not move */
 	return -EFAULT;
 }
 

@@ -222,8 +222,11 @@ static void test_iotlb_entries(void)
 	sio_iotlb_free(tlb);
 }
 
-/* Fillers and readers of the same entries: a hit is always a whole, right entry */
-#define TORN_LEAVES 4096
+/*
+ * Fillers and readers of the same entries: a hit is always a whole, right entry. Twice as
+ * many leaves as small entries, so fills keep replacing entries others are reading.
+ */
+#define TORN_LEAVES 2048
 
 struct torn {
 	struct sio_iotlb *tlb;
@@ -242,7 +245,8 @@ static void *torn_thread(void *arg)
 	unsigned int s = ((struct torn_arg *)arg)->seed;
 
 	for (int i = 0; i < 200000; i++) {
-		uint64_t leaf = (s = s * 1103515245 + 12345) % TORN_LEAVES, pa, contig;
+		/* The LCG's high bits: its low ones cycle, and would evict every entry first */
+		uint64_t leaf = ((s = s * 1103515245 + 12345) >> 16) % TORN_LEAVES, pa, contig;
 		uint64_t iova = leaf << 11;
 		struct sio_iotlb_fill f;
 
