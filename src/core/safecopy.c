@@ -13,9 +13,11 @@
  * async-signal-safe and works the same on every thread and on an alternate stack.
  *
  * Any other fault is the program's: it goes to the action the program set (recorded in a
- * chain record), with that action's semantics — SA_SIGINFO or not, SA_RESETHAND — while the
- * kernel applies its mask and SA_NODEFER/SA_ONSTACK because our handler is installed with
- * them (sio_safecopy_kernel_action). With no handler, the default action is restored and the
+ * chain record), with that action's semantics — its mask and SA_NODEFER applied around the
+ * call, SA_SIGINFO or not, SA_RESETHAND — while the kernel applies its SA_ONSTACK because our
+ * handler is installed with it (sio_safecopy_kernel_action). Our handler itself runs with
+ * nothing more blocked (SA_NODEFER, empty mask), so a signal handler that interrupts it can
+ * still take a fault in a copy. With no handler, the default action is restored and the
  * fault taken again, so the process dies of it exactly as without softiommu (same signal,
  * same core, same exit status).
  *
@@ -44,6 +46,7 @@
 #endif
 
 #define SAFECOPY_PAGE 4096UL
+#define KERNEL_SIGSET_SIZE 8 /* the kernel's sigset_t: 64 signals */
 
 /* ---- the copy instruction and its fixup ---- */
 
@@ -174,13 +177,14 @@ void sio_safecopy_kernel_action(const struct sigaction *prog, struct sigaction *
 {
 	memset(out, 0, sizeof(*out));
 	out->sa_sigaction = sio_safecopy_handler;
-	if (is_handler(prog)) {
-		out->sa_mask = prog->sa_mask;
-		out->sa_flags = SA_SIGINFO | (prog->sa_flags & (SA_ONSTACK | SA_NODEFER | SA_RESTART));
-	} else {
-		sigemptyset(&out->sa_mask);
-		out->sa_flags = SA_SIGINFO | SA_ONSTACK | SA_NODEFER;
-	}
+	/*
+	 * Nothing blocked while ours runs: a signal handler interrupting it may copy, and its
+	 * fault must be deliverable. forward() applies the program's mask itself.
+	 */
+	sigemptyset(&out->sa_mask);
+	out->sa_flags = SA_SIGINFO | SA_NODEFER;
+	if (!is_handler(prog) || (prog->sa_flags & SA_ONSTACK))
+		out->sa_flags |= SA_ONSTACK;
 }
 
 /* ---- installation ---- */
@@ -212,7 +216,9 @@ static bool install_sig(int sig)
 		return true;
 	if (real_sigaction(sig, NULL, &prev))
 		return false;
-	sio_safecopy_chain_set(sig, &prev);
+	/* Another thread's recheck may have put ours back meanwhile: never chain to ourselves */
+	if (!(prev.sa_flags & SA_SIGINFO) || prev.sa_sigaction != sio_safecopy_handler)
+		sio_safecopy_chain_set(sig, &prev);
 	sio_safecopy_kernel_action(&prev, &k);
 	if (real_sigaction(sig, &k, NULL))
 		return false;
@@ -256,9 +262,10 @@ static void die_of(int sig, siginfo_t *si)
 static void forward(int sig, siginfo_t *si, void *uc)
 {
 	struct sigaction a;
+	sigset_t mask, old;
 
 	sio_safecopy_chain_get(sig, &a);
-	if (!is_handler(&a)) {
+	if (!is_handler(&a) || a.sa_sigaction == sio_safecopy_handler) {
 		/* An ignored SIGSEGV/SIGBUS from kill() stays ignored; a real fault cannot be */
 		if (a.sa_handler == SIG_IGN && si->si_code <= 0)
 			return;
@@ -274,10 +281,24 @@ static void forward(int sig, siginfo_t *si, void *uc)
 		sio_safecopy_kernel_action(&dfl, &k);
 		real_sigaction(sig, &k, NULL);
 	}
-	if (a.sa_flags & SA_SIGINFO)
-		a.sa_sigaction(sig, si, uc);
-	else
-		a.sa_handler(sig);
+	/*
+	 * The mask the kernel would have applied for the program's action. Set by system call
+	 * (not through the front-end's tracking, which could not see the handler leave by
+	 * siglongjmp); the copy layer looks at the mask again at its next copy instead.
+	 */
+	mask = a.sa_mask;
+	if (!(a.sa_flags & SA_NODEFER))
+		sigaddset(&mask, sig);
+	syscall(SYS_rt_sigprocmask, SIG_BLOCK, &mask, &old, KERNEL_SIGSET_SIZE);
+	sio_safecopy_thread_mask = SIO_MASK_UNKNOWN;
+	/*
+	 * x86-64 Linux passes (sig, info, ucontext) to every handler, SA_SIGINFO or not (the
+	 * info is only filled in with SA_SIGINFO), and old code reads the ucontext: so do we.
+	 * A handler that returns gets its mask back from sigreturn as well.
+	 */
+	a.sa_sigaction(sig, si, uc);
+	syscall(SYS_rt_sigprocmask, SIG_SETMASK, &old, NULL, KERNEL_SIGSET_SIZE);
+	sio_safecopy_thread_mask = SIO_MASK_UNKNOWN;
 }
 
 #if SAFECOPY_BUILT
@@ -352,55 +373,45 @@ static size_t finish_to_fault(volatile struct safecopy_state *s, char *dst, cons
 	return left;
 }
 
-/* A copy from a signal handler that interrupted a copy on this thread */
-static size_t nested_copy(volatile struct safecopy_state *s, void *dst, const void *src,
-			  size_t len, uint64_t uaddr)
-{
-	struct safecopy_state outer = { s->ulo, s->uhi, s->fault_addr, true };
-	size_t left;
-
-	s->active = false;
-	atomic_signal_fence(memory_order_seq_cst);
-	s->ulo = uaddr;
-	s->uhi = uaddr + len;
-	s->fault_addr = 0;
-	atomic_signal_fence(memory_order_seq_cst);
-	s->active = true;
-	atomic_signal_fence(memory_order_seq_cst);
-	left = safecopy_raw(dst, src, len);
-	if (left)
-		left = finish_to_fault(s, dst, src, len, uaddr, left);
-	atomic_signal_fence(memory_order_seq_cst);
-	s->active = false;
-	atomic_signal_fence(memory_order_seq_cst);
-	s->ulo = outer.ulo;
-	s->uhi = outer.uhi;
-	s->fault_addr = outer.fault_addr;
-	atomic_signal_fence(memory_order_seq_cst);
-	s->active = true;
-	return len - left;
-}
 #endif
 
+/*
+ * A signal handler may copy too, interrupting a copy on this thread at any point (an ioctl
+ * from a handler). So the thread is marked in a copy before its range is written, and a copy
+ * that finds the mark already set saves the interrupted copy's range and fault address and
+ * puts them back before returning: whatever the interruption did, the outer copy finds its own
+ * state when it resumes.
+ */
 size_t sio_safecopy(void *dst, const void *src, size_t len, uint64_t uaddr)
 {
 #if SAFECOPY_BUILT
 	volatile struct safecopy_state *s = &sc_state;
+	bool nested = s->active;
+	uintptr_t outer_lo = 0, outer_hi = 0, outer_fault = 0;
 	size_t left;
 
-	if (__builtin_expect(s->active, 0))
-		return nested_copy(s, dst, src, len, uaddr);
+	s->active = true;
+	atomic_signal_fence(memory_order_seq_cst);
+	if (__builtin_expect(nested, 0)) {
+		outer_lo = s->ulo;
+		outer_hi = s->uhi;
+		outer_fault = s->fault_addr;
+	}
 	s->ulo = uaddr;
 	s->uhi = uaddr + len;
 	s->fault_addr = 0;
-	atomic_signal_fence(memory_order_seq_cst);
-	s->active = true;
 	atomic_signal_fence(memory_order_seq_cst);
 	left = safecopy_raw(dst, src, len);
 	if (__builtin_expect(left != 0, 0))
 		left = finish_to_fault(s, dst, src, len, uaddr, left);
 	atomic_signal_fence(memory_order_seq_cst);
-	s->active = false;
+	if (__builtin_expect(nested, 0)) {
+		s->ulo = outer_lo;
+		s->uhi = outer_hi;
+		s->fault_addr = outer_fault;
+	} else {
+		s->active = false;
+	}
 	return len - left;
 #else
 	(void)dst;

@@ -68,8 +68,9 @@ void sio_safecopy_chain_set(int sig, const struct sigaction *act);
 
 /*
  * The kernel action softiommu installs for @sig while the program's is @prog: our handler,
- * with the program's mask and its delivery flags (SA_ONSTACK, SA_NODEFER), so the kernel
- * delivers a fault exactly as it would to the program's handler.
+ * SA_NODEFER and nothing masked (a fault in a copy must stay deliverable while it runs), on
+ * the alternate stack when the program's asks for it; the program's mask is applied when a
+ * fault is forwarded to it.
  */
 void sio_safecopy_kernel_action(const struct sigaction *prog, struct sigaction *out);
 

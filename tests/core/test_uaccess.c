@@ -7,6 +7,7 @@
  *    non-canonical and kernel addresses, and ranges wrapping past 2^64;
  *  - scatter-gather stopping at the first inaccessible byte;
  *  - many threads faulting at once, and copies on a thread running on an alternate stack;
+ *  - copies from a signal handler that interrupted a copy (they nest);
  *  - library mode's chaining: a SIGSEGV handler the program installed before the first copy
  *    still gets the program's own faults, one that replaces ours afterwards is put behind ours
  *    at the next softiommu_open(), and with no handler a fault kills the process with SIGSEGV.
@@ -16,6 +17,7 @@
 #include <signal.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
+#include <sys/time.h>
 #include <sys/uio.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -175,6 +177,66 @@ static void altstack(void)
 	CHECK(ok == (void *)1L);
 }
 
+/* ---- a copy from a signal handler, interrupting a copy ---- */
+
+static volatile sig_atomic_t alarm_bad, alarm_runs;
+
+static void on_alarm(int sig)
+{
+	char b[64];
+
+	alarm_runs++;
+	if (sio_copy_from_user(b, (uintptr_t)two + PAGE - 32, sizeof(b)) != -EFAULT ||
+	    sio_copy_from_user(b, (uintptr_t)two, sizeof(b)) != 0 || memcmp(b, two, sizeof(b)))
+		alarm_bad++;
+}
+
+static void nested_in_handler(void)
+{
+#if defined(__SANITIZE_THREAD__)
+	/*
+	 * TSan defers asynchronous handlers and runs them with every signal blocked: a fault
+	 * there cannot be delivered, so a copy there would kill the process (see the limits)
+	 */
+	printf("nested: skipped under ThreadSanitizer\n");
+	return;
+#endif
+	struct sigaction sa = { .sa_handler = on_alarm, .sa_flags = SA_RESTART };
+	struct itimerval every = { { 0, 200 }, { 0, 200 } }, off = { { 0, 0 }, { 0, 0 } };
+	size_t len = 8 << 20;
+	char *src = mmap(NULL, len + PAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
+			 -1, 0);
+	char *dst = malloc(len + 64);
+	int bad = 0;
+
+	CHECK(src != MAP_FAILED && dst);
+	if (src == MAP_FAILED || !dst)
+		return;
+	for (size_t i = 0; i < len; i++)
+		src[i] = (char)(i * 13);
+	mprotect(src + len, PAGE, PROT_NONE);
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGALRM, &sa, NULL);
+	setitimer(ITIMER_REAL, &every, NULL);
+	for (int i = 0; i < 30; i++) {
+		/*
+		 * Long copies that end in a fault: most alarms land inside one (rep movsb is
+		 * interruptible), and the handler's own copies must leave its state as it was
+		 */
+		memset(dst, 0, len);
+		bad += sio_copy_from_user_partial(dst, (uintptr_t)src, len + 64) != len;
+		bad += memcmp(dst, src, len) != 0;
+		bad += sio_copy_from_user(dst, (uintptr_t)src + len - 8, 64) != -EFAULT;
+	}
+	setitimer(ITIMER_REAL, &off, NULL);
+	signal(SIGALRM, SIG_DFL);
+	CHECK(bad == 0);
+	CHECK(alarm_runs > 0 && alarm_bad == 0);
+	printf("nested: %d alarms\n", (int)alarm_runs);
+	munmap(src, len + PAGE);
+	free(dst);
+}
+
 /* ---- chaining in library mode ---- */
 
 static sigjmp_buf recover;
@@ -272,6 +334,7 @@ int main(void)
 	scatter_gather();
 	threads();
 	altstack();
+	nested_in_handler();
 	chaining(-1);
 	default_action_kills();
 	return t_done();

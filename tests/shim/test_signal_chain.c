@@ -32,6 +32,7 @@
 #include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
+#include <ucontext.h>
 #include <unistd.h>
 
 #include <linux/iommufd.h>
@@ -78,9 +79,14 @@ static void show_action(int sig, const char *what)
 	       a.sa_flags, sigismember(&a.sa_mask, SIGUSR1), sigismember(&a.sa_mask, SIGSEGV));
 }
 
+static volatile int copy_in_handler;
+
 static void on_segv_info(int sig, siginfo_t *si, void *uc)
 {
 	hits++;
+	/* SIGSEGV is blocked here: softiommu's copies must not fault */
+	if (copy_in_handler)
+		copies_fault_safely("inside the SIGSEGV handler");
 	last_code = si->si_code;
 	if (si->si_addr != hole && si->si_code > 0)
 		last_code = -100;
@@ -116,6 +122,7 @@ static int sc_recovers(void)
 {
 	install(on_segv_info, 0, SIGSEGV);
 	show_action(SIGSEGV, "installed");
+	copy_in_handler = 1;
 	for (int i = 0; i < 3; i++) {
 		if (!sigsetjmp(recover, 1))
 			touch();
@@ -153,6 +160,19 @@ static int sc_resethand(void)
 	return 0;
 }
 
+/*
+ * Old code: a plain handler that reads the ucontext x86-64 Linux passes anyway (the siginfo
+ * it passes is not filled in without SA_SIGINFO, so not looked at)
+ */
+static void on_segv_plain_uc(int sig, siginfo_t *si, void *uc)
+{
+	ucontext_t *u = uc;
+
+	hits++;
+	last_code = u && u->uc_mcontext.gregs[REG_RIP] != 0;
+	siglongjmp(recover, 1);
+}
+
 static int sc_signal(void)
 {
 	__sighandler_t old = signal(SIGSEGV, on_segv_plain);
@@ -170,6 +190,10 @@ static int sc_signal(void)
 		touch();
 	show_action(SIGSEGV, "after sysv delivery");
 	printf("hits %d\n", hits);
+	signal(SIGSEGV, (__sighandler_t)(void (*)(void))on_segv_plain_uc);
+	if (!sigsetjmp(recover, 1))
+		touch();
+	printf("plain handler: hits %d saw its ucontext %d\n", hits, last_code);
 	return 0;
 }
 

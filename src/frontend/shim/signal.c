@@ -6,14 +6,19 @@
  * The handler is installed by a constructor, in front of whatever was there (nothing, or a
  * sanitizer's). sigaction(), signal() and their relatives for SIGSEGV/SIGBUS are interposed:
  * what the program sets is recorded, in the form the kernel would report it back, as the
- * chain record a fault outside a copy is delivered to; the kernel keeps softiommu's handler,
- * re-installed with the program's mask and SA_NODEFER/SA_ONSTACK so delivery happens as it
- * would for the program's. A query returns the program's action, as if softiommu were not
+ * chain record a fault outside a copy is delivered to, with the program's mask and SA_NODEFER
+ * applied around the call; the kernel keeps softiommu's handler (on the alternate stack when
+ * the program's asks for it). A query returns the program's action, as if softiommu were not
  * there. Every other signal goes straight to libc.
  *
  * Limits: a program that calls rt_sigaction by raw system call replaces softiommu's handler
  * unseen (its copies then fault as in plain C); glibc's own internal calls (none for these
  * signals) are not seen either.
+ *
+ * Under ThreadSanitizer nothing here is built: TSan's runtime initialises before any
+ * constructor and calls sigaction() through the next definition, which would be this
+ * (instrumented) file's. The core then installs its handler itself through TSan's
+ * interceptor, as in library mode.
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
@@ -25,6 +30,17 @@
 
 #include "../../core/safecopy.h"
 #include "shim.h"
+
+#if defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define SHIM_UNDER_TSAN 1
+#endif
+#endif
+#if defined(__SANITIZE_THREAD__)
+#define SHIM_UNDER_TSAN 1
+#endif
+
+#ifndef SHIM_UNDER_TSAN
 
 typedef int (*sigaction_fn)(int, const struct sigaction *, struct sigaction *);
 typedef __sighandler_t (*signal_fn)(int, __sighandler_t);
@@ -293,3 +309,4 @@ __attribute__((constructor)) static void shim_signal_init(void)
 		restorer = cur.sa_restorer;
 	atomic_store(&owning, true);
 }
+#endif /* !SHIM_UNDER_TSAN */
