@@ -278,12 +278,17 @@ int iopt_area_repoint(struct io_pagetable *iopt, struct iopt_area *area)
 	return rc;
 }
 
-/* No DMA may be translating through @domain while its tables shrink (see dma.c) */
+/*
+ * No DMA may be walking @domain's tables while they shrink (the walk frees nothing it
+ * reads), and none may use a cached translation of the range once this returns, before the
+ * caller unpins (see src/dma/epoch.c)
+ */
 static void area_unmap_domain(struct iopt_area *area, struct sio_domain *domain)
 {
 	pthread_rwlock_wrlock(&domain->dma_lock);
 	domain->ops->unmap(domain, area->iova, iopt_area_length(area));
 	pthread_rwlock_unlock(&domain->dma_lock);
+	sio_iotlb_invalidate_range(&domain->iotlb, area->iova, iopt_area_length(area));
 }
 
 /* Pin an area's pages and map it into every domain; all or nothing */

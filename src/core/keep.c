@@ -312,10 +312,20 @@ static void lock_dma(struct keep_op *op, bool lock)
 		struct io_pagetable *iopt = &op->ioas[i]->iopt;
 
 		for (size_t d = 0; d != iopt->ndomains; d++) {
-			if (lock)
-				pthread_rwlock_wrlock(&iopt->domains[d]->dma_lock);
-			else
-				pthread_rwlock_unlock(&iopt->domains[d]->dma_lock);
+			struct sio_domain *domain = iopt->domains[d];
+
+			if (!lock) {
+				pthread_rwlock_unlock(&domain->dma_lock);
+				continue;
+			}
+			pthread_rwlock_wrlock(&domain->dma_lock);
+			/*
+			 * No walk can fill the IOTLB until the unlock; what it holds goes now, and
+			 * a DMA still copying through a cached translation finishes, before any
+			 * page moves (the walk path leaves its section without dma_lock: no wait
+			 * on ourselves)
+			 */
+			sio_iotlb_invalidate_all(&domain->iotlb);
 		}
 	}
 	op->dma_locked = lock;

@@ -266,6 +266,8 @@ struct sio_igroup {
 	struct list_head node; /* in ctx->groups */
 	int refs;
 	pthread_rwlock_t lock; /* write: attach changes; read: lookups and DMA */
+	/* Bumped (under @lock) by every change of what a PASID translates through (src/dma) */
+	atomic_uint_least64_t dma_gen;
 	struct sio_ctx *ctx;
 	struct sio_iommu_group *group;
 	struct sio_attach *attaches;
@@ -282,6 +284,14 @@ struct sio_device {
 	struct sio_vdevice *vdev;
 	bool destroying;
 };
+
+/*
+ * The DMA path's view of attach changes (src/dma/dma.c): under igroup->lock for writing,
+ * sio_dma_attach_changed() invalidates the group's cached translations; after dropping the
+ * lock, sio_dma_synchronize() waits out DMAs that used the old attachment.
+ */
+void sio_dma_attach_changed(struct sio_igroup *igroup);
+void sio_dma_synchronize(void);
 
 struct sio_device *sio_device_bind(struct sio_ctx *ctx, struct sio_dev *dev, uint32_t *id);
 void sio_device_unbind(struct sio_device *idev);
