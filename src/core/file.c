@@ -173,6 +173,25 @@ static void close_internal(int fd)
 	syscall(SYS_close, fd);
 }
 
+/*
+ * A descriptor the core keeps for @f beyond the program's reach (an eventfd a VFIO device
+ * signals): the program's close(), close_range() and closefrom() leave it alone.
+ * Return: 0, or -EMFILE when the number is beyond the registry.
+ */
+int sio_file_hold_fd(struct sio_file *f, int fd)
+{
+	if (!registry_ready() || !fd_in_range(fd))
+		return -EMFILE;
+	internal_mark(fd, f);
+	return 0;
+}
+
+/* Close a descriptor sio_file_hold_fd() kept */
+void sio_file_drop_fd(int fd)
+{
+	close_internal(fd);
+}
+
 /* The program's descriptors and ours: all below SIO_MAX_FDS, or -EMFILE */
 static int file_make_fds(struct sio_file *f, int flags)
 {
