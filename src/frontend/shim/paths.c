@@ -5,7 +5,7 @@
  * emulated VFIO devices, /dev/vfio, /dev/vfio/devices and /dev/vfio/devices/vfioN.
  *
  * What it owns: access/faccessat/euidaccess, the stat family (stat, lstat, fstatat, statx,
- * glibc's __xstat compatibility entry points), realpath, readlink, the open of a VFIO node,
+ * glibc's __xstat compatibility entry points), realpath, readlink, getxattr/listxattr, the open of a VFIO node,
  * pread/pwrite on a VFIO device, and fstat of softiommu's descriptors (an iommufd or VFIO
  * device descriptor is a character device there, with the st_rdev of its node). It also makes
  * the devices SOFTIOMMU_VFIO_DEVICES lists when the shim loads.
@@ -600,6 +600,63 @@ SHIM_EXPORT ssize_t __readlinkat_chk(int dirfd, const char *path, char *buf, siz
 	if (!path_node(path, &n) || len > buflen)
 		return real___readlinkat_chk()(dirfd, path, buf, len, buflen);
 	return node_readlink(&n);
+}
+
+/* ---- extended attributes: a device node on devtmpfs has none ---- */
+
+SHIM_REAL_FN(getxattr, ssize_t (*)(const char *, const char *, void *, size_t))
+SHIM_REAL_FN(lgetxattr, ssize_t (*)(const char *, const char *, void *, size_t))
+SHIM_REAL_FN(listxattr, ssize_t (*)(const char *, char *, size_t))
+SHIM_REAL_FN(llistxattr, ssize_t (*)(const char *, char *, size_t))
+
+static ssize_t node_getxattr(const struct node *n)
+{
+	int rc = node_check(n);
+
+	return fail(rc ? -rc : ENODATA);
+}
+
+static ssize_t node_listxattr(const struct node *n)
+{
+	int rc = node_check(n);
+
+	return rc ? fail(-rc) : 0;
+}
+
+SHIM_EXPORT ssize_t getxattr(const char *path, const char *name, void *value, size_t size)
+{
+	struct node n;
+
+	if (!path_node(path, &n))
+		return real_getxattr()(path, name, value, size);
+	return node_getxattr(&n);
+}
+
+SHIM_EXPORT ssize_t lgetxattr(const char *path, const char *name, void *value, size_t size)
+{
+	struct node n;
+
+	if (!path_node(path, &n))
+		return real_lgetxattr()(path, name, value, size);
+	return node_getxattr(&n);
+}
+
+SHIM_EXPORT ssize_t listxattr(const char *path, char *list, size_t size)
+{
+	struct node n;
+
+	if (!path_node(path, &n))
+		return real_listxattr()(path, list, size);
+	return node_listxattr(&n);
+}
+
+SHIM_EXPORT ssize_t llistxattr(const char *path, char *list, size_t size)
+{
+	struct node n;
+
+	if (!path_node(path, &n))
+		return real_llistxattr()(path, list, size);
+	return node_listxattr(&n);
 }
 
 /* ---- open and pread/pwrite of VFIO nodes (called from preload.c) ---- */

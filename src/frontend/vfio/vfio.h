@@ -46,6 +46,10 @@
 
 struct svfio_dev;
 struct svfio_file;
+struct sio_file;
+struct sio_dev;
+struct sio_device;
+struct sio_ctx;
 
 /**
  * struct svfio_bar - one BAR as the model declares it
@@ -135,6 +139,8 @@ struct svfio_dev {
 /* vfio_dev.c */
 int sio_vfio_create(const char *spec);
 int sio_vfio_create_from_env(void);
+int sio_vfio_spec_check(const char *spec);
+void sio_vfio_pci_name(unsigned int index, char *buf, size_t size);
 struct svfio_dev *sio_vfio_dev(unsigned int index);
 unsigned int sio_vfio_count(void);
 const char *sio_vfio_run_dir(void);

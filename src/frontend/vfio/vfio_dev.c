@@ -191,6 +191,23 @@ static int parse_spec(const char *spec, const struct svfio_model_ops **model)
 	return 0;
 }
 
+/**
+ * sio_vfio_spec_check() - whether @spec names a device sio_vfio_create() can make
+ * Return: 0, -ENODEV (unknown model) or -EINVAL (bad option).
+ */
+int sio_vfio_spec_check(const char *spec)
+{
+	const struct svfio_model_ops *model;
+
+	return parse_spec(spec, &model);
+}
+
+/* The PCI address device @index has, the basename of its sysfs directory */
+void sio_vfio_pci_name(unsigned int index, char *buf, size_t size)
+{
+	snprintf(buf, size, "0000:00:%02x.0", index + 4);
+}
+
 static void dev_free(struct svfio_dev *d)
 {
 	if (d->sdev)
@@ -228,7 +245,7 @@ int sio_vfio_create(const char *spec)
 	}
 	pthread_mutex_init(&d->lock, NULL);
 	d->index = index;
-	snprintf(d->name, sizeof(d->name), "0000:00:%02x.0", index + 4);
+	sio_vfio_pci_name(index, d->name, sizeof(d->name));
 	svfio_irqs_init(&d->irqs);
 	rc = model->init(d);
 	d->model = model;
