@@ -20,6 +20,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -378,7 +379,51 @@ static long vfio_feature(struct svfio_dev *d, struct sio_file *f, void *arg)
 
 /* ---- the file ---- */
 
+static const char *const ioctl_names[] = {
+	[VFIO_DEVICE_GET_INFO - VFIO_DEVICE_GET_INFO] = "GET_INFO",
+	[VFIO_DEVICE_GET_REGION_INFO - VFIO_DEVICE_GET_INFO] = "GET_REGION_INFO",
+	[VFIO_DEVICE_GET_IRQ_INFO - VFIO_DEVICE_GET_INFO] = "GET_IRQ_INFO",
+	[VFIO_DEVICE_SET_IRQS - VFIO_DEVICE_GET_INFO] = "SET_IRQS",
+	[VFIO_DEVICE_RESET - VFIO_DEVICE_GET_INFO] = "RESET",
+	[VFIO_DEVICE_GET_PCI_HOT_RESET_INFO - VFIO_DEVICE_GET_INFO] = "GET_PCI_HOT_RESET_INFO",
+	[VFIO_DEVICE_PCI_HOT_RESET - VFIO_DEVICE_GET_INFO] = "PCI_HOT_RESET",
+	[VFIO_DEVICE_IOEVENTFD - VFIO_DEVICE_GET_INFO] = "IOEVENTFD",
+	[VFIO_DEVICE_FEATURE - VFIO_DEVICE_GET_INFO] = "FEATURE",
+	[VFIO_DEVICE_BIND_IOMMUFD - VFIO_DEVICE_GET_INFO] = "BIND_IOMMUFD",
+	[VFIO_DEVICE_ATTACH_IOMMUFD_PT - VFIO_DEVICE_GET_INFO] = "ATTACH_IOMMUFD_PT",
+	[VFIO_DEVICE_DETACH_IOMMUFD_PT - VFIO_DEVICE_GET_INFO] = "DETACH_IOMMUFD_PT",
+};
+
+/* SOFTIOMMU_VFIO_TRACE=1: each device ioctl and its result on stderr, to follow a VMM */
+static void trace_ioctl(const struct svfio_dev *d, unsigned long cmd, long rc)
+{
+	static atomic_int enabled = -1;
+	unsigned long i = cmd - VFIO_DEVICE_GET_INFO;
+	const char *name;
+
+	if (atomic_load(&enabled) < 0) {
+		const char *e = getenv("SOFTIOMMU_VFIO_TRACE");
+
+		atomic_store(&enabled, e && *e == '1');
+	}
+	if (!atomic_load(&enabled))
+		return;
+	name = i < sizeof(ioctl_names) / sizeof(ioctl_names[0]) && ioctl_names[i]
+		       ? ioctl_names[i] : "?";
+	fprintf(stderr, "softiommu: vfio%u: %s (%#lx) = %ld\n", d->index, name, cmd, rc);
+}
+
+static long svfio_ioctl_do(struct sio_file *f, unsigned long cmd, void *arg);
+
 static long svfio_ioctl(struct sio_file *f, unsigned long cmd, void *arg)
+{
+	long rc = svfio_ioctl_do(f, cmd, arg);
+
+	trace_ioctl(to_df(f)->d, cmd, rc);
+	return rc;
+}
+
+static long svfio_ioctl_do(struct sio_file *f, unsigned long cmd, void *arg)
 {
 	struct svfio_file *df = to_df(f);
 	struct svfio_dev *d = df->d;
