@@ -8,6 +8,7 @@
  * allows it, RESET, FEATURE, and close ordering between the iommufd and the device.
  */
 #include <sys/mman.h>
+#include <sys/syscall.h>
 
 #include "vfio_testlib.h"
 
@@ -56,6 +57,9 @@ static void test_bind_errors(void)
 	CHECK_ERR(EINVAL, v_ioctl(dev, VFIO_DEVICE_BIND_IOMMUFD, &b));
 	b.token_uuid_ptr = 8;
 	CHECK_ERR(EFAULT, v_ioctl(dev, VFIO_DEVICE_BIND_IOMMUFD, &b));
+	b.argsz = 16; /* no room for the token pointer */
+	CHECK_ERR(EINVAL, v_ioctl(dev, VFIO_DEVICE_BIND_IOMMUFD, &b));
+	b.argsz = sizeof(b);
 	CHECK_ERR(EFAULT, v_ioctl(dev, VFIO_DEVICE_BIND_IOMMUFD, (void *)8));
 	/* nothing half-done: the device binds now */
 	CHECK_OK(v_bind(dev, iommufd, NULL));
@@ -381,6 +385,26 @@ static void test_close_device_first(void)
 	CHECK(close(iommufd) == 0);
 }
 
+/* A device number closed behind the shim's back and reused: pread reaches the new file */
+static void test_reused_number(void)
+{
+	int iommufd = open("/dev/iommu", O_RDWR), dev = v_open(VFIO0), mfd;
+	char c = 0;
+
+	CHECK_OK(v_bind(dev, iommufd, NULL));
+	CHECK(syscall(SYS_close, dev) == 0);
+	mfd = memfd_create("reuse", 0);
+	CHECK(mfd == dev);
+	CHECK(write(mfd, "x", 1) == 1);
+	CHECK(pread(mfd, &c, 1, 0) == 1 && c == 'x');
+	CHECK(close(mfd) == 0);
+	/* the device was released with its number: it binds again */
+	dev = v_open(VFIO0);
+	CHECK_OK(v_bind(dev, iommufd, NULL));
+	CHECK(close(dev) == 0);
+	CHECK(close(iommufd) == 0);
+}
+
 int main(void)
 {
 	int iommufd, dev;
@@ -401,5 +425,6 @@ int main(void)
 	CHECK(close(iommufd) == 0);
 	test_close_iommufd_first();
 	test_close_device_first();
+	test_reused_number();
 	return t_done();
 }

@@ -698,6 +698,8 @@ int shim_vfio_rw(int fd, void *buf, size_t len, off_t off, bool write, ssize_t *
 	struct sio_file *f;
 	unsigned int index;
 	bool ours;
+	int saved = errno;
+	ssize_t rc;
 
 	if (!shim_routed(fd))
 		return 0;
@@ -706,8 +708,14 @@ int shim_vfio_rw(int fd, void *buf, size_t len, off_t off, bool write, ssize_t *
 		return 0;
 	ours = sio_vfio_file_index(f, &index);
 	sio_file_put(f);
-	if (!ours || !softiommu_fd_check(fd))
+	if (!ours)
 		return 0;
-	*ret = CALL_SOFTIOMMU(sio_vfio_pread(fd, buf, len, (uint64_t)off, write));
+	/* the identity check happens once, inside: a number reused for another file is EBADF */
+	shim_enter();
+	rc = sio_vfio_pread(fd, buf, len, (uint64_t)off, write);
+	shim_leave();
+	if (rc == -EBADF)
+		return 0;
+	*ret = shim_to_libc(rc, saved);
 	return 1;
 }

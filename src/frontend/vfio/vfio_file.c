@@ -60,8 +60,6 @@ static int bind_token(const struct vfio_device_bind_iommufd *bind)
 
 	if (!(bind->flags & VFIO_DEVICE_BIND_FLAG_TOKEN))
 		return 0;
-	if (bind->argsz < ofsend(struct vfio_device_bind_iommufd, token_uuid_ptr))
-		return -EINVAL;
 	if (sio_copy_from_user(uuid, bind->token_uuid_ptr, sizeof(uuid)))
 		return -EFAULT;
 	return -EINVAL; /* neither a PF with a VF token nor a VF: no token is valid */
@@ -92,6 +90,9 @@ static long vfio_bind(struct sio_file *f, void *arg)
 	if (sio_copy_from_user(&bind, (uintptr_t)arg, minsz))
 		return -EFAULT;
 	if (bind.argsz < minsz || bind.iommufd < 0 || (bind.flags & ~VFIO_DEVICE_BIND_FLAG_TOKEN))
+		return -EINVAL;
+	if ((bind.flags & VFIO_DEVICE_BIND_FLAG_TOKEN) &&
+	    bind.argsz < ofsend(struct vfio_device_bind_iommufd, token_uuid_ptr))
 		return -EINVAL;
 	if ((bind.flags & VFIO_DEVICE_BIND_FLAG_TOKEN) &&
 	    sio_copy_from_user(&bind.token_uuid_ptr,
@@ -538,9 +539,10 @@ static ssize_t region_rw(struct svfio_dev *d, void *buf, size_t len, uint64_t of
  * @off: region offset (index << 40 | offset in the region)
  * @write: pwrite
  *
- * Return: bytes moved (short at a BAR's end), or -errno: EBADF not a VFIO device, EINVAL
- * before bind or outside a region, EFAULT outside config space or a bad @buf, EIO with
- * memory decode off.
+ * Return: bytes moved (short at a BAR's end), or -errno: EBADF when @fd no longer names a
+ * softiommu file (the caller passes the call on to libc), ESPIPE another softiommu file,
+ * EINVAL before bind or outside a region, EFAULT outside config space or a bad @buf, EIO
+ * with memory decode off.
  */
 ssize_t sio_vfio_pread(int fd, void *buf, size_t len, uint64_t off, bool write)
 {
