@@ -11,6 +11,10 @@ WERROR=1 BUILD=$BUILD scripts/setup.sh
 echo "== unit tests"
 ctest --test-dir "$BUILD" --output-on-failure -j"$(nproc)"
 
+# Once more with the process_vm_readv/writev copy forced (the fallback of the fast copy)
+echo "== unit tests, process_vm copy path (SOFTIOMMU_UACCESS=vm)"
+SOFTIOMMU_UACCESS=vm ctest --test-dir "$BUILD" --output-on-failure -j"$(nproc)"
+
 echo "== upstream iommufd selftests through the shim"
 tests/conformance/run.sh --build "$BUILD" --fail-nth
 
@@ -39,7 +43,7 @@ tests/conformance/run.sh --build "$SAN_ASAN" --fail-nth --expected "$SAN_ASAN/ex
 
 echo "== TSan build: concurrency tests"
 BUILD=$SAN_TSAN CMAKE_ARGS="-DSOFTIOMMU_SANITIZE=thread" scripts/setup.sh
-ctest --test-dir "$SAN_TSAN" --output-on-failure -R "concurrency|stress|dma/"
+ctest --test-dir "$SAN_TSAN" --output-on-failure -R "concurrency|stress|dma/|uaccess"
 
 echo "== fuzz: ioctl sequences through the public API (libFuzzer, ASan+UBSan)"
 FUZZ_BUILD=$BUILD-fuzz tests/fuzz/run.sh "${FUZZ_SECONDS:-150}"

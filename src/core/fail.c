@@ -9,10 +9,12 @@
 
 #include "fail.h"
 
-static __thread unsigned int fail_nth;
-static __thread unsigned long fail_points;
-static __thread uint64_t rand_state;
-static __thread unsigned long rand_gen;
+/* initial-exec: sio_should_fail() runs on every hot path; no __tls_get_addr call */
+#define FAIL_TLS __thread __attribute__((tls_model("initial-exec")))
+static FAIL_TLS unsigned int fail_nth;
+static FAIL_TLS unsigned long fail_points;
+static FAIL_TLS uint64_t rand_state;
+static FAIL_TLS unsigned long rand_gen;
 
 static atomic_uint random_per_million;
 static atomic_ulong random_seed;

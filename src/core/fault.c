@@ -29,13 +29,19 @@ struct sio_fault {
 	struct list_head deliver;  /* not yet read */
 	struct list_head response; /* read, waiting for a response */
 	uint32_t next_cookie;
+	bool signalled; /* what the descriptor's eventfd says: readable or not */
 	struct sio_file *file;
 };
 
+/* fault->lock held. Only a change reaches the eventfd: one system call per transition */
 static void fault_update_readable(struct sio_fault *fault)
 {
-	if (fault->file)
-		sio_file_set_readable(fault->file, !list_empty(&fault->deliver));
+	bool readable = !list_empty(&fault->deliver);
+
+	if (fault->file && readable != fault->signalled) {
+		sio_file_set_readable(fault->file, readable);
+		fault->signalled = readable;
+	}
 }
 
 static void free_groups(struct list_head *list)

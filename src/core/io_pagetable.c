@@ -626,14 +626,16 @@ void iopt_remove_reserved_iova(struct io_pagetable *iopt, void *owner)
  */
 ssize_t iopt_iova_ranges(struct io_pagetable *iopt, struct iopt_range *out, size_t max)
 {
-	struct iopt_range *r;
+	struct iopt_range on_stack[16], *r = on_stack;
 	uint64_t next = 0;
 	size_t n = 0, m;
 	bool done = false;
 
 	pthread_mutex_lock(&iopt->lock);
 	m = iopt->nreserved;
-	r = sio_calloc(m + 1, sizeof(*r));
+	/* A few reserved ranges are the rule: sort them on the stack */
+	if (m + 1 > ARRAY_SIZE(on_stack))
+		r = sio_calloc(m + 1, sizeof(*r));
 	if (!r) {
 		pthread_mutex_unlock(&iopt->lock);
 		return -ENOMEM;
@@ -660,7 +662,8 @@ ssize_t iopt_iova_ranges(struct io_pagetable *iopt, struct iopt_range *out, size
 			out[n] = (struct iopt_range){ next, UINT64_MAX };
 		n++;
 	}
-	sio_free(r);
+	if (r != on_stack)
+		sio_free(r);
 	return n;
 }
 

@@ -63,10 +63,10 @@ int sio_ioas_alloc_ioctl(struct sio_ucmd *ucmd)
 int sio_ioas_iova_ranges(struct sio_ucmd *ucmd)
 {
 	struct iommu_ioas_iova_ranges *cmd = ucmd->cmd;
-	struct iopt_range *ranges = NULL;
+	struct iopt_range on_stack[8], *ranges = on_stack;
 	struct sio_ioas *ioas;
 	uint32_t max_iovas = cmd->num_iovas;
-	size_t n, cap = 8;
+	size_t n, cap = ARRAY_SIZE(on_stack);
 	ssize_t nr;
 	int rc = 0;
 
@@ -75,23 +75,24 @@ int sio_ioas_iova_ranges(struct sio_ucmd *ucmd)
 	ioas = sio_get_ioas(ucmd->ctx, cmd->ioas_id);
 	if (IS_ERR(ioas))
 		return PTR_ERR(ioas);
-	for (;;) {
+	/* The common case fits on the stack: no allocation on this hot query */
+	nr = iopt_iova_ranges(&ioas->iopt, ranges, cap);
+	while (nr > (ssize_t)cap) {
+		if (ranges != on_stack)
+			sio_free(ranges);
+		cap = nr;
 		ranges = sio_calloc(cap, sizeof(*ranges));
 		if (!ranges) {
 			rc = -ENOMEM;
 			goto out_put;
 		}
 		nr = iopt_iova_ranges(&ioas->iopt, ranges, cap);
-		if (nr < 0) {
-			rc = nr;
-			goto out_free;
-		}
-		n = nr;
-		if (n <= cap)
-			break;
-		sio_free(ranges);
-		cap = n;
 	}
+	if (nr < 0) {
+		rc = nr;
+		goto out_free;
+	}
+	n = nr;
 	for (size_t i = 0; i != n && i < max_iovas; i++) {
 		struct iommu_iova_range elm = { .start = ranges[i].start, .last = ranges[i].last };
 
@@ -107,7 +108,8 @@ int sio_ioas_iova_ranges(struct sio_ucmd *ucmd)
 	if (!rc && n > max_iovas)
 		rc = -EMSGSIZE;
 out_free:
-	sio_free(ranges);
+	if (ranges != on_stack)
+		sio_free(ranges);
 out_put:
 	sio_put_object(ucmd->ctx, &ioas->obj);
 	return rc;

@@ -1,14 +1,61 @@
 // SPDX-License-Identifier: MIT
 /*
- * User memory access. Every user pointer an ioctl carries is read and written through
- * process_vm_readv/process_vm_writev on our own process, so a bad or since-unmapped pointer
- * is -EFAULT and never a SIGSEGV, as copy_from_user is in the kernel.
+ * User memory access. Every user pointer an ioctl carries is read and written through this
+ * file, so a bad or since-unmapped pointer is -EFAULT and never a SIGSEGV, as copy_from_user
+ * is in the kernel. Two ways to get there:
+ *  - the fast copy (safecopy.c): plain loads and stores under a per-thread recovery point, a
+ *    fault in the copy becoming a short copy; no system call;
+ *  - process_vm_readv/writev on our own process: the kernel does the copy and reports EFAULT.
+ *    The fallback where the fast copy is not built or its handler could not be installed, and
+ *    forced by SOFTIOMMU_UACCESS=vm (CI runs the suite both ways).
+ * The choice is made once per process, at the first copy.
  */
 #include <sys/uio.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "safecopy.h"
 #include "sio.h"
+
+enum uaccess_path { UACCESS_UNSET, UACCESS_FAST, UACCESS_VM };
+
+static atomic_int uaccess_path;
+static pthread_once_t uaccess_once = PTHREAD_ONCE_INIT;
+
+static void uaccess_choose(void)
+{
+	const char *env = getenv("SOFTIOMMU_UACCESS");
+	bool want_vm = env && !strcmp(env, "vm");
+
+	atomic_store(&uaccess_path, !want_vm && sio_safecopy_ready() ? UACCESS_FAST : UACCESS_VM);
+}
+
+/*
+ * The fast copy, unless this thread blocks SIGSEGV/SIGBUS: the kernel kills a process whose
+ * fault it cannot deliver, so there the kernel has to do the copy.
+ */
+static inline bool fast_path(void)
+{
+	int path = atomic_load_explicit(&uaccess_path, memory_order_relaxed);
+
+	if (__builtin_expect(path == UACCESS_UNSET, 0)) {
+		pthread_once(&uaccess_once, uaccess_choose);
+		path = atomic_load(&uaccess_path);
+	}
+	if (path != UACCESS_FAST)
+		return false;
+	if (__builtin_expect(sio_safecopy_thread_mask != SIO_MASK_OPEN, 0))
+		return !sio_safecopy_mask_blocked();
+	return true;
+}
+
+/**
+ * sio_uaccess_path_name() - which copy this process uses: "fast" or "process_vm"
+ */
+const char *sio_uaccess_path_name(void)
+{
+	return fast_path() ? "fast" : "process_vm";
+}
 
 /*
  * Our own pid, cached: getpid() is a system call and every user copy needs it. A child of
@@ -54,6 +101,19 @@ static int vm_copy(void *local, uint64_t remote, size_t len, bool write)
 	return 0;
 }
 
+static int user_copy(void *local, uint64_t remote, size_t len, bool write)
+{
+	size_t n;
+
+	if (!fast_path())
+		return vm_copy(local, remote, len, write);
+	if (remote + len < remote)
+		return -EFAULT;
+	n = write ? sio_safecopy((void *)(uintptr_t)remote, local, len, remote) :
+		    sio_safecopy(local, (const void *)(uintptr_t)remote, len, remote);
+	return n == len ? 0 : -EFAULT;
+}
+
 /*
  * Copy up to @len bytes, stopping early at the first unreadable page. Returns the bytes
  * copied (possibly 0). One system call for the common case.
@@ -66,8 +126,30 @@ size_t sio_copy_from_user_partial(void *dst, uint64_t usrc, size_t len)
 
 	if (!usrc || !len || usrc + len < usrc)
 		return 0;
+	if (fast_path())
+		return sio_safecopy(dst, (const void *)(uintptr_t)usrc, len, usrc);
 	n = process_vm_readv(sio_self_pid(), &l, 1, &r, 1, 0);
 	return n > 0 ? (size_t)n : 0;
+}
+
+static size_t fast_sg(void *local, size_t len, const struct iovec *user, unsigned int nr,
+		      bool write)
+{
+	size_t done = 0;
+
+	for (unsigned int i = 0; i < nr && done < len; i++) {
+		uint64_t u = (uintptr_t)user[i].iov_base;
+		size_t n = user[i].iov_len < len - done ? user[i].iov_len : len - done, got;
+
+		if (u + n < u)
+			break;
+		got = write ? sio_safecopy((void *)(uintptr_t)u, (char *)local + done, n, u) :
+			      sio_safecopy((char *)local + done, (const void *)(uintptr_t)u, n, u);
+		done += got;
+		if (got != n)
+			break;
+	}
+	return done;
 }
 
 /*
@@ -81,6 +163,8 @@ size_t sio_copy_user_sg(void *local, size_t len, const struct iovec *user, unsig
 	size_t done = 0, skip = 0;
 	unsigned int i = 0;
 
+	if (fast_path())
+		return fast_sg(local, len, user, nr, write);
 	while (done < len && i < nr) {
 		struct iovec l = { .iov_base = (char *)local + done, .iov_len = len - done };
 		struct iovec first = user[i];
@@ -117,7 +201,7 @@ int sio_copy_from_user(void *dst, uint64_t usrc, size_t len)
 		return 0;
 	if (!usrc)
 		return -EFAULT;
-	return vm_copy(dst, usrc, len, false);
+	return user_copy(dst, usrc, len, false);
 }
 
 int sio_copy_to_user(uint64_t udst, const void *src, size_t len)
@@ -126,7 +210,7 @@ int sio_copy_to_user(uint64_t udst, const void *src, size_t len)
 		return 0;
 	if (!udst)
 		return -EFAULT;
-	return vm_copy((void *)src, udst, len, true);
+	return user_copy((void *)src, udst, len, true);
 }
 
 int sio_clear_user(uint64_t udst, size_t len)

@@ -17,12 +17,16 @@
 
 #define VEVENTQ_MAX_DEPTH (1U << 19)
 
+/* The payload follows the header directly: read() copies both in one go */
 struct sio_vevent {
 	struct list_head node;
-	struct iommufd_vevent_header header;
 	size_t data_len;
+	struct iommufd_vevent_header header;
 	uint8_t data[];
 };
+_Static_assert(offsetof(struct sio_vevent, data) ==
+	       offsetof(struct sio_vevent, header) + sizeof(struct iommufd_vevent_header),
+	       "vEVENT payload must follow its header");
 
 struct sio_veventq {
 	struct sio_object obj;
@@ -36,15 +40,21 @@ struct sio_veventq {
 	uint32_t num_events;
 	uint32_t sequence;
 	bool lost_queued;
+	bool signalled; /* what the descriptor's eventfd says: readable or not */
 	struct sio_file *file;
 	/* The LOST_EVENTS header, queued at most once (last: it ends in a flexible array) */
 	struct sio_vevent lost;
 };
 
+/* q->lock held. Only a change reaches the eventfd: one system call per empty<->non-empty */
 static void veventq_update_readable(struct sio_veventq *q)
 {
-	if (q->file)
-		sio_file_set_readable(q->file, !list_empty(&q->deliver));
+	bool readable = !list_empty(&q->deliver);
+
+	if (q->file && readable != q->signalled) {
+		sio_file_set_readable(q->file, readable);
+		q->signalled = readable;
+	}
 }
 
 /* Append @ev (or the lost header) and stamp its sequence; q->lock held */
@@ -135,10 +145,7 @@ static ssize_t veventq_read(struct sio_file *f, void *buf, size_t count)
 				rc = -EINVAL;
 			break;
 		}
-		rc = sio_copy_to_user((uintptr_t)buf + done, &ev->header, hdr_size);
-		if (!rc && ev->data_len)
-			rc = sio_copy_to_user((uintptr_t)buf + done + hdr_size, ev->data,
-					      ev->data_len);
+		rc = sio_copy_to_user((uintptr_t)buf + done, &ev->header, hdr_size + ev->data_len);
 		if (rc)
 			break;
 		done += hdr_size + ev->data_len;

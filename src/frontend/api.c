@@ -10,12 +10,15 @@
 #include <softiommu/softiommu.h>
 
 #include "../core/file.h"
+#include "../core/safecopy.h"
 #include "../core/sio.h"
 
 int sio_ctx_open(int flags);
 
 int softiommu_open(int flags)
 {
+	/* A program may have replaced our fault handler since the last open (library mode) */
+	sio_safecopy_recheck();
 	return sio_ctx_open(flags);
 }
 

@@ -7,6 +7,7 @@
  */
 #include <poll.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdbool.h>
 #include <stdatomic.h>
 #include <sys/mman.h>
@@ -276,6 +277,9 @@ static void test_unmap_race(void)
 	CHECK_OK(softiommu_dev_attach(r.dev, 0, &pt));
 	for (int i = 0; i < 2; i++)
 		pthread_create(&th[i], NULL, dma_thread, &r);
+	/* The loop below is fast enough to end before a loaded machine runs the threads */
+	while (atomic_load(&r.ok) + atomic_load(&r.faulted) == 0)
+		sched_yield();
 	for (int i = 0; i < 2000; i++) {
 		uint64_t iova = MOCK_APERTURE_START, v;
 

@@ -17,7 +17,7 @@
 
 #include "testlib.h"
 
-#define FORKS 100
+#define FORKS 50
 
 static atomic_int stop;
 static int under_shim;
@@ -142,8 +142,12 @@ int main(void)
 		pid_t pid = fork();
 		int status = -1;
 
+		/*
+		 * _exit: what the busy thread had half built at the fork is the parent's, and no
+		 * leak of the child (LeakSanitizer would count it, as it cannot see the thread)
+		 */
 		if (!pid)
-			exit(child(b.fd, qfd, buf));
+			_exit(child(b.fd, qfd, buf));
 		CHECK(pid > 0 && waitpid(pid, &status, 0) == pid);
 		if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
 			ok++;
