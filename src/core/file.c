@@ -74,7 +74,8 @@ static void registry_init(void)
 		return;
 	}
 	internal = q;
-	atomic_store_explicit(&registry, p, memory_order_release);
+	/* the pointer itself is not _Atomic (its slots are): clang's atomic_store wants one */
+	__atomic_store_n(&registry, (_Atomic(struct sio_file *) *)p, __ATOMIC_RELEASE);
 }
 
 static bool registry_ready(void)
