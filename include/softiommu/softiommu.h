@@ -170,6 +170,42 @@ int softiommu_dma_read(struct softiommu_dev *dev, unsigned int pasid, unsigned l
 /** softiommu_dma_write() - @len bytes of @buf to @iova. Return: 0 or -errno (-EFAULT). */
 int softiommu_dma_write(struct softiommu_dev *dev, unsigned int pasid, unsigned long long iova,
 			const void *buf, size_t len);
+/**
+ * struct softiommu_dma_seg - one IOVA range of a scatter DMA
+ * @iova: the device address of the range
+ * @buf: the caller's bytes for it (read into, or written from)
+ * @len: its length in bytes, not 0
+ */
+struct softiommu_dma_seg {
+	unsigned long long iova;
+	void *buf;
+	size_t len;
+};
+
+/**
+ * softiommu_dma_readv() - a device read of @nr IOVA ranges, each into its own buffer
+ * @dev: the device
+ * @pasid: 0 for a request without a PASID
+ * @segs: the ranges, moved in order (a device model gathering descriptors passes them all)
+ * @nr: how many, at least 1
+ * @moved: out (may be NULL): bytes moved, those before a fault included
+ *
+ * One call translates every range under one view of the device's attachment; a fault stops
+ * it at the first byte that could not move and is routed as for softiommu_dma_read().
+ * Return: 0; -EFAULT on a fault; -EINVAL for no segments, a NULL buffer, an empty range or
+ * one that wraps (nothing moves then).
+ */
+int softiommu_dma_readv(struct softiommu_dev *dev, unsigned int pasid,
+			const struct softiommu_dma_seg *segs, unsigned int nr, size_t *moved);
+
+/**
+ * softiommu_dma_writev() - a device write of @nr IOVA ranges, each from its own buffer
+ *
+ * As softiommu_dma_readv(), in the other direction; the buffers are only read.
+ */
+int softiommu_dma_writev(struct softiommu_dev *dev, unsigned int pasid,
+			 const struct softiommu_dma_seg *segs, unsigned int nr, size_t *moved);
+
 /** softiommu_dma_unhandled_faults() - DMA faults nothing took (no fault queue, no vEVENTQ) */
 unsigned long softiommu_dma_unhandled_faults(void);
 

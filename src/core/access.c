@@ -303,7 +303,7 @@ int sio_access_pin_pages(struct sio_access *access, uint64_t iova, uint64_t leng
 		if (access->internal)
 			area->num_locks++;
 		for (size_t i = idx; i <= last_idx; i++)
-			*out_pa++ = area->pages->base + i * SIO_PAGE_SIZE;
+			*out_pa++ = iopt_pages_pa(area->pages, i * SIO_PAGE_SIZE);
 		if (last == last_iova)
 			break;
 		cur = last + 1;

@@ -299,7 +299,9 @@ static struct sio_hw_pagetable *hwpt_detach(struct sio_device *idev, uint32_t pa
 		attach_remove(igroup, attach);
 		sio_fault_auto_response(hwpt, igroup, pasid);
 	}
+	sio_dma_attach_changed(igroup);
 	pthread_rwlock_unlock(&igroup->lock);
+	sio_dma_synchronize();
 	return hwpt;
 }
 
@@ -335,7 +337,9 @@ static struct sio_hw_pagetable *hwpt_replace(struct sio_hw_pagetable *hwpt,
 	atomic_fetch_add(&hwpt->obj.users, attach->ndevs);
 	if (attach->ndevs > 1)
 		atomic_fetch_sub(&old->obj.users, attach->ndevs - 1);
+	sio_dma_attach_changed(igroup);
 	pthread_rwlock_unlock(&igroup->lock);
+	sio_dma_synchronize();
 	return old;
 err_unlock:
 	pthread_rwlock_unlock(&igroup->lock);

@@ -112,14 +112,11 @@ struct iopt_pages *sio_dmabuf_alloc_pages(int fd, uint64_t start, uint64_t lengt
 		*rc = -EINVAL;
 		goto out_put;
 	}
-	pages = iopt_alloc_user_pages((uintptr_t)db->memory + start, length, writable);
+	pages = iopt_alloc_dmabuf_pages((uintptr_t)db->memory + start, length, writable);
 	if (IS_ERR(pages)) {
 		*rc = PTR_ERR(pages);
 		goto out_put;
 	}
-	/* dmabuf memory belongs to the exporter: no pin accounting */
-	pages->type = IOPT_ADDRESS_DMABUF;
-	pages->account_mode = IOPT_PAGES_ACCOUNT_NONE;
 	pages->file_start = start - start_byte;
 	pthread_mutex_lock(&db->lock);
 	if (db->revoked) {

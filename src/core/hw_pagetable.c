@@ -25,11 +25,19 @@ static void hwpt_destroy_common(struct sio_hw_pagetable *hwpt)
 int sio_hwpt_set_domain(struct sio_hw_pagetable *hwpt, struct sio_domain *domain,
 			const struct sio_iommu_ops *owner)
 {
+	pthread_rwlockattr_t attr;
+
 	if (IS_ERR(domain))
 		return PTR_ERR(domain);
 	domain->owner = owner;
 	domain->iommufd_hwpt = hwpt;
-	sio_rwlock_init(&domain->dma_lock, SIO_LOCK_DOMAIN_DMA);
+	/* Unmap must get in under a steady stream of DMAs walking the tables */
+	pthread_rwlockattr_init(&attr);
+	pthread_rwlockattr_setkind_np(&attr, PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
+	pthread_rwlock_init(&domain->dma_lock, &attr);
+	pthread_rwlockattr_destroy(&attr);
+	sio_lockdep_set_class(&domain->dma_lock, SIO_LOCK_DOMAIN_DMA);
+	sio_iotlb_tag_init(&domain->iotlb);
 	hwpt->domain = domain;
 	return 0;
 }
@@ -408,6 +416,8 @@ int sio_hwpt_set_dirty_tracking_ioctl(struct sio_ucmd *ucmd)
 		return PTR_ERR(hwpt_paging);
 	rc = iopt_set_dirty_tracking(&hwpt_paging->ioas->iopt, hwpt_paging->common.domain,
 				     cmd->flags & IOMMU_HWPT_DIRTY_TRACKING_ENABLE);
+	/* Cached translations predate the new tracking state (and the dirty bits it cleared) */
+	sio_iotlb_invalidate_all(&hwpt_paging->common.domain->iotlb);
 	sio_put_object(ucmd->ctx, &hwpt_paging->common.obj);
 	return rc;
 }
@@ -426,6 +436,13 @@ int sio_hwpt_get_dirty_bitmap_ioctl(struct sio_ucmd *ucmd)
 	rc = iopt_read_and_clear_dirty(&hwpt_paging->ioas->iopt, hwpt_paging->common.domain,
 				       cmd->flags, cmd->iova, cmd->length, cmd->page_size,
 				       cmd->data);
+	/*
+	 * A cached writable translation would let the next write skip setting the dirty bit
+	 * just cleared (Linux syncs the IOTLB here too); even a failed pass may have cleared some
+	 */
+	if (!(cmd->flags & IOMMU_HWPT_GET_DIRTY_BITMAP_NO_CLEAR))
+		sio_iotlb_invalidate_range(&hwpt_paging->common.domain->iotlb, cmd->iova,
+					   cmd->length);
 	sio_put_object(ucmd->ctx, &hwpt_paging->common.obj);
 	return rc;
 }

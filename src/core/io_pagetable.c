@@ -212,23 +212,83 @@ static uint64_t iopt_domain_pgsizes(struct io_pagetable *iopt, struct sio_domain
 	return pgsizes;
 }
 
+/*
+ * Map @area into @domain at the pages' host addresses: one call, unless pinned pages of
+ * user memory were moved (keep.c), then one per contiguous piece.
+ */
+static int area_map_pieces(struct io_pagetable *iopt, struct iopt_area *area,
+			   struct sio_domain *domain)
+{
+	uint64_t iova = area->iova, byte = area->start_byte, end = byte + iopt_area_length(area);
+	struct iopt_pages *pages = area->pages;
+	int rc = 0;
+
+	if (pages->type != IOPT_ADDRESS_USER)
+		return domain->ops->map(domain, iova, iopt_pages_pa(pages, byte),
+					iopt_area_length(area), area->iommu_prot,
+					iopt_domain_pgsizes(iopt, domain));
+	pthread_mutex_lock(&pages->mutex);
+	while (!rc && byte < end) {
+		size_t idx = byte / SIO_PAGE_SIZE, run_last;
+		uint64_t host = __iopt_pages_host(pages, idx, (end - 1) / SIO_PAGE_SIZE, &run_last);
+		uint64_t n = min_t(uint64_t, end, (run_last + 1) * SIO_PAGE_SIZE) - byte;
+
+		rc = domain->ops->map(domain, iova, host + byte % SIO_PAGE_SIZE, n,
+				      area->iommu_prot, iopt_domain_pgsizes(iopt, domain));
+		iova += n;
+		byte += n;
+	}
+	pthread_mutex_unlock(&pages->mutex);
+	if (rc && iova != area->iova)
+		domain->ops->unmap(domain, area->iova, iova - area->iova);
+	return rc;
+}
+
 static int area_map_domain(struct io_pagetable *iopt, struct iopt_area *area,
 			   struct sio_domain *domain)
 {
-	uint64_t pa = iopt_pages_pa(area->pages, area->start_byte);
-
 	if (sio_should_fail())
 		return -ENOMEM;
-	return domain->ops->map(domain, area->iova, pa, iopt_area_length(area), area->iommu_prot,
-				iopt_domain_pgsizes(iopt, domain));
+	return area_map_pieces(iopt, area, domain);
 }
 
-/* No DMA may be translating through @domain while its tables shrink (see dma.c) */
+/**
+ * iopt_area_repoint() - map @area into every domain again, where its pages are now
+ *
+ * For keep.c, after pinned pages moved: iopt->lock held, and every domain's dma_lock held
+ * for writing, so no DMA sees the area half done. An IOTLB must treat this as the unmap and
+ * map it is. Return: 0, or the first error (the area is then left out of that domain: a
+ * DMA faults rather than reach the old address).
+ */
+int iopt_area_repoint(struct io_pagetable *iopt, struct iopt_area *area)
+{
+	int rc = 0;
+
+	if (!area->filled)
+		return 0;
+	for (size_t i = 0; i != iopt->ndomains; i++) {
+		struct sio_domain *domain = iopt->domains[i];
+		int err;
+
+		domain->ops->unmap(domain, area->iova, iopt_area_length(area));
+		err = area_map_pieces(iopt, area, domain);
+		if (err && !rc)
+			rc = err;
+	}
+	return rc;
+}
+
+/*
+ * No DMA may be walking @domain's tables while they shrink (the walk frees nothing it
+ * reads), and none may use a cached translation of the range once this returns, before the
+ * caller unpins (see src/dma/epoch.c)
+ */
 static void area_unmap_domain(struct iopt_area *area, struct sio_domain *domain)
 {
 	pthread_rwlock_wrlock(&domain->dma_lock);
 	domain->ops->unmap(domain, area->iova, iopt_area_length(area));
 	pthread_rwlock_unlock(&domain->dma_lock);
+	sio_iotlb_invalidate_range(&domain->iotlb, area->iova, iopt_area_length(area));
 }
 
 /* Pin an area's pages and map it into every domain; all or nothing */
@@ -330,6 +390,12 @@ static int iopt_map_pages(struct io_pagetable *iopt, struct iopt_pages_elm *elms
 		area->iopt = iopt;
 		iova += elms[i].length;
 	}
+	/*
+	 * On the pages' area list before anything is pinned: keep.c finds every table that
+	 * can pin or unpin the pages through it, and waits for this one's lock.
+	 */
+	for (i = 0; i != nelm; i++)
+		iopt_pages_add_area(new_areas[i]->pages, new_areas[i]);
 	for (nfilled = 0; nfilled != nelm; nfilled++) {
 		rc = iopt_area_fill_domains(iopt, new_areas[nfilled]);
 		if (rc)
@@ -360,6 +426,8 @@ static int iopt_map_pages(struct io_pagetable *iopt, struct iopt_pages_elm *elms
 out_unfill:
 	while (nfilled--)
 		iopt_area_unfill_domains(iopt, new_areas[nfilled]);
+	for (i = 0; i != nelm; i++)
+		iopt_pages_del_area(new_areas[i]->pages, new_areas[i]);
 out_unlock:
 	pthread_mutex_unlock(&iopt->lock);
 out_free:
@@ -367,6 +435,16 @@ out_free:
 		sio_free(new_areas[i]);
 	sio_free(new_areas);
 	return rc;
+}
+
+static bool iopt_has_domains(struct io_pagetable *iopt)
+{
+	bool any;
+
+	pthread_mutex_lock(&iopt->lock);
+	any = iopt->ndomains;
+	pthread_mutex_unlock(&iopt->lock);
+	return any;
 }
 
 static void account_mode_upgrade(struct sio_ctx *ctx, struct iopt_pages *pages)
@@ -387,6 +465,14 @@ int iopt_map_user_pages(struct sio_ctx *ctx, struct io_pagetable *iopt, uint64_t
 	if (IS_ERR(pages))
 		return PTR_ERR(pages);
 	account_mode_upgrade(ctx, pages);
+	/*
+	 * The eager pin mode faults the range in before the table is locked, so the lock is
+	 * not held for the page walk; the pin under it then only checks. A failure here is
+	 * the pin's to report (with the errno order of the map).
+	 */
+	if (sio_pin_eager() && iopt_has_domains(iopt) &&
+	    !sio_user_range_probe(uptr, length, iommu_prot & SIO_PROT_WRITE))
+		pages->prepopulated = true;
 	elm = (struct iopt_pages_elm){ pages, uptr - pages->uptr, length };
 	rc = iopt_map_pages(iopt, &elm, 1, length, iova, iommu_prot, flags);
 	iopt_put_pages(pages);
@@ -481,6 +567,7 @@ static void iopt_area_destroy(struct io_pagetable *iopt, struct iopt_area *area)
 		sio_dmabuf_untrack_area(area->pages, area);
 	iopt_area_unfill_domains(iopt, area);
 	iopt_areas_remove(iopt, area);
+	iopt_pages_del_area(area->pages, area);
 	iopt_put_pages(area->pages);
 	sio_free(area);
 }
@@ -863,6 +950,7 @@ static int iopt_area_split(struct io_pagetable *iopt, struct iopt_area *area, ui
 	area->last = iova;
 	iopt_get_pages(rhs->pages);
 	iopt_areas_insert(iopt, rhs);
+	iopt_pages_add_area(rhs->pages, rhs);
 	return 0;
 }
 

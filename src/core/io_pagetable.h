@@ -7,14 +7,16 @@
  *  - the domains that mirror every area (each attached paging HWPT's domain),
  *  - the accesses (in-process "kernel drivers") that pin or copy through it.
  * Invariants: areas never overlap; every area with ->pages set is mapped into every domain in
- * @domains; an area's pages are pinned (counted in pages->pins) while @domains is non-empty
+ * @domains; an area's pages are pinned (counted in pages->runs) while @domains is non-empty
  * (area->filled) and for every access pin inside it.
  *
  * iopt_pages: a run of PAGE_SIZE pages of backing memory — a user VA range (the process's own
  * memory: "physical address" == host virtual address), a file/memfd (softiommu keeps its own
  * shared mapping, so a client munmap cannot pull memory out from under a DMA mapping), or a
- * dmabuf. Pinning is per page with a user count; 0→1 faults the memory in (failing with
- * EFAULT when it is not mapped or not writable as required) and charges the accounting.
+ * dmabuf. Pinning counts users per page (in runs); 0→1 checks the memory as Linux's pin
+ * would (EFAULT when it is not mapped, not readable, not writable as required, or an I/O
+ * mapping) without faulting it in, unless SOFTIOMMU_PIN=eager, and charges the accounting.
+ * Pinned user pages the program unmaps or moves are kept and followed (keep.c).
  */
 #ifndef SIO_IO_PAGETABLE_H
 #define SIO_IO_PAGETABLE_H
@@ -37,12 +39,22 @@ enum iopt_address_type {
 	IOPT_ADDRESS_DMABUF,
 };
 
-/* Pin counts of PIN_CHUNK_PAGES consecutive pages of an iopt_pages */
-#define PIN_CHUNK_PAGES 512
-struct pin_chunk {
-	size_t first;            /* index of its first page */
-	unsigned int nonzero;    /* pages with users[] > 0 */
-	uint32_t users[PIN_CHUNK_PAGES];
+/* Pages [first, last] of an iopt_pages, each pinned @users times (pages.c) */
+struct pin_run {
+	size_t first, last;
+	uint32_t users;
+};
+
+/*
+ * Pinned pages of user memory that no longer live at their user address (keep.c): the
+ * program unmapped, replaced or discarded them and softiommu moved them aside (@kept, its
+ * reserve), or the program moved them (mremap; @kept NULL). Page @first is at @host.
+ */
+struct sio_kept;
+struct pages_seg {
+	size_t first, last;
+	uint64_t host;
+	struct sio_kept *kept;
 };
 
 struct iopt_pages {
@@ -53,12 +65,19 @@ struct iopt_pages {
 	uint64_t uptr;     /* USER: user VA of byte 0 of page 0 */
 	size_t npages;
 	bool writable;
+	bool prepopulated;       /* USER: faulted in by the map, before its first pin (mutex) */
 	int account_mode;
-	struct pin_chunk **pins; /* sparse per-page pin counts: sorted chunks, made on demand */
-	size_t npins, pins_cap;
+	struct pin_run *runs;    /* pin counts: sorted, disjoint runs of pinned pages */
+	size_t nruns, runs_cap;
+	size_t pin_ops;          /* pins held (each adds at most two run boundaries) */
 	size_t npinned;
 	size_t last_npinned;
 	pid_t source_pid;
+	/* USER: pinned pages moved away from their user address, sorted; under mutex and
+	 * every iopt->lock of @areas to change, either to read (keep.c) */
+	struct pages_seg *segs;
+	size_t nsegs, segs_cap;
+	struct list_head areas; /* USER: the areas using these pages, under mutex */
 	/* FILE */
 	int file_fd;
 	void *file_map;
@@ -73,6 +92,7 @@ struct iopt_pages {
 	struct iopt_area **dmabuf_areas;
 	size_t ndmabuf_areas;
 	struct list_head global_node;
+	struct list_head index_node; /* USER: in the address index (pages.c) */
 };
 
 struct iopt_area {
@@ -88,6 +108,7 @@ struct iopt_area {
 	struct io_pagetable *iopt;
 	struct iopt_area *tree_left, *tree_right; /* in iopt's area tree (area_tree.c) */
 	struct list_head area_item;               /* in iopt->area_list, in IOVA order */
+	struct list_head pages_item;              /* in pages->areas (user memory) */
 	uint64_t gap_before;   /* free IOVAs between the previous area (or 0) and this one */
 	uint64_t tree_max_gap; /* the largest gap_before in this area's subtree */
 };
@@ -181,18 +202,63 @@ struct iopt_area *iopt_area_run_end(struct io_pagetable *iopt, struct iopt_area 
 
 /* pages.c */
 struct iopt_pages *iopt_alloc_user_pages(uint64_t uptr, uint64_t length, bool writable);
+struct iopt_pages *iopt_alloc_dmabuf_pages(uint64_t addr, uint64_t length, bool writable);
+void iopt_pages_index_moved(struct iopt_pages *pages);
+int sio_pages_index_walk(uint64_t start, uint64_t end, int (*fn)(struct iopt_pages *, void *),
+			 void *arg);
 struct iopt_pages *iopt_alloc_file_pages(int fd, uint64_t start, uint64_t length, bool writable);
 void iopt_put_pages(struct iopt_pages *pages);
 static inline void iopt_get_pages(struct iopt_pages *pages) { atomic_fetch_add(&pages->refs, 1); }
+/* For lookups in the global list and index, which may find an object being freed */
+static inline bool iopt_get_pages_unless_zero(struct iopt_pages *pages)
+{
+	int refs = atomic_load(&pages->refs);
+
+	while (refs && !atomic_compare_exchange_weak(&pages->refs, &refs, refs + 1))
+		;
+	return refs != 0;
+}
 int iopt_pages_pin(struct iopt_pages *pages, size_t first, size_t last);
 void iopt_pages_unpin(struct iopt_pages *pages, size_t first, size_t last);
 int iopt_pages_update_pinned(struct iopt_pages *pages, size_t npages, bool inc);
 int iopt_pages_rw(struct iopt_pages *pages, uint64_t start_byte, void *data, size_t len,
 		  bool write);
+uint64_t iopt_pages_host(struct iopt_pages *pages, size_t idx, size_t last, size_t *run_last);
+uint64_t __iopt_pages_host(struct iopt_pages *pages, size_t idx, size_t last, size_t *run_last);
+int iopt_pages_segs_reserve(struct iopt_pages *pages, size_t extra);
+void iopt_pages_segs_cut(struct iopt_pages *pages, size_t first, size_t last);
+void iopt_pages_segs_set(struct iopt_pages *pages, size_t first, size_t last, uint64_t host,
+			 struct sio_kept *kept);
+/* USER pages objects holding pins: while 0, no munmap can concern softiommu (keep.c) */
+extern atomic_long sio_user_pinned_pages_objs;
+void iopt_pages_add_area(struct iopt_pages *pages, struct iopt_area *area);
+void iopt_pages_del_area(struct iopt_pages *pages, struct iopt_area *area);
+/* The "physical" address of byte @start_byte; base is published once (see pages.c) */
 static inline uint64_t iopt_pages_pa(const struct iopt_pages *pages, uint64_t start_byte)
 {
-	return pages->base + start_byte;
+	return __atomic_load_n(&pages->base, __ATOMIC_ACQUIRE) + start_byte;
 }
+extern atomic_ulong sio_pages_pin_bugs; /* pin counts that did not add up (pages.c) */
+
+/* keep.c: pinned user pages the program unmaps, replaces, discards or moves */
+enum sio_keep_how {
+	SIO_KEEP_UNMAP,   /* munmap, MAP_FIXED over the range */
+	SIO_KEEP_DISCARD, /* MADV_DONTNEED: the range stays mapped, empty */
+	SIO_KEEP_COPY,    /* MADV_REMOVE: the file's pages go wherever they are mapped */
+	SIO_KEEP_MOVE,    /* mremap: the pages move with the program's mapping */
+};
+struct sio_keep;
+struct sio_keep *sio_keep_begin(uint64_t addr, uint64_t len, enum sio_keep_how how,
+				uint64_t move_len);
+void sio_keep_end(struct sio_keep *keep, uint64_t new_addr);
+bool sio_keep_any_pinned(uint64_t addr, uint64_t len);
+extern pthread_rwlock_t sio_keep_rwlock;
+extern atomic_long sio_kept_bytes;
+bool sio_kept_put(struct sio_kept *kept, size_t npages);
+struct sio_kept *__iopt_pages_kept(struct iopt_pages *pages, size_t idx);
+extern pthread_mutex_t sio_pages_list_lock;
+extern struct list_head sio_pages_list;
+int iopt_area_repoint(struct io_pagetable *iopt, struct iopt_area *area);
 
 /* dmabuf.c */
 struct iopt_pages *sio_dmabuf_alloc_pages(int fd, uint64_t start, uint64_t length,

@@ -32,7 +32,9 @@ static const char *const class_names[SIO_LOCK_NR] = {
 	[SIO_LOCK_IGROUP] = "igroup->lock",
 	[SIO_LOCK_IOMMU_GROUP] = "group->mutex",
 	[SIO_LOCK_MOCK_VIOMMU_RWSEM] = "mdev->viommu_rwsem",
+	[SIO_LOCK_KEEP_RW] = "sio_keep_rwlock",
 	[SIO_LOCK_DOMAIN_DMA] = "domain->dma_lock",
+	[SIO_LOCK_KEEP] = "keep_lock",
 	[SIO_LOCK_IOPT] = "iopt->lock",
 	[SIO_LOCK_PAGES] = "pages->mutex",
 	[SIO_LOCK_PAGES_LIST] = "pages_list_lock",
@@ -45,6 +47,7 @@ static const char *const class_names[SIO_LOCK_NR] = {
 	[SIO_LOCK_DMABUF] = "dmabuf->lock",
 	[SIO_LOCK_CTX_OBJ] = "ctx->obj_lock",
 	[SIO_LOCK_FILE] = "file->lock",
+	[SIO_LOCK_MAPS_FD] = "maps_fd_lock",
 };
 
 /*

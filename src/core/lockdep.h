@@ -25,7 +25,9 @@ enum sio_lock_class {
 	SIO_LOCK_IGROUP,            /* igroup->lock (rw): a group's attachment; DMA reads it */
 	SIO_LOCK_IOMMU_GROUP,       /* group->mutex: the driver-level iommu group */
 	SIO_LOCK_MOCK_VIOMMU_RWSEM, /* mdev->viommu_rwsem (rw): a mock device's vIOMMU */
+	SIO_LOCK_KEEP,              /* keep_lock: one change of the program's memory at a time */
 	SIO_LOCK_IOPT,              /* iopt->lock: areas, domains, allowed/reserved ranges */
+	SIO_LOCK_KEEP_RW,           /* sio_keep_rwlock (rw): pins (read) vs a memory change (write) */
 	SIO_LOCK_DOMAIN_DMA,        /* domain->dma_lock (rw): DMA translating vs unmap */
 	SIO_LOCK_DMABUF,            /* db->lock: a dmabuf's revocation */
 	SIO_LOCK_PAGES_LIST,        /* pages_list_lock: every backing (pin counting, fork) */
@@ -37,6 +39,7 @@ enum sio_lock_class {
 	SIO_LOCK_VEVENTQ,           /* q->lock: a vEVENTQ's records */
 	SIO_LOCK_CTX_OBJ,           /* ctx->obj_lock: the object table, users/shortterm */
 	SIO_LOCK_FILE,              /* f->lock: a file's POLLIN state */
+	SIO_LOCK_MAPS_FD,           /* maps_fd_lock: the pin check's /proc/self/maps descriptor */
 	SIO_LOCK_NR
 };
 
@@ -109,7 +112,7 @@ static inline int sio_lockdep_rwlock_destroy(pthread_rwlock_t *l)
 #define pthread_rwlock_unlock(l) sio_lockdep_rwunlock(l)
 #define pthread_rwlock_destroy(l) sio_lockdep_rwlock_destroy(l)
 #else
-#define sio_lockdep_set_class(lock, cls) ((void)(lock), (void)(cls))
+#define sio_lockdep_set_class(lock, cls) do { (void)(lock); (void)(cls); } while (0)
 #define sio_lockdep_assert_held(lock) ((void)(lock))
 #endif
 

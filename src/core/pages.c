@@ -5,10 +5,18 @@
  * "Physical" addresses are addresses in this process (DESIGN.md, memory model). For user
  * memory that is the user VA itself; for files softiommu keeps its own MAP_SHARED mapping and
  * hands out addresses inside it. A page is pinned while its pin count > 0: the 0→1
- * transition faults it in as get_user_pages would (EFAULT when unmapped or, for a writable
- * mapping, not writable; EINVAL past the end of a file) and charges the accounting of the
- * pages' mode, the 1→0 transition uncharges. Data is always moved with process_vm_readv/writev
- * (sio_copy_*), so memory the client unmapped behind our back is an EFAULT, never a SIGSEGV.
+ * transition checks it as get_user_pages would (EFAULT when unmapped, not readable, an I/O
+ * mapping or, for a writable mapping, not writable; EINVAL past the end of a file) and
+ * charges the accounting of the pages' mode, the 1→0 transition uncharges. The check does
+ * not fault memory in: softiommu's DMA goes through this process's page tables, so a page is
+ * faulted in by its first DMA, and a guest's lazily allocated RAM stays lazy
+ * (SOFTIOMMU_PIN=eager populates at pin time, as the kernel does; see user_vma.c). Data is
+ * always moved with process_vm_readv/writev (sio_copy_*), so memory the client unmapped
+ * behind our back is an EFAULT, never a SIGSEGV.
+ *
+ * @base and @file_map of a file's pages are set once, under @mutex, when the file is first
+ * mapped, and read without it (a DMA, an access copy): they are published with release
+ * stores and read with acquire loads.
  */
 #include <fcntl.h>
 #include <stdio.h>
@@ -27,8 +35,9 @@
 struct sio_account sio_account;
 size_t sio_test_memory_limit = 65536;
 
-static pthread_mutex_t pages_list_lock = PTHREAD_MUTEX_INITIALIZER;
-static struct list_head pages_list = LIST_HEAD_INIT(pages_list);
+/* Every pages object, for MD_CHECK_REFS and keep.c */
+pthread_mutex_t sio_pages_list_lock = PTHREAD_MUTEX_INITIALIZER;
+struct list_head sio_pages_list = LIST_HEAD_INIT(sio_pages_list);
 
 static bool capable(int cap)
 {
@@ -122,13 +131,102 @@ static struct iopt_pages *iopt_alloc_pages(uint64_t start_byte, uint64_t length,
 						       IOPT_PAGES_ACCOUNT_USER;
 	pages->source_pid = sio_self_pid();
 	pages->file_fd = -1;
-	pthread_mutex_lock(&pages_list_lock);
-	list_add_tail(&pages->global_node, &pages_list);
-	pthread_mutex_unlock(&pages_list_lock);
+	INIT_LIST_HEAD(&pages->areas);
+	INIT_LIST_HEAD(&pages->index_node);
+	INIT_LIST_HEAD(&pages->global_node);
 	return pages;
 }
 
-struct iopt_pages *iopt_alloc_user_pages(uint64_t uptr, uint64_t length, bool writable)
+/*
+ * User pages by address, for keep.c, which looks for the pinned pages in a range on every
+ * munmap: an object within one granule sits in the bucket of its first granule; larger
+ * ones, and any whose pinned pages were ever moved away from their address, on one list.
+ * sio_pages_list_lock protects them.
+ */
+#define INDEX_GRANULE_SHIFT 21
+#define INDEX_BUCKETS 1024
+static struct list_head pages_index[INDEX_BUCKETS];
+static struct list_head pages_index_large = LIST_HEAD_INIT(pages_index_large);
+
+static bool pages_index_small(const struct iopt_pages *pages)
+{
+	return pages->npages <= (1UL << (INDEX_GRANULE_SHIFT - SIO_PAGE_SHIFT));
+}
+
+static struct list_head *pages_bucket(uint64_t addr)
+{
+	struct list_head *b = &pages_index[(addr >> INDEX_GRANULE_SHIFT) % INDEX_BUCKETS];
+
+	if (!b->next)
+		INIT_LIST_HEAD(b);
+	return b;
+}
+
+/* Make @pages visible to lookups, its fields all set */
+static void pages_publish(struct iopt_pages *pages)
+{
+	pthread_mutex_lock(&sio_pages_list_lock);
+	list_add_tail(&pages->global_node, &sio_pages_list);
+	if (pages->type == IOPT_ADDRESS_USER)
+		list_add_tail(&pages->index_node, pages_index_small(pages) ?
+				  pages_bucket(pages->base) : &pages_index_large);
+	pthread_mutex_unlock(&sio_pages_list_lock);
+}
+
+/**
+ * iopt_pages_index_moved() - @pages had pinned pages moved: look at it for every range
+ */
+void iopt_pages_index_moved(struct iopt_pages *pages)
+{
+	pthread_mutex_lock(&sio_pages_list_lock);
+	if (!list_empty(&pages->index_node)) {
+		list_del_init(&pages->index_node);
+		list_add_tail(&pages->index_node, &pages_index_large);
+	}
+	pthread_mutex_unlock(&sio_pages_list_lock);
+}
+
+static int index_walk_list(struct list_head *head, uint64_t start, uint64_t end, bool all,
+			   int (*fn)(struct iopt_pages *, void *), void *arg)
+{
+	struct iopt_pages *pages;
+
+	list_for_each_entry(pages, head, index_node) {
+		int rc;
+
+		if (!all && (pages->base >= end ||
+			     pages->base + pages->npages * SIO_PAGE_SIZE <= start))
+			continue;
+		rc = fn(pages, arg);
+		if (rc)
+			return rc;
+	}
+	return 0;
+}
+
+/**
+ * sio_pages_index_walk() - call @fn on every user pages object that may hold pages in
+ * [@start, @end): its user range meets it, or it moved pages; sio_pages_list_lock held
+ */
+int sio_pages_index_walk(uint64_t start, uint64_t end, int (*fn)(struct iopt_pages *, void *),
+			 void *arg)
+{
+	uint64_t g = (start >> INDEX_GRANULE_SHIFT) ? (start >> INDEX_GRANULE_SHIFT) - 1 : 0;
+	uint64_t g_last = (end - 1) >> INDEX_GRANULE_SHIFT;
+	int rc = index_walk_list(&pages_index_large, start, end, true, fn, arg);
+
+	if (g_last - g >= INDEX_BUCKETS) {
+		g = 0;
+		g_last = INDEX_BUCKETS - 1;
+	}
+	for (; !rc && g <= g_last; g++)
+		rc = index_walk_list(pages_bucket(g << INDEX_GRANULE_SHIFT), start, end, false,
+				     fn, arg);
+	return rc;
+}
+
+static struct iopt_pages *alloc_addr_pages(uint64_t uptr, uint64_t length, bool writable,
+					    enum iopt_address_type type)
 {
 	uint64_t uptr_down = ALIGN_DOWN(uptr, SIO_PAGE_SIZE);
 	struct iopt_pages *pages;
@@ -139,10 +237,24 @@ struct iopt_pages *iopt_alloc_user_pages(uint64_t uptr, uint64_t length, bool wr
 	pages = iopt_alloc_pages(uptr - uptr_down, length, writable);
 	if (IS_ERR(pages))
 		return pages;
-	pages->type = IOPT_ADDRESS_USER;
+	pages->type = type;
 	pages->uptr = uptr_down;
 	pages->base = uptr_down;
+	if (type == IOPT_ADDRESS_DMABUF) /* the exporter's memory: no pin accounting */
+		pages->account_mode = IOPT_PAGES_ACCOUNT_NONE;
+	pages_publish(pages);
 	return pages;
+}
+
+struct iopt_pages *iopt_alloc_user_pages(uint64_t uptr, uint64_t length, bool writable)
+{
+	return alloc_addr_pages(uptr, length, writable, IOPT_ADDRESS_USER);
+}
+
+/* A dmabuf's memory at @addr (the exporter's mapping), typed before anyone can see it */
+struct iopt_pages *iopt_alloc_dmabuf_pages(uint64_t addr, uint64_t length, bool writable)
+{
+	return alloc_addr_pages(addr, length, writable, IOPT_ADDRESS_DMABUF);
 }
 
 /*
@@ -173,6 +285,7 @@ struct iopt_pages *iopt_alloc_file_pages(int fd, uint64_t start, uint64_t length
 		iopt_put_pages(pages);
 		return ERR_PTR(rc);
 	}
+	pages_publish(pages);
 	return pages;
 }
 
@@ -194,20 +307,42 @@ static int file_ensure_mapped(struct iopt_pages *pages)
 		   MAP_SHARED, pages->file_fd, pages->file_start);
 	if (map == MAP_FAILED)
 		return errno == EACCES ? -EPERM : -EINVAL;
-	pages->file_map = map;
-	pages->base = (uintptr_t)map;
+	__atomic_store_n(&pages->base, (uintptr_t)map, __ATOMIC_RELEASE);
+	__atomic_store_n(&pages->file_map, map, __ATOMIC_RELEASE);
 	return 0;
+}
+
+atomic_ulong sio_pages_pin_bugs;
+atomic_long sio_user_pinned_pages_objs;
+static void segs_release(struct iopt_pages *pages, size_t first, size_t last);
+
+/* A pin count that does not add up: count it, tell once, never crash or leak the charge */
+static void pages_pin_bug(const char *what, size_t npages)
+{
+	if (atomic_fetch_add(&sio_pages_pin_bugs, 1) == 0)
+		fprintf(stderr, "softiommu: BUG: %s (%zu pages)\n", what, npages);
 }
 
 void iopt_put_pages(struct iopt_pages *pages)
 {
 	if (atomic_fetch_sub(&pages->refs, 1) != 1)
 		return;
-	pthread_mutex_lock(&pages_list_lock);
+	pthread_mutex_lock(&sio_pages_list_lock);
 	list_del_init(&pages->global_node);
-	pthread_mutex_unlock(&pages_list_lock);
+	list_del_init(&pages->index_node);
+	pthread_mutex_unlock(&sio_pages_list_lock);
 	if (pages->npinned) {
-		/* Every pin is owned by an area or access that must be gone by now */
+		/*
+		 * Every pin is owned by an area or access that must be gone by now: a pin left
+		 * over is a core bug. Say so, and give the accounting back rather than leave
+		 * VmPin and RLIMIT_MEMLOCK charged for pages nothing holds.
+		 */
+		pages_pin_bug("pages freed with pins left", pages->npinned);
+		iopt_pages_update_pinned(pages, pages->npinned, false);
+		if (pages->type == IOPT_ADDRESS_USER)
+			atomic_fetch_sub(&sio_user_pinned_pages_objs, 1);
+		for (size_t r = 0; r != pages->nruns; r++)
+			segs_release(pages, pages->runs[r].first, pages->runs[r].last);
 		pages->npinned = 0;
 	}
 	if (pages->dmabuf)
@@ -217,16 +352,29 @@ void iopt_put_pages(struct iopt_pages *pages)
 	if (pages->file_fd >= 0)
 		syscall(SYS_close, pages->file_fd);
 	pthread_mutex_destroy(&pages->mutex);
-	for (size_t i = 0; i != pages->npins; i++)
-		sio_free(pages->pins[i]);
-	sio_free(pages->pins);
+	sio_free(pages->runs);
+	sio_free(pages->segs);
 	sio_free(pages);
 }
 
-/* Fault in pages [first, last] as pinning would */
-static int pages_fault_in(struct iopt_pages *pages, size_t first, size_t last)
+/*
+ * Check user memory as pinning would, then, in the eager mode, fault it in. The check comes
+ * first so that a range the kernel could not pin is refused before anything is populated.
+ */
+static int user_range_pin_check(uint64_t addr, uint64_t len, bool write, bool populated)
+{
+	int rc = sio_user_range_check(addr, len, write);
+
+	if (!rc && sio_pin_eager() && !populated)
+		rc = sio_user_range_probe(addr, len, write);
+	return rc;
+}
+
+/* Check pages [first, last] as pinning would; pages->mutex held */
+static int pages_pin_check(struct iopt_pages *pages, size_t first, size_t last)
 {
 	uint64_t len = (last - first + 1) * SIO_PAGE_SIZE;
+	bool populated;
 
 	if (sio_should_fail())
 		return -ENOMEM;
@@ -235,8 +383,11 @@ static int pages_fault_in(struct iopt_pages *pages, size_t first, size_t last)
 		/* Pages of another process's memory (after fork) cannot be pinned here */
 		if (pages->source_pid != sio_self_pid())
 			return -EFAULT;
-		return sio_user_range_probe(pages->base + first * SIO_PAGE_SIZE, len,
-					    pages->writable);
+		/* Populated by the map just before, outside the table lock: once */
+		populated = pages->prepopulated;
+		pages->prepopulated = false;
+		return user_range_pin_check(pages->base + first * SIO_PAGE_SIZE, len,
+					    pages->writable, populated);
 	case IOPT_ADDRESS_FILE: {
 		struct stat st;
 		int rc = file_ensure_mapped(pages);
@@ -248,6 +399,9 @@ static int pages_fault_in(struct iopt_pages *pages, size_t first, size_t last)
 		if (pages->file_start + (last + 1) * SIO_PAGE_SIZE >
 		    ALIGN_UP((uint64_t)st.st_size, SIO_PAGE_SIZE))
 			return -EINVAL;
+		/* Our own shared mapping of the file: nothing to check, only to populate */
+		if (!sio_pin_eager())
+			return 0;
 		return sio_user_range_probe(pages->base + first * SIO_PAGE_SIZE, len,
 					    pages->writable);
 	}
@@ -258,19 +412,24 @@ static int pages_fault_in(struct iopt_pages *pages, size_t first, size_t last)
 }
 
 /*
- * Pin counts are sparse: a lazily mapped area can be far larger than the memory behind it
- * (Linux tracks pins in an xarray for the same reason), so counts live in chunks of
- * PIN_CHUNK_PAGES pages, made when a page of theirs is first pinned and freed when their last
- * pin goes. pages->mutex protects them.
+ * Pin counts are runs of pages with the same count, [first, last] with users > 0, sorted,
+ * disjoint, and merged with a neighbour of equal count that touches them. A domain pins an
+ * area as one run, so 64 GiB of guest RAM costs one entry instead of a count per page (Linux
+ * keeps its pins in kernel memory, not in the process's RSS). Every run boundary is the
+ * first page or the page after the last of a pin still held, so there are never more than
+ * 2 * pin_ops runs: pinning keeps room for that many, and unpinning, which may split a run,
+ * never allocates. pages->mutex protects them.
  */
-static size_t chunk_pos(struct iopt_pages *pages, size_t first)
+
+/* The first run ending at or after @idx */
+static size_t run_pos(const struct iopt_pages *pages, size_t idx)
 {
-	size_t lo = 0, hi = pages->npins;
+	size_t lo = 0, hi = pages->nruns;
 
 	while (lo < hi) {
 		size_t mid = lo + (hi - lo) / 2;
 
-		if (pages->pins[mid]->first < first)
+		if (pages->runs[mid].last < idx)
 			lo = mid + 1;
 		else
 			hi = mid;
@@ -278,129 +437,394 @@ static size_t chunk_pos(struct iopt_pages *pages, size_t first)
 	return lo;
 }
 
-static struct pin_chunk *chunk_find(struct iopt_pages *pages, size_t idx)
+static int runs_reserve(struct iopt_pages *pages, size_t want)
 {
-	size_t first = ALIGN_DOWN(idx, PIN_CHUNK_PAGES), pos = chunk_pos(pages, first);
+	struct pin_run *n;
+	size_t cap;
 
-	return pos < pages->npins && pages->pins[pos]->first == first ? pages->pins[pos] : NULL;
-}
-
-static int chunk_create(struct iopt_pages *pages, size_t idx)
-{
-	size_t first = ALIGN_DOWN(idx, PIN_CHUNK_PAGES), pos = chunk_pos(pages, first);
-	struct pin_chunk *c;
-
-	if (pos < pages->npins && pages->pins[pos]->first == first)
+	if (want <= pages->runs_cap)
 		return 0;
-	if (pages->npins == pages->pins_cap) {
-		size_t cap = pages->pins_cap ? pages->pins_cap * 2 : 8;
-		struct pin_chunk **n = sio_realloc_array(pages->pins, cap, sizeof(*n));
-
-		if (!n)
-			return -ENOMEM;
-		pages->pins = n;
-		pages->pins_cap = cap;
-	}
-	c = sio_zalloc(sizeof(*c));
-	if (!c)
+	cap = max_t(size_t, want, pages->runs_cap * 2);
+	n = sio_realloc_array(pages->runs, cap, sizeof(*n));
+	if (!n)
 		return -ENOMEM;
-	c->first = first;
-	memmove(&pages->pins[pos + 1], &pages->pins[pos], (pages->npins - pos) * sizeof(c));
-	pages->pins[pos] = c;
-	pages->npins++;
+	pages->runs = n;
+	pages->runs_cap = cap;
 	return 0;
 }
 
-static void chunk_remove(struct iopt_pages *pages, struct pin_chunk *c)
+static void run_insert(struct iopt_pages *pages, size_t pos, struct pin_run run)
 {
-	size_t pos = chunk_pos(pages, c->first);
-
-	memmove(&pages->pins[pos], &pages->pins[pos + 1], (pages->npins - pos - 1) * sizeof(c));
-	pages->npins--;
-	sio_free(c);
+	memmove(&pages->runs[pos + 1], &pages->runs[pos], (pages->nruns - pos) * sizeof(run));
+	pages->runs[pos] = run;
+	pages->nruns++;
 }
 
-static uint32_t pin_count(struct iopt_pages *pages, size_t idx)
+static void run_remove(struct iopt_pages *pages, size_t pos)
 {
-	struct pin_chunk *c = chunk_find(pages, idx);
-
-	return c ? c->users[idx - c->first] : 0;
+	memmove(&pages->runs[pos], &pages->runs[pos + 1],
+		(pages->nruns - pos - 1) * sizeof(*pages->runs));
+	pages->nruns--;
 }
 
-/* The next page >= @i (up to @last) with a pin count of zero is the return value's start */
-static size_t next_unpinned_run(struct iopt_pages *pages, size_t i, size_t last, size_t *run_end)
+/* Make @idx the first page of a run when a run holds it; the room is reserved */
+static void run_split(struct iopt_pages *pages, size_t idx)
 {
-	while (i <= last && pin_count(pages, i))
-		i++;
-	if (i > last)
-		return i;
-	for (*run_end = i; *run_end < last && !pin_count(pages, *run_end + 1); (*run_end)++)
-		;
-	return i;
+	size_t pos = run_pos(pages, idx);
+	struct pin_run *r = &pages->runs[pos];
+
+	if (pos == pages->nruns || r->first >= idx)
+		return;
+	if (pages->nruns == pages->runs_cap) {
+		/* Only an unpin of something never pinned gets here */
+		pages_pin_bug("unpin splits a run it did not pin", 0);
+		return;
+	}
+	run_insert(pages, pos + 1, (struct pin_run){ idx, r->last, r->users });
+	pages->runs[pos].last = idx - 1;
+}
+
+/* Merge the runs in positions [lo, hi] (clamped) with equal, touching neighbours */
+static void runs_merge(struct iopt_pages *pages, size_t lo, size_t hi)
+{
+	size_t i = lo ? lo - 1 : 0;
+
+	while (i + 1 < pages->nruns && i <= hi) {
+		struct pin_run *a = &pages->runs[i], *b = a + 1;
+
+		if (a->last + 1 == b->first && a->users == b->users) {
+			a->last = b->last;
+			run_remove(pages, i + 1);
+			hi = hi ? hi - 1 : 0;
+		} else {
+			i++;
+		}
+	}
+}
+
+/* The count of page @idx; pages->mutex held */
+static uint32_t pin_count(const struct iopt_pages *pages, size_t idx)
+{
+	size_t pos = run_pos(pages, idx);
+
+	return pos < pages->nruns && pages->runs[pos].first <= idx ? pages->runs[pos].users : 0;
+}
+
+/* The first segment ending at or after @idx */
+static size_t seg_pos(const struct iopt_pages *pages, size_t idx)
+{
+	size_t lo = 0, hi = pages->nsegs;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (pages->segs[mid].last < idx)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+/* iopt_pages_host() with pages->mutex held */
+uint64_t __iopt_pages_host(struct iopt_pages *pages, size_t idx, size_t last, size_t *run_last)
+{
+	size_t pos = seg_pos(pages, idx), rpos = run_pos(pages, idx);
+	const struct pages_seg *g = pos < pages->nsegs ? &pages->segs[pos] : NULL;
+	bool pinned = rpos < pages->nruns && pages->runs[rpos].first <= idx;
+	size_t end = last;
+
+	/* A segment holds pinned pages; where they are unpinned it is stale (see keep.c) */
+	if (g && g->first <= idx && pinned) {
+		end = min_t(size_t, min_t(size_t, end, g->last), pages->runs[rpos].last);
+		if (run_last)
+			*run_last = end;
+		return g->host + (idx - g->first) * SIO_PAGE_SIZE;
+	}
+	if (g && g->first <= idx) /* stale: up to the next pinned page */
+		end = min_t(size_t, end, rpos < pages->nruns ? pages->runs[rpos].first - 1 : end);
+	else if (g)
+		end = min_t(size_t, end, g->first - 1);
+	if (run_last)
+		*run_last = end;
+	return pages->base + idx * SIO_PAGE_SIZE;
+}
+
+/* The reserve holding pinned page @idx, if keep.c moved it there; pages->mutex held */
+struct sio_kept *__iopt_pages_kept(struct iopt_pages *pages, size_t idx)
+{
+	size_t pos = seg_pos(pages, idx);
+
+	if (pos < pages->nsegs && pages->segs[pos].first <= idx && pin_count(pages, idx))
+		return pages->segs[pos].kept;
+	return NULL;
+}
+
+/**
+ * iopt_pages_host() - where page @idx of @pages is in this process
+ * @run_last: out (may be NULL): the last page up to @last that follows it contiguously
+ *
+ * A page of user memory is at its user address unless it is pinned and was moved (keep.c).
+ */
+uint64_t iopt_pages_host(struct iopt_pages *pages, size_t idx, size_t last, size_t *run_last)
+{
+	uint64_t host;
+
+	if (pages->type != IOPT_ADDRESS_USER) {
+		if (run_last)
+			*run_last = last;
+		return iopt_pages_pa(pages, idx * SIO_PAGE_SIZE);
+	}
+	pthread_mutex_lock(&pages->mutex);
+	host = __iopt_pages_host(pages, idx, last, run_last);
+	pthread_mutex_unlock(&pages->mutex);
+	return host;
+}
+
+void iopt_pages_add_area(struct iopt_pages *pages, struct iopt_area *area)
+{
+	if (pages->type != IOPT_ADDRESS_USER)
+		return;
+	pthread_mutex_lock(&pages->mutex);
+	list_add_tail(&area->pages_item, &pages->areas);
+	pthread_mutex_unlock(&pages->mutex);
+}
+
+void iopt_pages_del_area(struct iopt_pages *pages, struct iopt_area *area)
+{
+	if (pages->type != IOPT_ADDRESS_USER)
+		return;
+	pthread_mutex_lock(&pages->mutex);
+	list_del_init(&area->pages_item);
+	pthread_mutex_unlock(&pages->mutex);
+}
+
+int iopt_pages_segs_reserve(struct iopt_pages *pages, size_t extra)
+{
+	struct pages_seg *n;
+	size_t cap = pages->nsegs + extra;
+
+	if (cap <= pages->segs_cap)
+		return 0;
+	cap = max_t(size_t, cap, pages->segs_cap * 2);
+	n = sio_realloc_array(pages->segs, cap, sizeof(*n));
+	if (!n)
+		return -ENOMEM;
+	pages->segs = n;
+	pages->segs_cap = cap;
+	return 0;
+}
+
+/* Take [first, last] out of every segment; the room for one split per call is reserved */
+void iopt_pages_segs_cut(struct iopt_pages *pages, size_t first, size_t last)
+{
+	size_t pos = seg_pos(pages, first);
+
+	while (pos < pages->nsegs && pages->segs[pos].first <= last) {
+		struct pages_seg *g = &pages->segs[pos];
+
+		if (g->first < first && g->last > last) {
+			struct pages_seg rhs = *g;
+
+			if (pages->nsegs == pages->segs_cap) {
+				pages_pin_bug("no room to split a moved range", 0);
+				return;
+			}
+			rhs.host += (last + 1 - g->first) * SIO_PAGE_SIZE;
+			rhs.first = last + 1;
+			g->last = first - 1;
+			memmove(g + 2, g + 1, (pages->nsegs - pos - 1) * sizeof(*g));
+			g[1] = rhs;
+			pages->nsegs++;
+			return;
+		}
+		if (g->first < first) {
+			g->last = first - 1;
+			pos++;
+		} else if (g->last > last) {
+			g->host += (last + 1 - g->first) * SIO_PAGE_SIZE;
+			g->first = last + 1;
+			return;
+		} else {
+			memmove(g, g + 1, (pages->nsegs - pos - 1) * sizeof(*g));
+			pages->nsegs--;
+		}
+	}
+}
+
+/* Put [first, last] at @host, owned by @kept; the room for two is reserved */
+void iopt_pages_segs_set(struct iopt_pages *pages, size_t first, size_t last, uint64_t host,
+			 struct sio_kept *kept)
+{
+	size_t pos;
+
+	iopt_pages_segs_cut(pages, first, last);
+	pos = seg_pos(pages, first);
+	memmove(&pages->segs[pos + 1], &pages->segs[pos],
+		(pages->nsegs - pos) * sizeof(*pages->segs));
+	pages->segs[pos] = (struct pages_seg){ first, last, host, kept };
+	pages->nsegs++;
+}
+
+/* Pages [first, last] lost their last pin: what kept them is released with its last page */
+static void segs_release(struct iopt_pages *pages, size_t first, size_t last)
+{
+	for (size_t pos = seg_pos(pages, first);
+	     pos < pages->nsegs && pages->segs[pos].first <= last; pos++) {
+		struct pages_seg *g = &pages->segs[pos];
+		size_t n = min_t(size_t, g->last, last) - max_t(size_t, g->first, first) + 1;
+		struct sio_kept *kept = g->kept;
+
+		if (!kept || !sio_kept_put(kept, n))
+			continue;
+		/* Gone: no page of these pages may name it again */
+		for (size_t i = 0; i != pages->nsegs; i++)
+			if (pages->segs[i].kept == kept)
+				pages->segs[i].kept = NULL;
+	}
+}
+
+/*
+ * Call @fn on each run of unpinned pages in [first, last]; stops at the first error.
+ * *@nnew: the pages in them; *@ngaps: how many runs.
+ */
+static int for_each_gap(struct iopt_pages *pages, size_t first, size_t last, size_t *nnew,
+			size_t *ngaps, int (*fn)(struct iopt_pages *, size_t, size_t))
+{
+	size_t pos = run_pos(pages, first), cur = first;
+
+	*nnew = *ngaps = 0;
+	while (cur <= last) {
+		size_t gap_last = last;
+		int rc;
+
+		if (pos < pages->nruns && pages->runs[pos].first <= cur) {
+			if (pages->runs[pos].last >= last)
+				break;
+			cur = pages->runs[pos++].last + 1;
+			continue;
+		}
+		if (pos < pages->nruns && pages->runs[pos].first <= last)
+			gap_last = pages->runs[pos].first - 1;
+		rc = fn ? fn(pages, cur, gap_last) : 0;
+		if (rc)
+			return rc;
+		*nnew += gap_last - cur + 1;
+		(*ngaps)++;
+		if (gap_last == last)
+			break;
+		cur = gap_last + 1;
+	}
+	return 0;
 }
 
 /* Pin pages [first, last]: on failure nothing changed */
 int iopt_pages_pin(struct iopt_pages *pages, size_t first, size_t last)
 {
-	size_t nnew = 0, i, run_end = 0;
-	int rc = 0;
+	bool user = pages->type == IOPT_ADDRESS_USER;
+	size_t nnew, ngaps, pos, cur;
+	int rc;
 
+	/* No pin of user memory between keep.c's look at a range and the program's call */
+	if (user)
+		pthread_rwlock_rdlock(&sio_keep_rwlock);
 	pthread_mutex_lock(&pages->mutex);
-	/* Fault in every run of pages nobody pins yet */
-	for (i = first; (i = next_unpinned_run(pages, i, last, &run_end)) <= last;) {
-		rc = pages_fault_in(pages, i, run_end);
-		if (rc)
-			goto out;
-		nnew += run_end - i + 1;
-		if (run_end == last)
-			break;
-		i = run_end + 1;
-	}
-	/* Make every chunk the counts need before anything is counted */
-	for (i = ALIGN_DOWN(first, PIN_CHUNK_PAGES); i <= last; i += PIN_CHUNK_PAGES) {
-		rc = chunk_create(pages, i);
-		if (rc)
-			goto out;
-	}
+	/* Check every run of pages nobody pins yet */
+	rc = for_each_gap(pages, first, last, &nnew, &ngaps, pages_pin_check);
+	if (rc)
+		goto out;
+	rc = runs_reserve(pages, max_t(size_t, 2 * (pages->pin_ops + 1),
+				       pages->nruns + ngaps + 2));
+	if (!rc && pages->nsegs)
+		rc = iopt_pages_segs_reserve(pages, ngaps);
+	if (rc)
+		goto out;
+	if (!pages->npinned && nnew && pages->type == IOPT_ADDRESS_USER)
+		atomic_fetch_add(&sio_user_pinned_pages_objs, 1);
 	pages->npinned += nnew;
 	rc = iopt_pages_update_pinned(pages, nnew, true);
 	if (rc) {
 		pages->npinned -= nnew;
+		if (!pages->npinned && nnew && pages->type == IOPT_ADDRESS_USER)
+			atomic_fetch_sub(&sio_user_pinned_pages_objs, 1);
 		goto out;
 	}
-	for (i = first; i <= last;) {
-		struct pin_chunk *c = chunk_find(pages, i);
-		size_t end = min_t(size_t, last, c->first + PIN_CHUNK_PAGES - 1);
+	pages->pin_ops++;
+	run_split(pages, first);
+	if (last != SIZE_MAX)
+		run_split(pages, last + 1);
+	pos = run_pos(pages, first);
+	for (cur = first; cur <= last;) {
+		struct pin_run *r = &pages->runs[pos];
+		size_t end = last;
 
-		for (; i <= end; i++)
-			if (c->users[i - c->first]++ == 0)
-				c->nonzero++;
+		if (pos < pages->nruns && r->first == cur) {
+			r->users++;
+			end = r->last;
+		} else {
+			if (pos < pages->nruns && r->first <= last)
+				end = r->first - 1;
+			/* Newly pinned pages are at their user address again */
+			if (pages->nsegs)
+				iopt_pages_segs_cut(pages, cur, end);
+			run_insert(pages, pos, (struct pin_run){ cur, end, 1 });
+		}
+		pos++;
+		if (end >= last)
+			break;
+		cur = end + 1;
 	}
+	runs_merge(pages, run_pos(pages, first), pos);
 out:
 	pthread_mutex_unlock(&pages->mutex);
+	if (user)
+		pthread_rwlock_unlock(&sio_keep_rwlock);
 	return rc;
 }
 
 void iopt_pages_unpin(struct iopt_pages *pages, size_t first, size_t last)
 {
-	size_t nfreed = 0;
+	size_t nfreed = 0, pos, lo;
 
 	pthread_mutex_lock(&pages->mutex);
-	for (size_t i = first; i <= last;) {
-		struct pin_chunk *c = chunk_find(pages, i);
-		size_t end = min_t(size_t, last, c->first + PIN_CHUNK_PAGES - 1);
-
-		for (; i <= end; i++) {
-			if (--c->users[i - c->first] == 0) {
-				c->nonzero--;
-				nfreed++;
-			}
-		}
-		if (!c->nonzero)
-			chunk_remove(pages, c);
+	if (!pages->pin_ops) {
+		pages_pin_bug("unpin of unpinned pages", last - first + 1);
+		goto out;
 	}
+	/* Both splits fall on boundaries of pins still held: the room is there */
+	run_split(pages, first);
+	if (last != SIZE_MAX)
+		run_split(pages, last + 1);
+	lo = pos = run_pos(pages, first);
+	for (size_t cur = first; cur <= last;) {
+		struct pin_run *r = &pages->runs[pos];
+
+		if (pos == pages->nruns || r->first > last) {
+			/* Unpinning what nobody pinned: a caller's bug, not a reason to crash */
+			pages_pin_bug("unpin of unpinned pages", last - cur + 1);
+			break;
+		}
+		if (r->first > cur)
+			pages_pin_bug("unpin of unpinned pages", r->first - cur);
+		cur = r->last + 1;
+		if (--r->users == 0) {
+			nfreed += r->last - r->first + 1;
+			if (pages->nsegs)
+				segs_release(pages, r->first, r->last);
+			run_remove(pages, pos);
+		} else {
+			pos++;
+		}
+		if (cur == 0 || cur > last)
+			break;
+	}
+	runs_merge(pages, lo, pos);
+	pages->pin_ops--;
+	if (nfreed && pages->npinned == nfreed && pages->type == IOPT_ADDRESS_USER)
+		atomic_fetch_sub(&sio_user_pinned_pages_objs, 1);
 	pages->npinned -= nfreed;
 	iopt_pages_update_pinned(pages, nfreed, false);
+out:
 	pthread_mutex_unlock(&pages->mutex);
 }
 
@@ -413,7 +837,8 @@ int iopt_pages_rw(struct iopt_pages *pages, uint64_t start_byte, void *data, siz
 		return -EFAULT;
 	if (__atomic_load_n(&pages->revoked, __ATOMIC_ACQUIRE))
 		return -ENODEV;
-	if (pages->type == IOPT_ADDRESS_FILE && !pages->file_map) {
+	if (pages->type == IOPT_ADDRESS_FILE &&
+	    !__atomic_load_n(&pages->file_map, __ATOMIC_ACQUIRE)) {
 		int rc;
 
 		pthread_mutex_lock(&pages->mutex);
@@ -422,8 +847,32 @@ int iopt_pages_rw(struct iopt_pages *pages, uint64_t start_byte, void *data, siz
 		if (rc)
 			return rc;
 	}
-	pa = iopt_pages_pa(pages, start_byte);
-	return write ? sio_copy_to_user(pa, data, len) : sio_copy_from_user(data, pa, len);
+	if (pages->type != IOPT_ADDRESS_USER) {
+		pa = iopt_pages_pa(pages, start_byte);
+		return write ? sio_copy_to_user(pa, data, len) :
+			       sio_copy_from_user(data, pa, len);
+	}
+	/*
+	 * Piece by piece where pinned pages were moved (keep.c). The caller's iopt->lock keeps
+	 * them where they are until the copy is done.
+	 */
+	while (len) {
+		size_t idx = start_byte / SIO_PAGE_SIZE, run_last;
+		size_t last = (start_byte + len - 1) / SIO_PAGE_SIZE;
+		uint64_t off = start_byte % SIO_PAGE_SIZE;
+		size_t n;
+		int rc;
+
+		pa = iopt_pages_host(pages, idx, last, &run_last) + off;
+		n = min_t(uint64_t, len, (run_last - idx + 1) * SIO_PAGE_SIZE - off);
+		rc = write ? sio_copy_to_user(pa, data, n) : sio_copy_from_user(data, pa, n);
+		if (rc)
+			return rc;
+		data = (char *)data + n;
+		start_byte += n;
+		len -= n;
+	}
+	return 0;
 }
 
 /*
@@ -514,9 +963,24 @@ struct sio_page_id sio_page_identity(const struct sio_maps *maps, uint64_t addr)
 	return (struct sio_page_id){ .off = addr };
 }
 
-static bool page_id_eq(struct sio_page_id a, struct sio_page_id b)
+/* How many pages objects hold the physical page at @uaddr pinned (MD_CHECK_REFS) */
+/* Whether a page of the addresses [lo, hi) is the physical page @q */
+static bool range_holds_page(const struct sio_maps *maps, uint64_t lo, uint64_t hi,
+			     struct sio_page_id q)
 {
-	return a.dev == b.dev && a.ino == b.ino && a.off == b.off;
+	/* Anonymous or private memory: the page is its address */
+	if (!q.ino)
+		return q.off >= lo && q.off < hi;
+	for (size_t i = 0; maps && i != maps->n; i++) {
+		const struct sio_map_ent *m = &maps->ents[i];
+		uint64_t s = max_t(uint64_t, lo, m->start), e = min_t(uint64_t, hi, m->end);
+
+		if (s >= e || !m->shared || m->ino != q.ino || m->dev != q.dev)
+			continue;
+		if (q.off >= m->off + (s - m->start) && q.off < m->off + (e - m->start))
+			return true;
+	}
+	return false;
 }
 
 /* How many pages objects hold the physical page at @uaddr pinned (MD_CHECK_REFS) */
@@ -526,26 +990,21 @@ int sio_pages_count_pins(const struct sio_maps *maps, uint64_t uaddr, unsigned i
 	struct iopt_pages *pages;
 	unsigned int n = 0;
 
-	pthread_mutex_lock(&pages_list_lock);
-	list_for_each_entry(pages, &pages_list, global_node) {
+	pthread_mutex_lock(&sio_pages_list_lock);
+	list_for_each_entry(pages, &sio_pages_list, global_node) {
 		bool found = false;
 
 		pthread_mutex_lock(&pages->mutex);
-		for (size_t c = 0; c != pages->npins && !found; c++) {
-			struct pin_chunk *chunk = pages->pins[c];
+		for (size_t r = 0; r != pages->nruns && !found; r++) {
+			uint64_t lo = pages->base + pages->runs[r].first * SIO_PAGE_SIZE;
+			uint64_t hi = pages->base + (pages->runs[r].last + 1) * SIO_PAGE_SIZE;
 
-			for (size_t j = 0; j != PIN_CHUNK_PAGES && !found; j++) {
-				uint64_t pa = pages->base + (chunk->first + j) * SIO_PAGE_SIZE;
-
-				if (chunk->users[j] &&
-				    page_id_eq(sio_page_identity(maps, pa), q))
-					found = true;
-			}
+			found = range_holds_page(maps, lo, hi, q);
 		}
 		n += found;
 		pthread_mutex_unlock(&pages->mutex);
 	}
-	pthread_mutex_unlock(&pages_list_lock);
+	pthread_mutex_unlock(&sio_pages_list_lock);
 	*refs = n;
 	return 0;
 }
@@ -556,25 +1015,25 @@ int sio_pages_count_pins(const struct sio_maps *maps, uint64_t uaddr, unsigned i
  * the per-user count stays, as the user is the same); the child never releases them (see
  * core/file.c), so its own counts start from zero.
  */
-static void pages_fork_prepare(void)
+void sio_pages_fork_prepare(void)
 {
-	pthread_mutex_lock(&pages_list_lock);
+	pthread_mutex_lock(&sio_pages_list_lock);
 }
 
-static void pages_fork_parent(void)
+void sio_pages_fork_parent(void)
 {
-	pthread_mutex_unlock(&pages_list_lock);
+	pthread_mutex_unlock(&sio_pages_list_lock);
 }
 
-static void pages_fork_child(void)
+void sio_pages_fork_child(void)
 {
 	atomic_store(&sio_account.pinned_vm, 0);
 	atomic_store(&sio_account.locked_vm, 0);
-	pthread_mutex_unlock(&pages_list_lock);
+	pthread_mutex_unlock(&sio_pages_list_lock);
 }
 
 __attribute__((constructor)) static void pages_fork_init(void)
 {
-	sio_lockdep_set_class(&pages_list_lock, SIO_LOCK_PAGES_LIST);
-	pthread_atfork(pages_fork_prepare, pages_fork_parent, pages_fork_child);
+	sio_lockdep_set_class(&sio_pages_list_lock, SIO_LOCK_PAGES_LIST);
+	sio_fork_init();
 }

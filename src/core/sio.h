@@ -141,6 +141,10 @@ int sio_ucmd_respond(struct sio_ucmd *ucmd, size_t size);
 
 /* uaccess.c: user pointers never fault the process; a bad pointer is -EFAULT */
 int sio_copy_from_user(void *dst, uint64_t usrc, size_t len);
+int sio_copy_from_user_gup(void *dst, uint64_t usrc, size_t len);
+
+/* fork.c */
+void sio_fork_init(void);
 size_t sio_copy_from_user_partial(void *dst, uint64_t usrc, size_t len);
 struct iovec;
 size_t sio_copy_user_sg(void *local, size_t len, const struct iovec *user, unsigned int nr,
@@ -150,6 +154,11 @@ int sio_copy_to_user(uint64_t udst, const void *src, size_t len);
 int sio_clear_user(uint64_t udst, size_t len);
 int sio_copy_struct_from_user(void *dst, size_t ksize, uint64_t usrc, size_t usize);
 int sio_user_range_probe(uint64_t uaddr, size_t len, bool write);
+
+/* user_vma.c: pinning checks the VMAs; pages are faulted in by first use unless eager */
+int sio_user_range_check(uint64_t uaddr, size_t len, bool write);
+int sio_user_vma_next(uint64_t addr, uint64_t *start, uint64_t *end);
+bool sio_pin_eager(void);
 
 /* accounting.c */
 struct sio_account {
@@ -257,6 +266,8 @@ struct sio_igroup {
 	struct list_head node; /* in ctx->groups */
 	int refs;
 	pthread_rwlock_t lock; /* write: attach changes; read: lookups and DMA */
+	/* Bumped (under @lock) by every change of what a PASID translates through (src/dma) */
+	atomic_uint_least64_t dma_gen;
 	struct sio_ctx *ctx;
 	struct sio_iommu_group *group;
 	struct sio_attach *attaches;
@@ -273,6 +284,14 @@ struct sio_device {
 	struct sio_vdevice *vdev;
 	bool destroying;
 };
+
+/*
+ * The DMA path's view of attach changes (src/dma/dma.c): under igroup->lock for writing,
+ * sio_dma_attach_changed() invalidates the group's cached translations; after dropping the
+ * lock, sio_dma_synchronize() waits out DMAs that used the old attachment.
+ */
+void sio_dma_attach_changed(struct sio_igroup *igroup);
+void sio_dma_synchronize(void);
 
 struct sio_device *sio_device_bind(struct sio_ctx *ctx, struct sio_dev *dev, uint32_t *id);
 void sio_device_unbind(struct sio_device *idev);

@@ -195,6 +195,20 @@ size_t sio_copy_user_sg(void *local, size_t len, const struct iovec *user, unsig
 	return done;
 }
 
+/*
+ * Read through process_vm_readv() whatever the copy path: it goes through the kernel's
+ * get_user_pages and so refuses the mappings pinning refuses (VM_IO, VM_PFNMAP), which a plain
+ * load would read. The pin check's probe of special mappings (user_vma.c).
+ */
+int sio_copy_from_user_gup(void *dst, uint64_t usrc, size_t len)
+{
+	if (!len)
+		return 0;
+	if (!usrc)
+		return -EFAULT;
+	return vm_copy(dst, usrc, len, false);
+}
+
 int sio_copy_from_user(void *dst, uint64_t usrc, size_t len)
 {
 	if (!len)
@@ -262,13 +276,20 @@ int sio_copy_struct_from_user(void *dst, size_t ksize, uint64_t usrc, size_t usi
 }
 
 /*
- * Fault in [uaddr, uaddr + len) as get_user_pages would: -EFAULT when any of it is unmapped,
- * or not writable when @write. MADV_POPULATE_* populates the page tables without copying.
+ * Fault in [uaddr, uaddr + len) as get_user_pages would (the eager pin mode): -EFAULT when any
+ * of it is unmapped, or not writable when @write. MADV_POPULATE_* populates the page tables
+ * without copying. Kernels before 5.14 lack it: each page is then read once, never written,
+ * since storing back a byte read could undo a store another thread made in between; such a
+ * kernel gets read residency (a private page is copied on the first write DMA instead).
  */
+bool sio_probe_force_fallback; /* tests: the path of kernels without MADV_POPULATE_* */
+
 int sio_user_range_probe(uint64_t uaddr, size_t len, bool write)
 {
 	uint64_t start = ALIGN_DOWN(uaddr, SIO_PAGE_SIZE);
 	uint64_t end;
+	char b;
+	int rc;
 
 	if (!len)
 		return 0;
@@ -279,20 +300,21 @@ int sio_user_range_probe(uint64_t uaddr, size_t len, bool write)
 #define MADV_POPULATE_READ 22
 #define MADV_POPULATE_WRITE 23
 #endif
-	if (madvise((void *)(uintptr_t)start, end - start,
-		    write ? MADV_POPULATE_WRITE : MADV_POPULATE_READ) == 0)
-		return 0;
-	if (errno == EINVAL) {
-		/* Kernels before 5.14: touch one byte per page instead */
-		char b;
-
-		for (uint64_t p = start; p < end; p += SIO_PAGE_SIZE) {
-			if (vm_copy(&b, p, 1, false))
-				return -EFAULT;
-			if (write && vm_copy(&b, p, 1, true))
-				return -EFAULT;
-		}
-		return 0;
+	if (!sio_probe_force_fallback) {
+		if (madvise((void *)(uintptr_t)start, end - start,
+			    write ? MADV_POPULATE_WRITE : MADV_POPULATE_READ) == 0)
+			return 0;
+		if (errno == EINTR || errno == EAGAIN)
+			return -EAGAIN;
+		/* EINVAL is also what a 5.14+ kernel says of a VMA it cannot populate */
+		if (errno != EINVAL)
+			return -EFAULT;
 	}
-	return errno == EINTR || errno == EAGAIN ? -EAGAIN : -EFAULT;
+	rc = sio_user_range_check(uaddr, len, write);
+	if (rc)
+		return rc;
+	for (uint64_t p = start; p < end; p += SIO_PAGE_SIZE)
+		if (vm_copy(&b, p, 1, false))
+			return -EFAULT;
+	return 0;
 }

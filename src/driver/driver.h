@@ -16,6 +16,7 @@
 #define SIO_DRIVER_H
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -86,6 +87,42 @@ struct sio_dma_fault {
 	unsigned int level;        /* table level, as the format numbers it */
 };
 
+/**
+ * struct sio_dma_xlate - a successful translation (the translate hook's result)
+ * @pa: the PA of the IOVA asked for
+ * @leaf_lg2: log2 of the size of the naturally aligned leaf holding it (IOVA and PA alike)
+ * @access: the SIO_DMA_* accesses the IOTLB may serve from this leaf without another walk
+ *       (a model that sets an access or dirty flag on a walk leaves out what would need it)
+ */
+struct sio_dma_xlate {
+	uint64_t pa;
+	unsigned int leaf_lg2;
+	unsigned int access;
+};
+
+/**
+ * struct sio_iotlb_tag - what a set of IOTLB entries was computed from (a domain's tables;
+ * in a model, an ASID or VMID too). Entries record the tag's generation; a new generation
+ * invalidates all of them at once, in every device's IOTLB (src/dma/iotlb.c).
+ */
+struct sio_iotlb_tag {
+	atomic_uint_least64_t gen;
+};
+
+/** sio_iotlb_tag_init() - a fresh tag: no entry names it yet */
+void sio_iotlb_tag_init(struct sio_iotlb_tag *tag);
+
+/**
+ * sio_iotlb_invalidate_range() - IOTLB entries of @tag covering [@iova, @iova + @len) are
+ * gone, and no DMA still uses one, when this returns (today it invalidates all of @tag's).
+ * Call it after the change it publishes (tables cleared, dirty bits cleared); never from
+ * inside the DMA path. May sleep; takes no lock.
+ */
+void sio_iotlb_invalidate_range(struct sio_iotlb_tag *tag, uint64_t iova, uint64_t len);
+
+/** sio_iotlb_invalidate_all() - as sio_iotlb_invalidate_range() for every IOVA of @tag */
+void sio_iotlb_invalidate_all(struct sio_iotlb_tag *tag);
+
 /* Collects dirty IOVA ranges for IOMMU_HWPT_GET_DIRTY_BITMAP */
 struct sio_dirty_bitmap {
 	void (*record)(struct sio_dirty_bitmap *b, uint64_t iova, uint64_t length);
@@ -102,10 +139,13 @@ struct sio_dirty_bitmap {
  * @iova_to_phys: 0 and *@pa, or -ENOENT
  * @cache_invalidate_user: process @array (driver-format entries); on return
  *       @array->entry_num is the number handled, even on error
- * @translate: the DMA path: translate @iova for @access (SIO_DMA_*) to *@pa, valid for
- *       *@len bytes (to the end of the leaf); -EFAULT with @fault filled in when the
- *       hardware would fault. Runs concurrently with map (lock free) but never with unmap of
- *       the same domain, nor of a nested domain's parent (the core's dma_lock).
+ * @translate: the DMA path's walk: translate @iova for @access (SIO_DMA_*) into @xlate;
+ *       -EFAULT with @fault filled in when the hardware would fault. Runs concurrently with
+ *       map (lock free) but never with unmap of the same domain, nor of a nested domain's
+ *       parent (the core's dma_lock). The result is cached in the IOTLB under the domain's
+ *       tag (and a nested domain's parent's): a driver whose translation depends on state
+ *       it changes in other hooks (cache_invalidate_user, a stage-1 table) must invalidate
+ *       the tag after the change.
  * @fault_event: report a DMA fault as the model's event on its vIOMMU (a nested domain's
  *       vEVENTQ, with the device's virtual ID); 0 when reported
  * @free: release the domain (never called while attached)
@@ -120,7 +160,7 @@ struct sio_domain_ops {
 	int (*iova_to_phys)(struct sio_domain *domain, uint64_t iova, uint64_t *pa);
 	int (*cache_invalidate_user)(struct sio_domain *domain, struct sio_user_data_array *array);
 	int (*translate)(struct sio_domain *domain, uint64_t iova, unsigned int access,
-			 uint64_t *pa, uint64_t *len, struct sio_dma_fault *fault);
+			 struct sio_dma_xlate *xlate, struct sio_dma_fault *fault);
 	int (*fault_event)(struct sio_domain *domain, struct sio_dev *dev,
 			   const struct sio_dma_fault *fault);
 	void (*free)(struct sio_domain *domain);
@@ -141,9 +181,13 @@ struct sio_dirty_ops {
 /**
  * struct sio_domain - the core part of a driver domain; drivers embed it first
  * @iopf_handler: set by the core when the HWPT has a fault queue (recoverable faults go there)
+ * @iotlb: the tag of IOTLB entries walked through this domain's tables (the core's; the
+ *       core invalidates it on unmap and dirty-bit clearing, a driver on its own changes)
  */
 struct sio_domain {
-	pthread_rwlock_t dma_lock; /* read: DMA translating; write: unmap (the core's) */
+	/* read: a DMA walking the tables; write: unmap (the core's; writers preferred) */
+	pthread_rwlock_t dma_lock;
+	struct sio_iotlb_tag iotlb;
 	enum sio_domain_type type;
 	const struct sio_domain_ops *ops;
 	const struct sio_dirty_ops *dirty_ops;

@@ -23,7 +23,14 @@ struct softiommu_dev {
 	struct mock_dev *mdev;
 	struct sio_device *idev;
 	pthread_mutex_t attach_lock;
+	struct sio_iotlb *iotlb; /* NULL: every DMA walks */
 };
+
+_Static_assert(sizeof(struct softiommu_dma_seg) == sizeof(struct sio_dma_seg) &&
+		       offsetof(struct softiommu_dma_seg, iova) == offsetof(struct sio_dma_seg, iova) &&
+		       offsetof(struct softiommu_dma_seg, buf) == offsetof(struct sio_dma_seg, buf) &&
+		       offsetof(struct softiommu_dma_seg, len) == offsetof(struct sio_dma_seg, len),
+	       "the public scatter segment is the DMA path's");
 
 int softiommu_dev_create(int iommufd, const char *model, unsigned int flags,
 			 struct softiommu_dev **out, unsigned int *dev_id)
@@ -54,6 +61,8 @@ int softiommu_dev_create(int iommufd, const char *model, unsigned int flags,
 		goto err_mdev;
 	}
 	sio_mutex_init(&d->attach_lock, SIO_LOCK_DEV_API);
+	/* Without one the device still works, only slower */
+	d->iotlb = sio_iotlb_alloc(&d->idev->igroup->dma_gen);
 	*out = d;
 	if (dev_id)
 		*dev_id = id;
@@ -102,6 +111,8 @@ void softiommu_dev_destroy(struct softiommu_dev *d)
 		return;
 	sio_device_detach_all(d->idev);
 	sio_device_unbind(d->idev);
+	/* Detaching waited out every DMA that could still look at it */
+	sio_iotlb_free(d->iotlb);
 	mock_dev_destroy(d->mdev);
 	sio_ctx_put(d->ctx);
 	pthread_mutex_destroy(&d->attach_lock);
@@ -111,13 +122,35 @@ void softiommu_dev_destroy(struct softiommu_dev *d)
 int softiommu_dma_read(struct softiommu_dev *d, unsigned int pasid, unsigned long long iova,
 		       void *buf, size_t len)
 {
-	return sio_dma_rw(d->idev, pasid, iova, buf, len, false, NULL);
+	return sio_dma_rw(d->idev, d->iotlb, pasid, iova, buf, len, false, NULL);
 }
 
 int softiommu_dma_write(struct softiommu_dev *d, unsigned int pasid, unsigned long long iova,
 			const void *buf, size_t len)
 {
-	return sio_dma_rw(d->idev, pasid, iova, (void *)buf, len, true, NULL);
+	return sio_dma_rw(d->idev, d->iotlb, pasid, iova, (void *)buf, len, true, NULL);
+}
+
+int softiommu_dma_readv(struct softiommu_dev *d, unsigned int pasid,
+			const struct softiommu_dma_seg *segs, unsigned int nr, size_t *moved)
+{
+	if (moved)
+		*moved = 0;
+	if (!segs)
+		return -EINVAL;
+	return sio_dma_rwv(d->idev, d->iotlb, pasid, (const struct sio_dma_seg *)segs, nr, false,
+			   moved, NULL);
+}
+
+int softiommu_dma_writev(struct softiommu_dev *d, unsigned int pasid,
+			 const struct softiommu_dma_seg *segs, unsigned int nr, size_t *moved)
+{
+	if (moved)
+		*moved = 0;
+	if (!segs)
+		return -EINVAL;
+	return sio_dma_rwv(d->idev, d->iotlb, pasid, (const struct sio_dma_seg *)segs, nr, true,
+			   moved, NULL);
 }
 
 unsigned long softiommu_dma_unhandled_faults(void)

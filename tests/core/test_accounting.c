@@ -3,8 +3,16 @@
  * Pin accounting: pages are pinned once per IOAS mapping while a domain (or an access) needs
  * them, never for a lazily mapped IOAS; pinned_vm (VmPin) counts them; without CAP_IPC_LOCK
  * the user mode charges RLIMIT_MEMLOCK (ENOMEM past it, nothing half-done); the mm mode also
- * charges locked_vm (VmLck).
+ * charges locked_vm (VmLck). Pinning fails with EFAULT exactly where Linux's pin_user_pages()
+ * does: holes, PROT_NONE, read-only memory for a writable map, write-only memory for a
+ * read-only one, I/O mappings, a range whose later VMA lacks the access; in softiommu's
+ * default pin mode without faulting anything in (the first DMA does), with SOFTIOMMU_PIN=eager
+ * (the same program, registered twice) resident at pin time as on Linux; both also through
+ * the /proc/self/maps parse that kernels without PROCMAP_QUERY get.
  */
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
 #include <linux/capability.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
@@ -143,6 +151,219 @@ static void test_mm_mode(char *buf)
 	CHECK(pinned == 0 && locked == 0);
 }
 
+
+#ifndef SIO_REAL_KERNEL
+/* Pages of [p, p + n pages) resident in this process */
+static size_t resident(void *p, size_t n)
+{
+	unsigned char vec[256];
+	size_t r = 0;
+
+	if (n > sizeof(vec) || mincore(p, n * PG, vec))
+		return (size_t)-1;
+	for (size_t i = 0; i != n; i++)
+		r += vec[i] & 1;
+	return r;
+}
+
+static bool eager_mode(void)
+{
+	const char *m = getenv("SOFTIOMMU_PIN");
+
+	return m && !strcmp(m, "eager");
+}
+
+/*
+ * The default mode pins without faulting in: the pages come in with the first DMA, and the
+ * accounting is the kernel's either way. The eager mode makes them resident as Linux does.
+ */
+static void test_pin_residency(void)
+{
+	char *mem = mmap(NULL, 32 * PG, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	int fd = softiommu_open(0);
+	uint32_t ioas = t_ioas_alloc(fd);
+	uint64_t iova = MOCK_APERTURE_START;
+	struct softiommu_dev *dev;
+	unsigned int dev_id, pt = ioas;
+	char out[8];
+
+	CHECK_OK(softiommu_dev_create(fd, "mock", 0, &dev, &dev_id));
+	CHECK_OK(softiommu_dev_attach(dev, 0, &pt));
+	CHECK(resident(mem, 32) == 0);
+	CHECK_OK(t_map(fd, ioas, mem, 32 * PG, &iova, FIXED));
+	CHECK(t_pinned() == 32);
+	CHECK(resident(mem, 32) == (eager_mode() ? 32 : 0));
+	/* A DMA faults its page in and lands in the program's memory */
+	CHECK_OK(softiommu_dma_write(dev, 0, iova + 5 * PG + 1, "dma", 4));
+	CHECK(!strcmp(mem + 5 * PG + 1, "dma"));
+	CHECK(resident(mem, 32) == (eager_mode() ? 32 : 1));
+	/* A read DMA of a page nobody touched reads zeros */
+	CHECK_OK(softiommu_dma_read(dev, 0, iova + 9 * PG, out, sizeof(out)));
+	CHECK(!memcmp(out, "\0\0\0\0\0\0\0\0", 8));
+	CHECK_OK(t_unmap(fd, ioas, iova, 32 * PG, NULL));
+	CHECK(t_pinned() == 0);
+	softiommu_dev_destroy(dev);
+	CHECK_OK(softiommu_close(fd));
+	munmap(mem, 32 * PG);
+}
+#endif
+
+/* Linux's EFAULT cases, each with nothing pinned after it */
+static void efault_cases(const char *how)
+{
+	char *m = mmap(NULL, 8 * PG, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	int fd = softiommu_open(0);
+	uint32_t ioas = t_ioas_alloc(fd);
+	uint64_t iova;
+	FILE *maps;
+	char line[256];
+	void *vvar = NULL;
+
+	t_mock_domain(fd, ioas, NULL, NULL);
+#define EXPECT(err, ptr, len, flags)                                                        \
+	do {                                                                                \
+		int fails_ = t_fail;                                                        \
+		iova = 0;                                                                   \
+		CHECK_ERR(err, t_map(fd, ioas, (ptr), (len), &iova, (flags)));              \
+		if (err)                                                                    \
+			CHECK(t_pinned() == 0);                                             \
+		else                                                                        \
+			CHECK_OK(t_unmap(fd, ioas, iova, (len), NULL));                     \
+		if (t_fail != fails_)                                                       \
+			fprintf(stderr, "  (%s)\n", how);                                  \
+	} while (0)
+	const int rw = IOMMU_IOAS_MAP_READABLE | IOMMU_IOAS_MAP_WRITEABLE;
+	const int ro = IOMMU_IOAS_MAP_READABLE;
+
+	EXPECT(0, m, 8 * PG, rw);
+	/* A later VMA without write permission fails the whole writable map */
+	mprotect(m + 6 * PG, 2 * PG, PROT_READ);
+	EXPECT(EFAULT, m, 8 * PG, rw);
+	EXPECT(0, m, 8 * PG, ro);
+	/* PROT_NONE, for reading too */
+	mprotect(m + 6 * PG, 2 * PG, PROT_NONE);
+	EXPECT(EFAULT, m, 8 * PG, ro);
+	EXPECT(EFAULT, m + 7 * PG, PG, ro);
+	/* Write-only memory can be pinned for writing but not for reading */
+	mprotect(m + 6 * PG, 2 * PG, PROT_WRITE);
+	EXPECT(0, m + 6 * PG, 2 * PG, rw);
+	EXPECT(EFAULT, m + 6 * PG, 2 * PG, ro);
+	/* A hole in the middle */
+	munmap(m + 3 * PG, PG);
+	EXPECT(EFAULT, m, 6 * PG, ro);
+	EXPECT(0, m, 3 * PG, rw);
+	/* The vDSO's data page is a PFN mapping (VM_IO | VM_PFNMAP) */
+	maps = fopen("/proc/self/maps", "r");
+	while (maps && fgets(line, sizeof(line), maps))
+		if (strstr(line, "[vvar]"))
+			vvar = (void *)strtoull(line, NULL, 16);
+	if (maps)
+		fclose(maps);
+	if (vvar)
+		EXPECT(EFAULT, vvar, PG, ro);
+	else
+		fprintf(stderr, "test_accounting: no [vvar] mapping; I/O case skipped\n");
+	CHECK_OK(softiommu_close(fd));
+	CHECK(t_pinned() == 0);
+	munmap(m, 8 * PG);
+#undef EXPECT
+}
+
+#ifndef SIO_REAL_KERNEL
+extern bool sio_vma_query_force_fallback;
+#endif
+
+static void test_efault_cases(void)
+{
+	efault_cases("PROCMAP_QUERY");
+#ifndef SIO_REAL_KERNEL
+	sio_vma_query_force_fallback = true;
+	efault_cases("/proc/self/maps text");
+	sio_vma_query_force_fallback = false;
+#endif
+}
+
+/*
+ * Refusing a writable pin must not write to the memory: a probe that stored back a byte it
+ * had read (the path taken when MADV_POPULATE_WRITE refuses part of a range) undid stores
+ * another thread made in between.
+ */
+struct hammer {
+	uint64_t *counter;
+	atomic_bool stop;
+	uint64_t done;
+};
+
+static void *hammer_fn(void *arg)
+{
+	struct hammer *h = arg;
+
+	while (!atomic_load_explicit(&h->stop, memory_order_relaxed)) {
+		__atomic_fetch_add(h->counter, 1, __ATOMIC_RELAXED);
+		h->done++;
+	}
+	return NULL;
+}
+
+static void test_refused_pin_stores_nothing(void)
+{
+	char *m = mmap(NULL, 16 * PG, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	struct hammer h = { .counter = (uint64_t *)m };
+	int fd = softiommu_open(0);
+	uint32_t ioas = t_ioas_alloc(fd);
+	pthread_t t;
+
+	t_mock_domain(fd, ioas, NULL, NULL);
+	memset(m, 0, 16 * PG);
+	mprotect(m + 15 * PG, PG, PROT_READ);
+	CHECK(pthread_create(&t, NULL, hammer_fn, &h) == 0);
+	for (int i = 0; i != 2000; i++) {
+		uint64_t iova = 0;
+
+		CHECK_ERR(EFAULT, t_map(fd, ioas, m, 16 * PG, &iova,
+					IOMMU_IOAS_MAP_READABLE | IOMMU_IOAS_MAP_WRITEABLE));
+	}
+	atomic_store(&h.stop, true);
+	pthread_join(t, NULL);
+	CHECK(*h.counter == h.done);
+	if (*h.counter != h.done)
+		fprintf(stderr, "test_accounting: counter %llu after %llu stores\n",
+			(unsigned long long)*h.counter, (unsigned long long)h.done);
+	CHECK(t_pinned() == 0);
+	CHECK_OK(softiommu_close(fd));
+	munmap(m, 16 * PG);
+}
+
+#ifndef SIO_REAL_KERNEL
+extern bool sio_probe_force_fallback;
+int sio_user_range_probe(uint64_t uaddr, size_t len, bool write);
+
+/*
+ * The eager mode's fault-in on kernels without MADV_POPULATE_* (forced here): it must not
+ * store to the memory either, and must still refuse what pinning refuses.
+ */
+static void test_probe_fallback_stores_nothing(void)
+{
+	char *m = mmap(NULL, 16 * PG, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	struct hammer h = { .counter = (uint64_t *)m };
+	pthread_t t;
+
+	memset(m, 0, 16 * PG);
+	sio_probe_force_fallback = true;
+	CHECK(pthread_create(&t, NULL, hammer_fn, &h) == 0);
+	for (int i = 0; i != 2000; i++)
+		CHECK_OK(sio_user_range_probe((uintptr_t)m, 16 * PG, true));
+	atomic_store(&h.stop, true);
+	pthread_join(t, NULL);
+	CHECK(*h.counter == h.done);
+	mprotect(m + 15 * PG, PG, PROT_READ);
+	CHECK_ERR(EFAULT, sio_user_range_probe((uintptr_t)m, 16 * PG, true));
+	CHECK_OK(sio_user_range_probe((uintptr_t)m, 16 * PG, false));
+	sio_probe_force_fallback = false;
+	munmap(m, 16 * PG);
+}
+#endif
+
 int main(void)
 {
 	char *buf = mmap(NULL, 64 * PG, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
@@ -152,5 +373,13 @@ int main(void)
 	test_efault();
 	test_rlimit(buf);
 	test_mm_mode(buf);
+#ifndef SIO_REAL_KERNEL
+	test_pin_residency();
+#endif
+	test_efault_cases();
+	test_refused_pin_stores_nothing();
+#ifndef SIO_REAL_KERNEL
+	test_probe_fallback_stores_nothing();
+#endif
 	return t_done();
 }

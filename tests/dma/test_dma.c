@@ -2,14 +2,11 @@
 /*
  * The DMA path of an emulated device (softiommu_dev_* / softiommu_dma_*): translation through
  * an automatic paging domain, permissions, unmapped IOVAs, memory the client unmapped behind
- * the mapping, fault routing (fault queue, vEVENTQ with the virtual ID, unhandled), PASIDs,
- * and no access reaching pages after IOAS_UNMAP returned while other threads keep DMAing.
+ * the mapping, fault routing (fault queue, vEVENTQ with the virtual ID, unhandled) and PASIDs.
+ * Races with unmap are test_dma_races.c's.
  */
 #include <poll.h>
-#include <pthread.h>
-#include <sched.h>
 #include <stdbool.h>
-#include <stdatomic.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
@@ -241,64 +238,6 @@ static void test_vevent_routing(void)
 	CHECK_OK(softiommu_close(fd));
 }
 
-/* Threads DMA while another maps and unmaps: after each unmap returns, nothing reaches it */
-struct race {
-	struct softiommu_dev *dev;
-	atomic_bool stop;
-	atomic_ulong ok, faulted;
-};
-
-static void *dma_thread(void *arg)
-{
-	struct race *r = arg;
-	uint64_t v;
-
-	while (!atomic_load(&r->stop)) {
-		if (softiommu_dma_read(r->dev, 0, MOCK_APERTURE_START, &v, sizeof(v)) == 0)
-			atomic_fetch_add(&r->ok, 1);
-		else
-			atomic_fetch_add(&r->faulted, 1);
-	}
-	return NULL;
-}
-
-static void test_unmap_race(void)
-{
-	char *buf = mmap(NULL, PG, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	int fd = softiommu_open(0);
-	uint32_t ioas = t_ioas_alloc(fd);
-	struct race r = {};
-	unsigned int pt = ioas;
-	pthread_t th[2];
-	int bad = 0;
-
-	memset(buf, 7, PG);
-	CHECK_OK(softiommu_dev_create(fd, "mock", 0, &r.dev, NULL));
-	CHECK_OK(softiommu_dev_attach(r.dev, 0, &pt));
-	for (int i = 0; i < 2; i++)
-		pthread_create(&th[i], NULL, dma_thread, &r);
-	/* The loop below is fast enough to end before a loaded machine runs the threads */
-	while (atomic_load(&r.ok) + atomic_load(&r.faulted) == 0)
-		sched_yield();
-	for (int i = 0; i < 2000; i++) {
-		uint64_t iova = MOCK_APERTURE_START, v;
-
-		bad += t_map(fd, ioas, buf, PG, &iova, FIXED_RW) != 0;
-		bad += t_unmap(fd, ioas, MOCK_APERTURE_START, PG, NULL) != 0;
-		/* Unmapped and returned: this thread's access must fault */
-		bad += softiommu_dma_read(r.dev, 0, MOCK_APERTURE_START, &v, sizeof(v)) != -EFAULT;
-	}
-	atomic_store(&r.stop, true);
-	for (int i = 0; i < 2; i++)
-		pthread_join(th[i], NULL);
-	CHECK(bad == 0);
-	CHECK(r.ok + r.faulted > 0);
-	softiommu_dev_destroy(r.dev);
-	CHECK_OK(softiommu_close(fd));
-	CHECK(t_pinned() == 0);
-	munmap(buf, PG);
-}
-
 int main(void)
 {
 	test_basic();
@@ -306,6 +245,5 @@ int main(void)
 	test_many_leaves();
 	test_iopf_routing();
 	test_vevent_routing();
-	test_unmap_race();
 	return t_done();
 }

@@ -199,3 +199,17 @@ int softiommu_close_with(int fd, int (*close_fn)(void *arg), void *arg)
 	fake_put(f);
 	return rc;
 }
+
+/* memory.c's hooks: the fake has no pinned memory to keep */
+void *shim_mem_before_map_fixed(void *addr, size_t len, int flags)
+{
+	(void)addr;
+	(void)len;
+	(void)flags;
+	return NULL;
+}
+
+void shim_mem_after_map_fixed(void *keep)
+{
+	(void)keep;
+}

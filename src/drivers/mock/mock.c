@@ -121,7 +121,7 @@ static int mock_domain_iova_to_phys(struct sio_domain *domain, uint64_t iova, ui
 
 /* The DMA path: walk the mock table as the hardware would */
 static int mock_walk(struct mock_domain *mock, uint64_t iova, unsigned int access,
-		     uint64_t *pa, uint64_t *len, struct sio_dma_fault *fault)
+		     struct sio_dma_xlate *xlate, struct sio_dma_fault *fault)
 {
 	unsigned int pt_access = ((access & SIO_DMA_READ) ? PT_ACCESS_READ : 0) |
 				 ((access & SIO_DMA_WRITE) ? PT_ACCESS_WRITE : 0);
@@ -135,15 +135,18 @@ static int mock_walk(struct mock_domain *mock, uint64_t iova, unsigned int acces
 		fault->iova = iova;
 		return -EFAULT;
 	}
-	*pa = res.oa;
-	*len = (1ULL << res.leaf_lg2) - (iova & ((1ULL << res.leaf_lg2) - 1));
+	xlate->pa = res.oa;
+	xlate->leaf_lg2 = res.leaf_lg2;
+	/* The mock sets no access or dirty flag on a DMA: the IOTLB may serve all it allows */
+	xlate->access = ((res.prot & PT_PROT_READ) ? SIO_DMA_READ : 0) |
+			((res.prot & PT_PROT_WRITE) ? SIO_DMA_WRITE : 0);
 	return 0;
 }
 
 static int mock_domain_translate(struct sio_domain *domain, uint64_t iova, unsigned int access,
-				 uint64_t *pa, uint64_t *len, struct sio_dma_fault *fault)
+				 struct sio_dma_xlate *xlate, struct sio_dma_fault *fault)
 {
-	return mock_walk(to_mock_domain(domain), iova, access, pa, len, fault);
+	return mock_walk(to_mock_domain(domain), iova, access, xlate, fault);
 }
 
 static void mock_domain_free(struct sio_domain *domain)
@@ -300,15 +303,22 @@ static int mock_nested_invalidate(struct sio_domain *domain, struct sio_user_dat
 		processed++;
 	}
 out:
+	/*
+	 * The mock's stage 1 is an identity, so its translations do not depend on what was
+	 * invalidated; a model with a real stage 1 would be wrong to skip this, and it costs
+	 * one grace period per call, so the mock behaves as one.
+	 */
+	if (processed)
+		sio_iotlb_invalidate_all(&domain->iotlb);
 	array->entry_num = processed;
 	return rc;
 }
 
 /* The mock's stage 1 is an identity: a nested translation is its parent's stage 2 */
 static int mock_nested_translate(struct sio_domain *domain, uint64_t iova, unsigned int access,
-				 uint64_t *pa, uint64_t *len, struct sio_dma_fault *fault)
+				 struct sio_dma_xlate *xlate, struct sio_dma_fault *fault)
 {
-	int rc = mock_walk(to_mock_nested(domain)->parent, iova, access, pa, len, fault);
+	int rc = mock_walk(to_mock_nested(domain)->parent, iova, access, xlate, fault);
 
 	if (rc)
 		fault->stage = 2;

@@ -362,8 +362,13 @@ SHIM_EXPORT void *mmap(void *addr, size_t len, int prot, int flags, int fd, off_
 {
 	void *out = MAP_FAILED;
 
-	if ((flags & MAP_ANONYMOUS) || !shim_routed_checked(fd))
-		return real_mmap()(addr, len, prot, flags, fd, off);
+	if ((flags & MAP_ANONYMOUS) || !shim_routed_checked(fd)) {
+		void *keep = shim_mem_before_map_fixed(addr, len, flags);
+
+		out = real_mmap()(addr, len, prot, flags, fd, off);
+		shim_mem_after_map_fixed(keep);
+		return out;
+	}
 	if (CALL_SOFTIOMMU(softiommu_mmap(fd, addr, len, prot, flags, off, &out)) < 0)
 		return MAP_FAILED;
 	return out;

@@ -114,6 +114,13 @@ int shim_is_own_status(const char *path) SHIM_HIDDEN;
 int shim_status_wanted(const char *path, int flags) SHIM_HIDDEN;
 int shim_open_status(const char *path, int flags) SHIM_HIDDEN;
 
+/*
+ * memory.c: around a MAP_FIXED mmap that replaces memory, keep what an IOAS pins there;
+ * before returns a handle (or NULL) for after, which runs once the real call has
+ */
+void *shim_mem_before_map_fixed(void *addr, size_t len, int flags) SHIM_HIDDEN;
+void shim_mem_after_map_fixed(void *keep) SHIM_HIDDEN;
+
 /* failnth.c: the fail-nth files and debugfs knobs of Linux's fault injection */
 int shim_failnth_available(void) SHIM_HIDDEN;
 int shim_open_failnth_path(const char *path, int flags, int *ret) SHIM_HIDDEN;

@@ -50,6 +50,7 @@ struct sio_file;
 struct sio_dev;
 struct sio_device;
 struct sio_ctx;
+struct sio_iotlb;
 
 /**
  * struct svfio_bar - one BAR as the model declares it
@@ -113,6 +114,7 @@ struct svfio_irqs {
  * @sdev: the IOMMU side (an iommu group member of the chosen IOMMU model)
  * @bound: the descriptor that bound it (Linux opens a cdev device once); NULL if none
  * @idev: the iommufd device of that binding
+ * @iotlb: the device's IOTLB while bound (NULL: every DMA walks)
  * @attached: pasid 0 (no PASID) attached, for detach of nothing being a no-op
  * @dma_faults: DMAs the model started that faulted
  */
@@ -131,6 +133,7 @@ struct svfio_dev {
 	struct svfio_irqs irqs;
 	struct svfio_file *bound;
 	struct sio_device *idev;
+	struct sio_iotlb *iotlb;
 	struct sio_ctx *ctx;
 	bool low_power;
 	unsigned long dma_faults;

@@ -124,6 +124,8 @@ static long vfio_bind(struct sio_file *f, void *arg)
 	d->idev = idev;
 	d->ctx = ctx;
 	d->bound = df;
+	/* without one the device still works, only slower */
+	d->iotlb = sio_iotlb_alloc(&idev->igroup->dma_gen);
 	atomic_store(&df->access_granted, true);
 	pthread_mutex_unlock(&d->lock);
 	return 0;
@@ -616,6 +618,9 @@ void sio_vfio_unbind_locked(struct svfio_dev *d)
 	svfio_irqs_release(d);
 	sio_device_detach_all(d->idev);
 	sio_device_unbind(d->idev);
+	/* the model's DMAs run under d->lock, held here: none can still look at it */
+	sio_iotlb_free(d->iotlb);
+	d->iotlb = NULL;
 	sio_ctx_put(d->ctx);
 	d->idev = NULL;
 	d->ctx = NULL;
@@ -692,7 +697,7 @@ int svfio_dma(struct svfio_dev *d, uint64_t iova, void *buf, size_t len, bool wr
 		d->dma_faults++;
 		return -EFAULT;
 	}
-	rc = sio_dma_rw(d->idev, 0, iova, buf, len, write, NULL);
+	rc = sio_dma_rw(d->idev, d->iotlb, 0, iova, buf, len, write, NULL);
 	if (rc)
 		d->dma_faults++;
 	return rc;
