@@ -74,6 +74,7 @@ static void registry_init(void)
 		return;
 	}
 	internal = q;
+	/* the pointer itself is not _Atomic (its slots are): clang's atomic_store wants one */
 	__atomic_store_n(&registry, (_Atomic(struct sio_file *) *)p, __ATOMIC_RELEASE);
 }
 
@@ -171,6 +172,25 @@ static void close_internal(int fd)
 {
 	internal_mark(fd, NULL);
 	syscall(SYS_close, fd);
+}
+
+/*
+ * A descriptor the core keeps for @f beyond the program's reach (an eventfd a VFIO device
+ * signals): the program's close(), close_range() and closefrom() leave it alone.
+ * Return: 0, or -EMFILE when the number is beyond the registry.
+ */
+int sio_file_hold_fd(struct sio_file *f, int fd)
+{
+	if (!registry_ready() || !fd_in_range(fd))
+		return -EMFILE;
+	internal_mark(fd, f);
+	return 0;
+}
+
+/* Close a descriptor sio_file_hold_fd() kept */
+void sio_file_drop_fd(int fd)
+{
+	close_internal(fd);
 }
 
 /* The program's descriptors and ours: all below SIO_MAX_FDS, or -EMFILE */

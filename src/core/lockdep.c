@@ -24,6 +24,8 @@
 
 static const char *const class_names[SIO_LOCK_NR] = {
 	[SIO_LOCK_NONE] = "unclassified",
+	[SIO_LOCK_VFIO_DEVS] = "vfio devs_lock",
+	[SIO_LOCK_VFIO_DEV] = "vfio device->lock",
 	[SIO_LOCK_DEV_API] = "softiommu_dev->attach_lock",
 	[SIO_LOCK_CTX_VFIO] = "ctx->vfio_lock",
 	[SIO_LOCK_CTX_IOAS_CREATION] = "ctx->ioas_creation_lock",

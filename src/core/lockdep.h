@@ -16,6 +16,8 @@
 
 enum sio_lock_class {
 	SIO_LOCK_NONE, /* not classified: tracked for assertions, not ordered */
+	SIO_LOCK_VFIO_DEVS,         /* devs_lock: the VFIO devices of the process */
+	SIO_LOCK_VFIO_DEV,          /* a VFIO device's lock: its descriptor, config space, IRQs */
 	SIO_LOCK_DEV_API,           /* softiommu_dev->attach_lock: the C API's attach/detach */
 	SIO_LOCK_CTX_VFIO,          /* ctx->vfio_lock: the VFIO compat IOAS */
 	SIO_LOCK_CTX_IOAS_CREATION, /* ctx->ioas_creation_lock (rw): IOAS_ALLOC vs CHANGE_PROCESS */

@@ -12,13 +12,16 @@
  * see; the ioctl builds the object and the dispatcher either finalizes (publishes) it or,
  * on any error, aborts it (its abort/destroy op runs, and the ID is released).
  *
- * Lock order: the classes of core/lockdep.h, outer first, name every lock there is (the C
- * API's device attach lock, ctx->vfio_lock, ctx->ioas_creation_lock, the selftest access's
- * lock, access->ioas_lock, ioas->mutex, igroup->lock, group->mutex, the mock's viommu_rwsem,
- * iopt->lock, domain->dma_lock, dmabuf->lock, pages_list_lock, pages->mutex, the vIOMMU's
- * veventqs_rwsem and vdevs_lock, the mock's HW queue lock, fault->lock, the vEVENTQ lock,
- * ctx->obj_lock, a file's lock); debug builds (SOFTIOMMU_LOCKDEP, on with the sanitizers)
- * abort on any acquisition out of that order and check sio_lockdep_assert_held() contracts.
+ * Lock order: the classes of core/lockdep.h, outer first, name every lock there is: the VFIO
+ * device list and a VFIO device's lock, the C API's device attach lock, ctx->vfio_lock,
+ * ctx->ioas_creation_lock, the selftest access's lock, access->ioas_lock, ioas->mutex,
+ * igroup->lock, group->mutex, the mock's viommu_rwsem, keep_lock, iopt->lock,
+ * sio_keep_rwlock, domain->dma_lock, dmabuf->lock, pages_list_lock, pages->mutex, the
+ * vIOMMU's veventqs_rwsem and vdevs_lock, the mock's HW queue lock, fault->lock, the vEVENTQ
+ * lock, ctx->obj_lock, a file's lock, the pin check's maps_fd_lock. A DMA read-side section
+ * (src/dma/epoch.c) is innermost: nothing is locked inside one. Debug builds
+ * (SOFTIOMMU_LOCKDEP, on with the sanitizers) abort on any acquisition out of that order and
+ * check sio_lockdep_assert_held() contracts.
  * Never call out of the core (access unmap callbacks) with iopt->lock held.
  */
 #ifndef SIO_CORE_H

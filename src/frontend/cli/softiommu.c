@@ -4,6 +4,8 @@
  *
  *   softiommu demo            an end-to-end story through the iommufd uAPI, printed step by step
  *   softiommu run -- CMD ...  run CMD with /dev/iommu provided by softiommu (LD_PRELOAD)
+ *   softiommu run --vfio-device edu[,iommu=mock] ... -- CMD ...
+ *                             ... with emulated VFIO devices (run_devices.c)
  *   softiommu dump [--json] [--at-exit] -- CMD ...
  *                             run CMD under softiommu and describe each iommufd's objects and
  *                             mappings as it is closed (or those still open at exit)
@@ -15,6 +17,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+
+#include "run_devices.h"
 
 int softiommu_demo(void);
 
@@ -49,17 +53,22 @@ static int cmd_run(int argc, char **argv)
 	const char *old = getenv("LD_PRELOAD");
 	char *val;
 
+	if (run_devices_parse(&argc, &argv))
+		return 2;
 	if (argc > 0 && !strcmp(argv[0], "--")) {
 		argc--;
 		argv++;
 	}
 	if (argc < 1) {
-		fprintf(stderr, "usage: softiommu run -- CMD [ARGS...]\n");
+		fprintf(stderr, "usage: softiommu run [--vfio-device edu[,iommu=mock]]... "
+				"[--run-dir DIR] -- CMD [ARGS...]\n");
 		return 2;
 	}
 	if (asprintf(&val, "%s%s%s", preload_path(), old && *old ? ":" : "", old ? old : "") < 0)
 		return 1;
 	setenv("LD_PRELOAD", val, 1);
+	if (run_devices_wanted())
+		return run_devices_exec(argv);
 	execvp(argv[0], argv);
 	fprintf(stderr, "softiommu run: %s: %s\n", argv[0], strerror(errno));
 	return 127;
@@ -85,7 +94,8 @@ static int cmd_dump(int argc, char **argv)
 static void usage(FILE *f)
 {
 	fprintf(f, "usage: softiommu demo\n"
-		   "       softiommu run -- CMD [ARGS...]\n"
+		   "       softiommu run [--vfio-device edu[,iommu=mock]]... [--run-dir DIR]\n"
+		   "                     -- CMD [ARGS...]\n"
 		   "       softiommu dump [--json] [--at-exit] -- CMD [ARGS...]\n"
 		   "       softiommu preload-path\n");
 }

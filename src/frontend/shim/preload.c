@@ -139,6 +139,8 @@ static int open_special(const char *path, int flags, int *ret)
 	}
 	if (shim_open_failnth_path(path, flags, ret))
 		return 1;
+	if (shim_open_vfio_path && shim_open_vfio_path(path, flags, ret))
+		return 1;
 	return 0;
 }
 
@@ -299,32 +301,48 @@ SHIM_EXPORT int close(int fd)
 	return (int)CALL_SOFTIOMMU(softiommu_close(fd));
 }
 
-/* pread/pwrite reach softiommu's descriptors only as fail-nth files; the rest pass through. */
+/* pread/pwrite reach softiommu as fail-nth files and VFIO devices; the rest pass through. */
 SHIM_EXPORT ssize_t pread(int fd, void *buf, size_t len, off_t off)
 {
+	ssize_t ret;
+
 	if (shim_nth_is_fd(fd))
 		return shim_nth_read(fd, buf, len, off);
+	if (shim_vfio_rw && shim_vfio_rw(fd, buf, len, off, 0, &ret))
+		return ret;
 	return real_pread()(fd, buf, len, off);
 }
 
 SHIM_EXPORT ssize_t pread64(int fd, void *buf, size_t len, off_t off)
 {
+	ssize_t ret;
+
 	if (shim_nth_is_fd(fd))
 		return shim_nth_read(fd, buf, len, off);
+	if (shim_vfio_rw && shim_vfio_rw(fd, buf, len, off, 0, &ret))
+		return ret;
 	return real_pread64()(fd, buf, len, off);
 }
 
 SHIM_EXPORT ssize_t pwrite(int fd, const void *buf, size_t len, off_t off)
 {
+	ssize_t ret;
+
 	if (shim_nth_is_fd(fd))
 		return shim_nth_write(fd, buf, len);
+	if (shim_vfio_rw && shim_vfio_rw(fd, (void *)buf, len, off, 1, &ret))
+		return ret;
 	return real_pwrite()(fd, buf, len, off);
 }
 
 SHIM_EXPORT ssize_t pwrite64(int fd, const void *buf, size_t len, off_t off)
 {
+	ssize_t ret;
+
 	if (shim_nth_is_fd(fd))
 		return shim_nth_write(fd, buf, len);
+	if (shim_vfio_rw && shim_vfio_rw(fd, (void *)buf, len, off, 1, &ret))
+		return ret;
 	return real_pwrite64()(fd, buf, len, off);
 }
 

@@ -132,4 +132,12 @@ ssize_t shim_nth_write(int fd, const void *buf, size_t len) SHIM_HIDDEN;
 const char *shim_debugfs_path(void) SHIM_HIDDEN;
 int shim_is_debugfs(const char *path) SHIM_HIDDEN;
 
+/*
+ * paths.c: path queries on /dev/iommu and the VFIO nodes; VFIO device open and pread (weak:
+ * the shim's unit test builds preload.c without the core)
+ */
+int shim_open_vfio_path(const char *path, int flags, int *ret) SHIM_HIDDEN __attribute__((weak));
+int shim_vfio_rw(int fd, void *buf, size_t len, off_t off, _Bool write, ssize_t *ret)
+	SHIM_HIDDEN __attribute__((weak));
+
 #endif

@@ -1,0 +1,152 @@
+// SPDX-License-Identifier: MIT
+/*
+ * pci_config.c — the config space of an emulated PCI function, as the VFIO region at index
+ * VFIO_PCI_CONFIG_REGION_INDEX shows it.
+ *
+ * Every byte has a value, a mask of the bits a write may change and a mask of the bits that
+ * are write-1-to-clear (the status register). BAR sizing falls out of the masks: a BAR's
+ * address bits below its size are read-only zero, so writing all ones reads back the size
+ * mask, as on hardware and as vfio-pci's virtualised BARs answer.
+ *
+ * Accesses follow Linux's vfio_pci_config_rw(): the whole access must lie inside the config
+ * space (else EFAULT, nothing moved), and it is split into naturally aligned pieces of 4, 2
+ * or 1 bytes.
+ */
+#include <errno.h>
+#include <string.h>
+
+#include <linux/pci_regs.h>
+
+#include "../../core/sio.h"
+#include "vfio.h"
+
+void svfio_cfg_set8(struct svfio_cfg *c, unsigned int off, uint8_t v, uint8_t wmask)
+{
+	c->data[off] = v;
+	c->wmask[off] = wmask;
+}
+
+void svfio_cfg_set16(struct svfio_cfg *c, unsigned int off, uint16_t v, uint16_t wmask)
+{
+	svfio_cfg_set8(c, off, (uint8_t)v, (uint8_t)wmask);
+	svfio_cfg_set8(c, off + 1, (uint8_t)(v >> 8), (uint8_t)(wmask >> 8));
+}
+
+void svfio_cfg_set32(struct svfio_cfg *c, unsigned int off, uint32_t v, uint32_t wmask)
+{
+	svfio_cfg_set16(c, off, (uint16_t)v, (uint16_t)wmask);
+	svfio_cfg_set16(c, off + 2, (uint16_t)(v >> 16), (uint16_t)(wmask >> 16));
+}
+
+uint16_t svfio_cfg_get16(const struct svfio_cfg *c, unsigned int off)
+{
+	return (uint16_t)(c->data[off] | c->data[off + 1] << 8);
+}
+
+uint32_t svfio_cfg_get32(const struct svfio_cfg *c, unsigned int off)
+{
+	return svfio_cfg_get16(c, off) | (uint32_t)svfio_cfg_get16(c, off + 2) << 16;
+}
+
+/* The BAR registers for what the model declared in d->bars (32-bit memory BARs) */
+void svfio_cfg_add_bars(struct svfio_dev *d)
+{
+	for (int i = 0; i < SVFIO_NUM_BARS; i++) {
+		const struct svfio_bar *b = &d->bars[i];
+		uint32_t type = PCI_BASE_ADDRESS_SPACE_MEMORY | PCI_BASE_ADDRESS_MEM_TYPE_32;
+
+		if (b->prefetch)
+			type |= PCI_BASE_ADDRESS_MEM_PREFETCH;
+		if (b->size)
+			svfio_cfg_set32(&d->cfg, PCI_BASE_ADDRESS_0 + 4 * i, type,
+					(uint32_t)~(b->size - 1) & PCI_BASE_ADDRESS_MEM_MASK);
+		else
+			svfio_cfg_set32(&d->cfg, PCI_BASE_ADDRESS_0 + 4 * i, 0, 0);
+	}
+}
+
+/*
+ * A single-vector, 64-bit MSI capability without per-vector masking at @off, first in the
+ * capability list. Return: 0 or -EINVAL when it does not fit.
+ */
+int svfio_cfg_add_msi(struct svfio_cfg *c, unsigned int off)
+{
+	if (off < PCI_STD_HEADER_SIZEOF || off + PCI_MSI_DATA_64 + 2 > SVFIO_CFG_SIZE || off & 3)
+		return -EINVAL;
+	svfio_cfg_set8(c, off + PCI_CAP_LIST_ID, PCI_CAP_ID_MSI, 0);
+	svfio_cfg_set8(c, off + PCI_CAP_LIST_NEXT, c->data[PCI_CAPABILITY_LIST], 0);
+	svfio_cfg_set16(c, off + PCI_MSI_FLAGS, PCI_MSI_FLAGS_64BIT,
+			PCI_MSI_FLAGS_ENABLE | PCI_MSI_FLAGS_QSIZE);
+	svfio_cfg_set32(c, off + PCI_MSI_ADDRESS_LO, 0, 0xfffffffc);
+	svfio_cfg_set32(c, off + PCI_MSI_ADDRESS_HI, 0, 0xffffffff);
+	svfio_cfg_set16(c, off + PCI_MSI_DATA_64, 0, 0xffff);
+	svfio_cfg_set8(c, PCI_CAPABILITY_LIST, (uint8_t)off, 0);
+	c->data[PCI_STATUS] |= PCI_STATUS_CAP_LIST;
+	c->msi_cap = (uint8_t)off;
+	return 0;
+}
+
+bool svfio_mem_enabled(const struct svfio_dev *d)
+{
+	return svfio_cfg_get16(&d->cfg, PCI_COMMAND) & PCI_COMMAND_MEMORY;
+}
+
+bool svfio_bus_master(const struct svfio_dev *d)
+{
+	return svfio_cfg_get16(&d->cfg, PCI_COMMAND) & PCI_COMMAND_MASTER;
+}
+
+static void cfg_write_byte(struct svfio_cfg *c, unsigned int off, uint8_t v)
+{
+	uint8_t old = c->data[off];
+
+	old &= ~(v & c->w1cmask[off]);
+	c->data[off] = (uint8_t)((old & ~c->wmask[off]) | (v & c->wmask[off]));
+}
+
+/* Length of the next piece of an access at @pos: 4, 2 or 1 bytes, naturally aligned */
+static size_t cfg_piece(uint64_t pos, size_t len)
+{
+	if (len >= 4 && !(pos % 4))
+		return 4;
+	if (len >= 2 && !(pos % 2))
+		return 2;
+	return 1;
+}
+
+/**
+ * svfio_cfg_rw() - read or write the config space from or to user memory
+ * @d: the device, locked
+ * @buf: the program's buffer
+ * @len: bytes
+ * @pos: offset in config space (the region offset without its index)
+ * @write: direction
+ *
+ * Return: @len, or -EFAULT for an access not wholly inside config space or a bad @buf.
+ */
+ssize_t svfio_cfg_rw(struct svfio_dev *d, void *buf, size_t len, uint64_t pos, bool write)
+{
+	size_t done = 0;
+
+	if (pos >= SVFIO_CFG_SIZE || len > SVFIO_CFG_SIZE - pos)
+		return -EFAULT;
+	while (done < len) {
+		size_t n = cfg_piece(pos + done, len - done);
+		uint8_t tmp[4];
+		int rc;
+
+		if (write) {
+			rc = sio_copy_from_user(tmp, (uintptr_t)buf + done, n);
+			if (rc)
+				return rc;
+			for (size_t i = 0; i < n; i++)
+				cfg_write_byte(&d->cfg, (unsigned int)(pos + done + i), tmp[i]);
+		} else {
+			rc = sio_copy_to_user((uintptr_t)buf + done, &d->cfg.data[pos + done], n);
+			if (rc)
+				return rc;
+		}
+		done += n;
+	}
+	return (ssize_t)done;
+}
