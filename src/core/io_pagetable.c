@@ -944,40 +944,68 @@ void iopt_remove_access(struct io_pagetable *iopt, struct sio_access *access, ui
 	pthread_mutex_unlock(&iopt->lock);
 }
 
-/* Dirty tracking: collect dirty ranges from the domain into the user's bitmap */
+/*
+ * Dirty tracking: dirty ranges from the domain go straight into the user's bitmap, bit
+ * (iova - base) >> pgshift, OR'ed into what it holds. As Linux's iova_bitmap, a part of the
+ * bitmap that cannot be written (unmapped, read-only) silently loses its bits: the ioctl still
+ * succeeds and the domain's dirty bits are still read and cleared.
+ */
 struct dirty_collect {
 	struct sio_dirty_bitmap bitmap;
-	uint64_t base, page_size, nbits;
-	uint64_t *bits;
+	uint64_t base, ubitmap;
+	unsigned int pgshift;
 };
+
+/* Set bits [first, last] of the user bitmap, one user page at a time */
+static void dirty_set_user_bits(uint64_t ubitmap, uint64_t first, uint64_t last)
+{
+	uint8_t buf[256];
+
+	while (first <= last) {
+		uint64_t byte = first / 8, uaddr = ubitmap + byte;
+		uint64_t room = min_t(uint64_t, sizeof(buf), SIO_PAGE_SIZE - (uaddr & (SIO_PAGE_SIZE - 1)));
+		uint64_t nbytes = min_t(uint64_t, room, last / 8 - byte + 1);
+		uint64_t bit, end_bit = min_t(uint64_t, last, (byte + nbytes) * 8 - 1);
+
+		if (!sio_copy_from_user(buf, uaddr, nbytes)) {
+			for (bit = first; bit <= end_bit; bit++)
+				buf[bit / 8 - byte] |= 1u << (bit % 8);
+			(void)sio_copy_to_user(uaddr, buf, nbytes);
+		}
+		if (end_bit == UINT64_MAX)
+			break;
+		first = end_bit + 1;
+	}
+}
 
 static void dirty_record(struct sio_dirty_bitmap *b, uint64_t iova, uint64_t length)
 {
 	struct dirty_collect *c = container_of(b, struct dirty_collect, bitmap);
-	uint64_t first, last;
 
-	if (!length || iova + length <= c->base)
+	if (!length || iova + length - 1 < c->base)
 		return;
 	if (iova < c->base) {
 		length -= c->base - iova;
 		iova = c->base;
 	}
-	first = (iova - c->base) / c->page_size;
-	last = (iova + length - 1 - c->base) / c->page_size;
-	for (uint64_t i = first; i <= last && i < c->nbits; i++)
-		c->bits[i / 64] |= 1ULL << (i % 64);
+	dirty_set_user_bits(c->ubitmap, (iova - c->base) >> c->pgshift,
+			    (iova + length - 1 - c->base) >> c->pgshift);
 }
 
+/*
+ * The checks come in Linux's order: the range (EOVERFLOW, then EINVAL for alignment to the
+ * IOAS and to @page_size, which is used as a mask and need not be a power of two), and only
+ * then whether the domain tracks dirty pages at all (EOPNOTSUPP). The walk stops at the first
+ * hole in the mappings or the first error of the domain; neither is reported, as in Linux.
+ */
 int iopt_read_and_clear_dirty(struct io_pagetable *iopt, struct sio_domain *domain,
 			      uint32_t flags, uint64_t iova, uint64_t length,
 			      uint64_t page_size, uint64_t ubitmap)
 {
 	struct dirty_collect c = { .bitmap.record = dirty_record };
-	uint64_t last_iova, cur, nbytes;
+	uint64_t last_iova, cur;
 	int rc = 0;
 
-	if (!domain->dirty_ops || !domain->dirty_ops->read_and_clear_dirty)
-		return -EOPNOTSUPP;
 	if (check_add_overflow(iova, length - 1, &last_iova))
 		return -EOVERFLOW;
 	pthread_mutex_lock(&iopt->lock);
@@ -987,45 +1015,32 @@ int iopt_read_and_clear_dirty(struct io_pagetable *iopt, struct sio_domain *doma
 	pthread_mutex_unlock(&iopt->lock);
 	if (rc)
 		return rc;
-	if (!page_size || (page_size & (page_size - 1)))
+	if (!page_size)
 		return -EINVAL;
 	if ((iova & (page_size - 1)) || ((last_iova + 1) & (page_size - 1)))
 		return -EINVAL;
+	if (!domain->dirty_ops || !domain->dirty_ops->read_and_clear_dirty)
+		return -EOPNOTSUPP;
 
 	c.base = iova;
-	c.page_size = page_size;
-	c.nbits = length / page_size;
-	nbytes = ALIGN_UP(c.nbits, 64) / 8;
-	c.bits = sio_calloc(nbytes / 8 ? nbytes / 8 : 1, sizeof(uint64_t));
-	if (!c.bits)
-		return -ENOMEM;
-	/* Bits are OR'ed into what the user bitmap holds, as the kernel's iova_bitmap does */
-	rc = sio_copy_from_user(c.bits, ubitmap, ALIGN_UP(c.nbits, 8) / 8);
-	if (rc)
-		goto out_free;
-
+	c.ubitmap = ubitmap;
+	c.pgshift = (unsigned int)__builtin_ctzll(page_size);
 	pthread_mutex_lock(&iopt->lock);
 	for (cur = iova;;) {
 		struct iopt_area *area = iopt_area_first(iopt, cur, cur);
 		uint64_t last;
 
-		if (!area || area->iova > cur) {
-			rc = -EINVAL;
+		if (!area || area->iova > cur)
 			break;
-		}
 		last = min_t(uint64_t, last_iova, area->last);
-		rc = domain->dirty_ops->read_and_clear_dirty(domain, cur, last - cur + 1, flags,
-							    &c.bitmap);
-		if (rc || last == last_iova)
+		if (domain->dirty_ops->read_and_clear_dirty(domain, cur, last - cur + 1, flags,
+							   &c.bitmap) ||
+		    last == last_iova)
 			break;
 		cur = last + 1;
 	}
 	pthread_mutex_unlock(&iopt->lock);
-	if (!rc)
-		rc = sio_copy_to_user(ubitmap, c.bits, ALIGN_UP(c.nbits, 8) / 8);
-out_free:
-	sio_free(c.bits);
-	return rc;
+	return 0;
 }
 
 static void dirty_discard(struct sio_dirty_bitmap *b, uint64_t iova, uint64_t length)
