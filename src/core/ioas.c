@@ -112,6 +112,7 @@ int sio_ioas_allow_iovas(struct sio_ucmd *ucmd)
 	struct iommu_ioas_allow_iovas *cmd = ucmd->cmd;
 	struct iopt_range *ranges = NULL;
 	struct sio_ioas *ioas;
+	uint32_t cap = 0;
 	int rc = 0;
 
 	if (cmd->__reserved)
@@ -119,19 +120,27 @@ int sio_ioas_allow_iovas(struct sio_ucmd *ucmd)
 	ioas = sio_get_ioas(ucmd->ctx, cmd->ioas_id);
 	if (IS_ERR(ioas))
 		return PTR_ERR(ioas);
-	if (cmd->num_iovas) {
-		ranges = sio_calloc(cmd->num_iovas, sizeof(*ranges));
-		if (!ranges) {
-			rc = -ENOMEM;
-			goto out_put;
-		}
-	}
+	/*
+	 * Entries are read and checked one at a time, as Linux does, so a huge num_iovas fails
+	 * on the first unreadable or bad entry (EFAULT, EINVAL), never as one huge allocation.
+	 */
 	for (uint32_t i = 0; i != cmd->num_iovas; i++) {
 		struct iommu_iova_range r;
 
 		rc = sio_copy_from_user(&r, cmd->allowed_iovas + i * sizeof(r), sizeof(r));
 		if (rc)
 			goto out_free;
+		if (i == cap) {
+			struct iopt_range *grown;
+
+			cap = cap ? 2 * cap : 8;
+			grown = sio_realloc_array(ranges, cap, sizeof(*ranges));
+			if (!grown) {
+				rc = -ENOMEM;
+				goto out_free;
+			}
+			ranges = grown;
+		}
 		if (r.start >= r.last) {
 			rc = -EINVAL;
 			goto out_free;
@@ -147,7 +156,6 @@ int sio_ioas_allow_iovas(struct sio_ucmd *ucmd)
 	rc = iopt_set_allow_iova(&ioas->iopt, ranges, cmd->num_iovas);
 out_free:
 	sio_free(ranges);
-out_put:
 	sio_put_object(ucmd->ctx, &ioas->obj);
 	return rc;
 }
