@@ -124,9 +124,11 @@ struct obj {
 	int name;
 	uint32_t flags;	/* hwpt: alloc flags; dev: mock dev flags */
 	int fd;		/* fault, veventq */
-	uint32_t ref;	/* hwpt: its IOAS; stdev: its dev's index; dev: its stdev's index */
+	uint32_t ref;	/* hwpt: its IOAS; stdev: its dev's ID; dev: its stdev's ID */
+	uint8_t pasids;	/* stdev: PASIDs attached, bit i for pasid_of_bit(i) */
 };
 static struct obj objs[MAXOBJ];
+static void detach_pasids(struct obj *o);
 static int nobj, next_name;
 
 struct fdent {
@@ -291,16 +293,17 @@ static int pick_access_fd(void)
 struct map {
 	uint32_t ioas;
 	uint64_t iova, len;
+	uint64_t uva;	/* the user address behind it, 0 when not known (file, copy) */
 };
 #define MAXMAP 256
 static struct map maps[MAXMAP];
 static int nmap;
 
-static void add_map(uint32_t ioas, uint64_t iova, uint64_t len)
+static void add_map(uint32_t ioas, uint64_t iova, uint64_t len, uint64_t uva)
 {
 	if (nmap == MAXMAP)
 		memmove(maps, maps + 1, sizeof(maps[0]) * (--nmap));
-	maps[nmap++] = (struct map){ ioas, iova, len };
+	maps[nmap++] = (struct map){ ioas, iova, len, uva };
 }
 
 static struct map *pick_map(uint32_t ioas)
@@ -420,7 +423,7 @@ static const char *errname(int e)
 	E(EINVAL); E(ENFILE); E(EMFILE); E(ENOTTY); E(EFBIG); E(ENOSPC); E(ESPIPE);
 	E(EROFS); E(ERANGE); E(EOVERFLOW); E(EOPNOTSUPP); E(EMSGSIZE);
 	E(EDEADLK); E(ENOSYS); E(ENODATA); E(ETIMEDOUT); E(EALREADY); E(EBADMSG);
-	E(EPROTO); E(EXDEV); E(ENOTEMPTY); E(ELOOP); E(EBADFD); E(EADDRINUSE);
+	E(EPROTO); E(EXDEV); E(ENOTEMPTY); E(ELOOP); E(EBADFD); E(EADDRINUSE); E(EBADE);
 #undef E
 	}
 	snprintf(b, sizeof(b), "E%d", e);
@@ -567,8 +570,10 @@ static void op_destroy(void)
 	struct iommu_destroy c = { .size = sizeof(c) };
 	int k = rn(K_NKIND);
 
-	begin("DESTROY");
 	c.id = pick_id(k == K_DEV ? K_STDEV : k);
+	if (find_obj(c.id) && find_obj(c.id)->kind == K_STDEV && find_obj(c.id)->pasids)
+		detach_pasids(find_obj(c.id));
+	begin("DESTROY");
 	out(" id=%s", N(c.id));
 	if (result(issue(IOMMU_DESTROY, &c, sizeof(c))) == 0) {
 		struct obj *o = find_obj(c.id);
@@ -610,7 +615,7 @@ static void op_ioas_map(void)
 	    c.__reserved ? " rsv" : "");
 	if (result(issue(IOMMU_IOAS_MAP, &c, sizeof(c))) == 0) {
 		out(" iova=%#" PRIx64, c.iova);
-		add_map(c.ioas_id, c.iova, c.length);
+		add_map(c.ioas_id, c.iova, c.length, c.user_va);
 	}
 	end();
 }
@@ -639,7 +644,7 @@ static void op_ioas_map_file(void)
 	    c.start, c.length, c.iova);
 	if (result(issue(IOMMU_IOAS_MAP_FILE, &c, sizeof(c))) == 0) {
 		out(" iova=%#" PRIx64, c.iova);
-		add_map(c.ioas_id, c.iova, c.length);
+		add_map(c.ioas_id, c.iova, c.length, 0);
 	}
 	end();
 }
@@ -667,7 +672,7 @@ static void op_ioas_copy(void)
 	    N(c.dst_ioas_id), N(c.src_ioas_id), c.flags, c.length, c.dst_iova, c.src_iova);
 	if (result(issue(IOMMU_IOAS_COPY, &c, sizeof(c))) == 0) {
 		out(" dst_iova=%#" PRIx64, c.dst_iova);
-		add_map(c.dst_ioas_id, c.dst_iova, c.length);
+		add_map(c.dst_ioas_id, c.dst_iova, c.length, 0);
 	}
 	end();
 }
@@ -1379,8 +1384,9 @@ static void op_access_pages(void)
 	c.access_pages.length = m && !bad() ? (m->len < 16 * PAGE ? m->len : PAGE) : pick_len(PAGE);
 	if (c.access_pages.length > (64ull << 20) && !bad())
 		c.access_pages.length = PAGE;
-	c.access_pages.uptr = BUF + PAGE * rn(64);
-	cls = "buf";
+	/* the pages pinned are checked against the user address, unless it is NULL */
+	c.access_pages.uptr = m && m->uva ? m->uva : 0;
+	cls = m && m->uva ? "map" : "null";
 	if (bad())
 		c.access_pages.uptr = pick_uva(&cls);
 	out(" access=%s flags=%#x iova=%#" PRIx64 " len=%#" PRIx64 " uptr=%s", F(afd),
@@ -1450,6 +1456,18 @@ static void op_access_replace(void)
 	end();
 }
 
+static uint32_t pasid_of_bit(int bit)
+{
+	return bit == 3 ? IOMMU_TEST_PASID_RESERVED : 100 + (uint32_t)bit;
+}
+
+static int pasid_bit(uint32_t pasid)
+{
+	if (pasid == IOMMU_TEST_PASID_RESERVED)
+		return 3;
+	return pasid >= 100 && pasid <= 102 ? (int)(pasid - 100) : -1;
+}
+
 static void op_pasid(void)
 {
 	struct iommu_test_cmd c;
@@ -1466,8 +1484,39 @@ static void op_pasid(void)
 	c.pasid_attach.pt_id = k == 2 ? 0 : pick_id(PICK(K_HWPT, K_NESTED, K_IOAS));
 	out(" stdev=%s pasid=%" PRIu32 " pt=%s", N(c.id), c.pasid_attach.pasid,
 	    N(c.pasid_attach.pt_id));
-	result(issue(IOMMU_TEST_CMD, &c, sizeof(c)));
+	if (result(issue(IOMMU_TEST_CMD, &c, sizeof(c))) == 0) {
+		struct obj *o = find_obj(c.id);
+		int bit = pasid_bit(c.pasid_attach.pasid);
+
+		if (o && bit >= 0 && k == 0)
+			o->pasids |= 1u << bit;
+		if (o && bit >= 0 && k == 2)
+			o->pasids &= ~(1u << bit);
+	}
 	end();
+}
+
+/*
+ * Linux 7.2's mock destroys a device object with only its PASID-less attachment detached:
+ * one with a PASID still attached leaves the device freed under a live attachment (a WARN in
+ * iommufd_device_unbind, then a use after free; softiommu, mirroring it, does the same). The
+ * tester never destroys such a device: it detaches its PASIDs first, in lines of their own.
+ */
+static void detach_pasids(struct obj *o)
+{
+	for (int bit = 0; bit < 4; bit++) {
+		struct iommu_test_cmd c;
+
+		if (!(o->pasids & (1u << bit)))
+			continue;
+		test_cmd_begin(&c, "TEST_PASID_DETACH", IOMMU_TEST_OP_PASID_DETACH);
+		c.id = o->id;
+		c.pasid_detach.pasid = pasid_of_bit(bit);
+		out(" stdev=%s pasid=%" PRIu32 " pt=#0", N(c.id), c.pasid_detach.pasid);
+		result(softiommu_ioctl(ifd, IOMMU_TEST_CMD, &c));
+		end();
+		o->pasids &= ~(1u << bit);
+	}
 }
 
 static void op_vfio_ioas(void)
@@ -1697,6 +1746,9 @@ int main(int argc, char **argv)
 		printf("seed %lu\n", seed);
 		for (opno = 0; opno < (int)nops; opno++)
 			one_op();
+		for (int i = 0; i < nobj; i++)
+			if (objs[i].alive && objs[i].kind == K_STDEV && objs[i].pasids)
+				detach_pasids(&objs[i]);
 		for (int i = 0; i < nfd; i++)
 			if (fds[i].open)
 				softiommu_close(fds[i].fd);
