@@ -120,6 +120,149 @@ static void test_corners(int fd)
 	CHECK_OK(t_destroy(fd, ioas));
 }
 
+/*
+ * Findings of the differential tester (tests/diff), one check each, named after what Linux
+ * does. Each failed against softiommu before its fix.
+ */
+#define NONCANON ((void *)0x8000000000000000ull)
+
+static uint32_t hwpt_alloc(int fd, uint32_t dev, uint32_t pt, uint32_t flags)
+{
+	struct iommu_hwpt_alloc c = { .size = sizeof(c), .flags = flags, .dev_id = dev,
+				      .pt_id = pt };
+
+	return softiommu_ioctl(fd, IOMMU_HWPT_ALLOC, &c) ? 0 : c.out_hwpt_id;
+}
+
+static long dirty_bitmap(int fd, uint32_t hwpt, uint64_t iova, uint64_t len, uint64_t pgsize,
+			 void *data)
+{
+	struct iommu_hwpt_get_dirty_bitmap c = { .size = sizeof(c), .hwpt_id = hwpt, .iova = iova,
+						 .length = len, .page_size = pgsize,
+						 .data = (uintptr_t)data };
+
+	return softiommu_ioctl(fd, IOMMU_HWPT_GET_DIRTY_BITMAP, &c);
+}
+
+/* GET_DIRTY_BITMAP: the range is checked before dirty support; the bitmap's faults are lost */
+static void test_dirty_bitmap_order(int fd)
+{
+	uint32_t ioas = t_ioas_alloc(fd), idev, stdev, plain, dirty;
+	uint64_t iova = MOCK_APERTURE_START, bits[4] = { 0 };
+	char *mem = mmap(NULL, 4 * 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	stdev = t_mock_domain(fd, ioas, NULL, &idev);
+	plain = hwpt_alloc(fd, idev, ioas, 0);
+	dirty = hwpt_alloc(fd, idev, ioas, IOMMU_HWPT_ALLOC_DIRTY_TRACKING);
+	CHECK(plain && dirty);
+	CHECK_OK(t_map(fd, ioas, mem, 4 * 4096, &iova, IOMMU_IOAS_MAP_READABLE |
+		       IOMMU_IOAS_MAP_WRITEABLE | IOMMU_IOAS_MAP_FIXED_IOVA));
+	/* dirty_bitmap_range_before_support: EINVAL (page_size 0), then EOPNOTSUPP */
+	CHECK_ERR(EINVAL, dirty_bitmap(fd, plain, iova, 4 * 4096, 0, bits));
+	CHECK_ERR(EOVERFLOW, dirty_bitmap(fd, plain, UINT64_MAX - 4095, 8192, 4096, bits));
+	CHECK_ERR(EOPNOTSUPP, dirty_bitmap(fd, plain, iova, 4 * 4096, 4096, bits));
+	/* dirty_bitmap_pgsize_is_a_mask: 12 KiB is accepted where the mask lets it */
+	CHECK_OK(dirty_bitmap(fd, dirty, iova, 4 * 4096, 3 * 4096, bits));
+	CHECK_ERR(EINVAL, dirty_bitmap(fd, dirty, iova, 3 * 4096, 3 * 4096, bits));
+	/* dirty_bitmap_faults_lost: an unwritable bitmap, a hole in the range: success */
+	CHECK_OK(dirty_bitmap(fd, dirty, iova, 4 * 4096, 4096, NULL));
+	CHECK_OK(dirty_bitmap(fd, dirty, iova, 4 * 4096, 4096, NONCANON));
+	CHECK_OK(dirty_bitmap(fd, dirty, iova, 64 * 4096, 4096, bits));
+	CHECK_OK(dirty_bitmap(fd, dirty, iova + (1ull << 30), 1ull << 40, 4096, bits));
+	CHECK_OK(t_unmap(fd, ioas, iova, 4 * 4096, NULL));
+	CHECK_OK(t_destroy(fd, plain));
+	CHECK_OK(t_destroy(fd, dirty));
+	CHECK_OK(t_destroy(fd, stdev));
+	CHECK_OK(t_destroy(fd, ioas));
+	munmap(mem, 4 * 4096);
+}
+
+/* ALLOW_IOVAS reads entries one at a time: a huge count fails on its first bad entry */
+static void test_allow_iovas_huge_count(int fd)
+{
+	uint32_t ioas = t_ioas_alloc(fd);
+	char *p = mmap(NULL, 2 * 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	struct iommu_iova_range *r = (void *)(p + 4096 - 3 * sizeof(*r));
+	struct iommu_ioas_allow_iovas c = { .size = sizeof(c), .ioas_id = ioas,
+					    .num_iovas = UINT32_MAX, .allowed_iovas = (uintptr_t)r };
+
+	mprotect(p + 4096, 4096, PROT_NONE);
+	r[0] = (struct iommu_iova_range){ 1 << 24, (2 << 24) - 1 };
+	r[1] = (struct iommu_iova_range){ 4 << 24, (5 << 24) - 1 };
+	r[2] = (struct iommu_iova_range){ 8 << 24, 8 << 24 };	/* start >= last */
+	/* allow_iovas_huge_count_einval */
+	CHECK_ERR(EINVAL, softiommu_ioctl(fd, IOMMU_IOAS_ALLOW_IOVAS, &c));
+	/* allow_iovas_huge_count_efault: valid entries up to the inaccessible page */
+	r[2] = (struct iommu_iova_range){ 8 << 24, (9 << 24) - 1 };
+	CHECK_ERR(EFAULT, softiommu_ioctl(fd, IOMMU_IOAS_ALLOW_IOVAS, &c));
+	CHECK_OK(t_destroy(fd, ioas));
+	munmap(p, 2 * 4096);
+}
+
+/* read()/write() on event queues: what the VFS checks before the file does */
+static void test_eventq_rw_order(int fd)
+{
+	uint32_t ioas = t_ioas_alloc(fd), idev, stdev, parent;
+	struct iommu_fault_alloc f = { .size = sizeof(f) };
+	struct iommu_viommu_alloc v = { .size = sizeof(v), .type = IOMMU_VIOMMU_TYPE_SELFTEST };
+	struct iommu_veventq_alloc q = { .size = sizeof(q), .type = IOMMU_VEVENTQ_TYPE_SELFTEST,
+					 .veventq_depth = 2 };
+	char small[16];
+
+	CHECK_OK(softiommu_ioctl(fd, IOMMU_FAULT_QUEUE_ALLOC, &f));
+	/* fault_read_bad_buffer_efault: access_ok before the record size (ESPIPE) */
+	CHECK_ERR(EFAULT, softiommu_read((int)f.out_fault_fd, NONCANON, 16));
+	CHECK_ERR(ESPIPE, softiommu_read((int)f.out_fault_fd, small, 16));
+	CHECK_ERR(EFAULT, softiommu_write((int)f.out_fault_fd, NONCANON, 8));
+	stdev = t_mock_domain(fd, ioas, NULL, &idev);
+	parent = hwpt_alloc(fd, idev, ioas, IOMMU_HWPT_ALLOC_NEST_PARENT);
+	v.dev_id = idev;
+	v.hwpt_id = parent;
+	CHECK_OK(softiommu_ioctl(fd, IOMMU_VIOMMU_ALLOC, &v));
+	q.viommu_id = v.out_viommu_id;
+	CHECK_OK(softiommu_ioctl(fd, IOMMU_VEVENTQ_ALLOC, &q));
+	/* veventq_write_einval: no write at all comes before the buffer check */
+	CHECK_ERR(EINVAL, softiommu_write((int)q.out_veventq_fd, NONCANON, 8));
+	CHECK_ERR(EINVAL, softiommu_write((int)q.out_veventq_fd, small, 8));
+	CHECK_ERR(EFAULT, softiommu_read((int)q.out_veventq_fd, NONCANON, 16));
+	CHECK_OK(softiommu_close((int)q.out_veventq_fd));
+	CHECK_OK(t_destroy(fd, q.out_veventq_id));
+	CHECK_OK(t_destroy(fd, v.out_viommu_id));
+	CHECK_OK(t_destroy(fd, parent));
+	CHECK_OK(t_destroy(fd, stdev));
+	CHECK_OK(softiommu_close((int)f.out_fault_fd));
+	CHECK_OK(t_destroy(fd, f.out_fault_id));
+	CHECK_OK(t_destroy(fd, ioas));
+}
+
+/* The mock's page sizes in VFIO_IOMMU_GET_INFO, and PASIDs on a plain mock device */
+static void test_mock_geometry(int fd)
+{
+	struct iommu_vfio_ioas v = { .size = sizeof(v), .op = IOMMU_VFIO_IOAS_SET };
+	struct vfio_iommu_type1_info info = { .argsz = sizeof(info) };
+	uint32_t ioas = t_ioas_alloc(fd), idev, stdev, hwpt;
+	struct iommu_test_cmd pa = { .size = sizeof(pa), .op = IOMMU_TEST_OP_PASID_ATTACH };
+
+	stdev = t_mock_domain(fd, ioas, NULL, &idev);
+	v.ioas_id = ioas;
+	CHECK_OK(softiommu_ioctl(fd, IOMMU_VFIO_IOAS, &v));
+	CHECK_OK(softiommu_ioctl(fd, VFIO_IOMMU_GET_INFO, &info));
+	/* vfio_pgsizes_mock_domain: every power of two from 4 KiB to 64 GiB */
+	CHECK(info.iova_pgsizes == 0x1ffffff000ull);
+	/* pasid_attach_plain_device_einval: its one PASID is 0 */
+	hwpt = hwpt_alloc(fd, idev, ioas, IOMMU_HWPT_ALLOC_PASID);
+	CHECK(hwpt != 0);
+	pa.id = stdev;
+	pa.pasid_attach.pasid = 100;
+	pa.pasid_attach.pt_id = hwpt;
+	CHECK_ERR(EINVAL, softiommu_ioctl(fd, IOMMU_TEST_CMD, &pa));
+	v.op = IOMMU_VFIO_IOAS_CLEAR;
+	CHECK_OK(softiommu_ioctl(fd, IOMMU_VFIO_IOAS, &v));
+	CHECK_OK(t_destroy(fd, hwpt));
+	CHECK_OK(t_destroy(fd, stdev));
+	CHECK_OK(t_destroy(fd, ioas));
+}
+
 int main(void)
 {
 	int fd = softiommu_open(0);
@@ -128,6 +271,10 @@ int main(void)
 	test_hw_info(fd);
 	test_vfio_info(fd);
 	test_corners(fd);
+	test_dirty_bitmap_order(fd);
+	test_allow_iovas_huge_count(fd);
+	test_eventq_rw_order(fd);
+	test_mock_geometry(fd);
 	CHECK_OK(softiommu_close(fd));
 	return t_done();
 }
