@@ -419,43 +419,68 @@ int iopt_map_file_pages(struct sio_ctx *ctx, struct io_pagetable *iopt, uint64_t
 	return rc;
 }
 
-/* IOAS_COPY: map the pages behind [src_iova, +length) of @src into @dst */
-int iopt_copy(struct io_pagetable *src, uint64_t src_iova, struct io_pagetable *dst,
-	      uint64_t *dst_iova, uint64_t length, int iommu_prot, unsigned int flags)
+/* The pages behind a range of an IOAS, held between the two halves of IOAS_COPY */
+struct iopt_pages_list {
+	struct iopt_pages_elm *elms;
+	size_t n;
+	uint64_t length;
+};
+
+void iopt_free_pages_list(struct iopt_pages_list *list)
 {
-	struct iopt_pages_elm *elms = NULL;
+	if (!list)
+		return;
+	for (size_t i = 0; i != list->n; i++)
+		iopt_put_pages(list->elms[i].pages);
+	sio_free(list->elms);
+	sio_free(list);
+}
+
+/*
+ * IOAS_COPY, first half (Linux's iopt_get_pages): take a reference on the pages behind
+ * [@iova, +@length) of @src, which must be mapped without a hole. EINVAL for an empty range,
+ * EOVERFLOW, ENOENT; all before the destination IOAS is even looked up.
+ */
+int iopt_get_pages_list(struct io_pagetable *src, uint64_t iova, uint64_t length,
+			struct iopt_pages_list **out)
+{
+	struct iopt_pages_list *list;
 	struct iopt_area *area;
 	uint64_t last_iova, cur;
-	size_t n = 0, cap = 0;
+	size_t cap = 0;
 	int rc = 0;
 
 	if (!length)
 		return -EINVAL;
-	if (check_add_overflow(src_iova, length - 1, &last_iova))
+	if (check_add_overflow(iova, length - 1, &last_iova))
 		return -EOVERFLOW;
+	list = sio_zalloc(sizeof(*list));
+	if (!list)
+		return -ENOMEM;
+	list->length = length;
 
 	pthread_mutex_lock(&src->lock);
-	cur = src_iova;
+	cur = iova;
 	area = iopt_area_first(src, cur, cur);
 	while (area && area->iova <= cur) {
 		uint64_t last = min_t(uint64_t, last_iova, area->last);
 
-		if (n == cap) {
+		if (list->n == cap) {
 			struct iopt_pages_elm *ne;
 
 			cap = cap ? cap * 2 : 4;
-			ne = sio_realloc_array(elms, cap, sizeof(*ne));
+			ne = sio_realloc_array(list->elms, cap, sizeof(*ne));
 			if (!ne) {
 				rc = -ENOMEM;
 				break;
 			}
-			elms = ne;
+			list->elms = ne;
 		}
-		elms[n].pages = area->pages;
-		elms[n].start_byte = iopt_area_start_byte(area, cur);
-		elms[n].length = last - cur + 1;
+		list->elms[list->n].pages = area->pages;
+		list->elms[list->n].start_byte = iopt_area_start_byte(area, cur);
+		list->elms[list->n].length = last - cur + 1;
 		iopt_get_pages(area->pages);
-		n++;
+		list->n++;
 		if (last == last_iova) {
 			cur = last;
 			break;
@@ -463,16 +488,23 @@ int iopt_copy(struct io_pagetable *src, uint64_t src_iova, struct io_pagetable *
 		cur = last + 1;
 		area = iopt_area_first(src, cur, cur);
 	}
-	if (!rc && (!n || cur != last_iova))
+	if (!rc && (!list->n || cur != last_iova))
 		rc = -ENOENT;
 	pthread_mutex_unlock(&src->lock);
+	if (rc) {
+		iopt_free_pages_list(list);
+		return rc;
+	}
+	*out = list;
+	return 0;
+}
 
-	if (!rc)
-		rc = iopt_map_pages(dst, elms, n, length, dst_iova, iommu_prot, flags);
-	for (size_t i = 0; i != n; i++)
-		iopt_put_pages(elms[i].pages);
-	sio_free(elms);
-	return rc;
+/* IOAS_COPY, second half: map what iopt_get_pages_list() took into @dst */
+int iopt_map_pages_list(struct io_pagetable *dst, struct iopt_pages_list *list,
+			uint64_t *dst_iova, int iommu_prot, unsigned int flags)
+{
+	return iopt_map_pages(dst, list->elms, list->n, list->length, dst_iova, iommu_prot,
+			      flags);
 }
 
 static void iopt_area_destroy(struct io_pagetable *iopt, struct iopt_area *area)

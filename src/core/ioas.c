@@ -243,6 +243,7 @@ int sio_ioas_map(struct sio_ucmd *ucmd)
 int sio_ioas_copy(struct sio_ucmd *ucmd)
 {
 	struct iommu_ioas_copy *cmd = ucmd->cmd;
+	struct iopt_pages_list *pages = NULL;
 	struct sio_ioas *src_ioas, *dst_ioas;
 	unsigned int flags = 0;
 	uint64_t iova;
@@ -255,25 +256,31 @@ int sio_ioas_copy(struct sio_ucmd *ucmd)
 		return -EOVERFLOW;
 	if (!(cmd->flags & (IOMMU_IOAS_MAP_WRITEABLE | IOMMU_IOAS_MAP_READABLE)))
 		return -EINVAL;
+	/* Linux's order: the source range (EINVAL for length 0, ENOENT), then the destination */
 	src_ioas = sio_get_ioas(ucmd->ctx, cmd->src_ioas_id);
 	if (IS_ERR(src_ioas))
 		return PTR_ERR(src_ioas);
+	rc = iopt_get_pages_list(&src_ioas->iopt, cmd->src_iova, cmd->length, &pages);
+	sio_put_object(ucmd->ctx, &src_ioas->obj);
+	if (rc)
+		return rc;
 	dst_ioas = sio_get_ioas(ucmd->ctx, cmd->dst_ioas_id);
 	if (IS_ERR(dst_ioas)) {
-		sio_put_object(ucmd->ctx, &src_ioas->obj);
-		return PTR_ERR(dst_ioas);
+		rc = PTR_ERR(dst_ioas);
+		goto out_pages;
 	}
 	if (!(cmd->flags & IOMMU_IOAS_MAP_FIXED_IOVA))
 		flags = IOPT_ALLOC_IOVA;
 	iova = cmd->dst_iova;
-	rc = iopt_copy(&src_ioas->iopt, cmd->src_iova, &dst_ioas->iopt, &iova, cmd->length,
-		       conv_iommu_prot(cmd->flags), flags);
+	rc = iopt_map_pages_list(&dst_ioas->iopt, pages, &iova, conv_iommu_prot(cmd->flags),
+				 flags);
 	if (!rc) {
 		cmd->dst_iova = iova;
 		rc = sio_ucmd_respond(ucmd, sizeof(*cmd));
 	}
 	sio_put_object(ucmd->ctx, &dst_ioas->obj);
-	sio_put_object(ucmd->ctx, &src_ioas->obj);
+out_pages:
+	iopt_free_pages_list(pages);
 	return rc;
 }
 
