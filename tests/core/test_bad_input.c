@@ -378,6 +378,15 @@ static long veventq_write(void)
 	return rc;
 }
 
+static long copy_zero_length(void)
+{
+	struct iommu_ioas_copy cmd = { .size = sizeof(cmd), .dst_ioas_id = 0xdead,
+				       .src_ioas_id = ioas, .length = 0,
+				       .flags = IOMMU_IOAS_MAP_READABLE };
+
+	return do_ioctl(IOMMU_IOAS_COPY, &cmd);
+}
+
 static const struct row {
 	const char *class;
 	const char *what;
@@ -431,6 +440,8 @@ static const struct row {
 	  ranges_too_small, EMSGSIZE },
 	{ "nothing there", "IOMMU_IOAS_UNMAP of an unmapped range", unmap_nothing, ENOENT },
 	{ "bad VFIO compat", "VFIO_SET_IOMMU of an unknown type", vfio_bad_type, EINVAL },
+	{ "empty range before a bad object", "IOMMU_IOAS_COPY length 0 to an unknown dst_ioas_id",
+	  copy_zero_length, EINVAL },
 	{ "bad range on a HWPT without dirty tracking",
 	  "IOMMU_HWPT_GET_DIRTY_BITMAP page_size 0 on an automatic domain",
 	  dirty_range_before_support, EINVAL },

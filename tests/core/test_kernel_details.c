@@ -263,6 +263,72 @@ static void test_mock_geometry(int fd)
 	CHECK_OK(t_destroy(fd, ioas));
 }
 
+/* IOAS_COPY: the source range is checked before the destination is looked up */
+static void test_copy_order(int fd)
+{
+	uint32_t ioas = t_ioas_alloc(fd);
+	struct iommu_ioas_copy cp = { .size = sizeof(cp), .dst_ioas_id = 0xdead,
+				      .src_ioas_id = ioas, .length = 0,
+				      .flags = IOMMU_IOAS_MAP_READABLE };
+
+	/* copy_zero_length_before_dst: EINVAL, not the destination's ENOENT */
+	CHECK_ERR(EINVAL, softiommu_ioctl(fd, IOMMU_IOAS_COPY, &cp));
+	/* copy_hole_before_dst: nothing mapped at the source, ENOENT from the range */
+	cp.length = 4096;
+	cp.src_iova = 1 << 24;
+	CHECK_ERR(ENOENT, softiommu_ioctl(fd, IOMMU_IOAS_COPY, &cp));
+	cp.src_iova = UINT64_MAX - 4095;
+	cp.length = 8192;
+	CHECK_ERR(EOVERFLOW, softiommu_ioctl(fd, IOMMU_IOAS_COPY, &cp));
+	CHECK_OK(t_destroy(fd, ioas));
+}
+
+static long hw_queue_alloc(int fd, uint32_t viommu, uint32_t index, uint64_t iova,
+			   uint32_t *id)
+{
+	struct iommu_hw_queue_alloc c = { .size = sizeof(c), .viommu_id = viommu,
+					  .type = IOMMU_HW_QUEUE_TYPE_SELFTEST, .index = index,
+					  .nesting_parent_iova = iova, .length = 4096 };
+	long rc = softiommu_ioctl(fd, IOMMU_HW_QUEUE_ALLOC, &c);
+
+	*id = c.out_hw_queue_id;
+	return rc;
+}
+
+/* Linux 7.2's mock never records a HW queue's index: destroying queue 1 empties slot 0 */
+static void test_hw_queue_slots(int fd)
+{
+	uint32_t ioas = t_ioas_alloc(fd), idev, stdev, parent, q0, q1, q0b, unused;
+	struct iommu_viommu_alloc v = { .size = sizeof(v), .type = IOMMU_VIOMMU_TYPE_SELFTEST };
+	char *mem = mmap(NULL, 2 * 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	uint64_t iova = MOCK_APERTURE_START;
+
+	stdev = t_mock_domain(fd, ioas, NULL, &idev);
+	parent = hwpt_alloc(fd, idev, ioas, IOMMU_HWPT_ALLOC_NEST_PARENT);
+	v.dev_id = idev;
+	v.hwpt_id = parent;
+	CHECK_OK(softiommu_ioctl(fd, IOMMU_VIOMMU_ALLOC, &v));
+	CHECK_OK(t_map(fd, ioas, mem, 2 * 4096, &iova, IOMMU_IOAS_MAP_READABLE |
+		       IOMMU_IOAS_MAP_WRITEABLE | IOMMU_IOAS_MAP_FIXED_IOVA));
+	CHECK_OK(hw_queue_alloc(fd, v.out_viommu_id, 0, iova, &q0));
+	CHECK_OK(hw_queue_alloc(fd, v.out_viommu_id, 1, iova + 4096, &q1));
+	CHECK_ERR(EEXIST, hw_queue_alloc(fd, v.out_viommu_id, 0, iova, &unused));
+	CHECK_ERR(EBUSY, t_destroy(fd, q0));	/* queue 1 depends on it */
+	CHECK_OK(t_destroy(fd, q1));
+	/* hw_queue_slot0_freed_by_queue1: a second queue 0 beside the live one */
+	CHECK_OK(hw_queue_alloc(fd, v.out_viommu_id, 0, iova, &q0b));
+	/* hw_queue_slot1_stale: queue 1 stays EEXIST */
+	CHECK_ERR(EEXIST, hw_queue_alloc(fd, v.out_viommu_id, 1, iova + 4096, &unused));
+	CHECK_OK(t_destroy(fd, q0b));
+	CHECK_OK(t_destroy(fd, q0));
+	CHECK_OK(t_destroy(fd, v.out_viommu_id));
+	CHECK_OK(t_destroy(fd, parent));
+	CHECK_OK(t_unmap(fd, ioas, iova, 2 * 4096, NULL));
+	CHECK_OK(t_destroy(fd, stdev));
+	CHECK_OK(t_destroy(fd, ioas));
+	munmap(mem, 2 * 4096);
+}
+
 int main(void)
 {
 	int fd = softiommu_open(0);
@@ -275,6 +341,8 @@ int main(void)
 	test_allow_iovas_huge_count(fd);
 	test_eventq_rw_order(fd);
 	test_mock_geometry(fd);
+	test_copy_order(fd);
+	test_hw_queue_slots(fd);
 	CHECK_OK(softiommu_close(fd));
 	return t_done();
 }
