@@ -310,6 +310,16 @@ static void test_hw_queue_slots(int fd)
 	CHECK_OK(softiommu_ioctl(fd, IOMMU_VIOMMU_ALLOC, &v));
 	CHECK_OK(t_map(fd, ioas, mem, 2 * 4096, &iova, IOMMU_IOAS_MAP_READABLE |
 		       IOMMU_IOAS_MAP_WRITEABLE | IOMMU_IOAS_MAP_FIXED_IOVA));
+	/* hw_queue_page_array_enomem: more than INT_MAX bytes of page array, before any pin */
+	{
+		struct iommu_hw_queue_alloc big = { .size = sizeof(big),
+						    .viommu_id = v.out_viommu_id,
+						    .type = IOMMU_HW_QUEUE_TYPE_SELFTEST,
+						    .nesting_parent_iova = iova,
+						    .length = 1ull << 40 };
+
+		CHECK_ERR(ENOMEM, softiommu_ioctl(fd, IOMMU_HW_QUEUE_ALLOC, &big));
+	}
 	CHECK_OK(hw_queue_alloc(fd, v.out_viommu_id, 0, iova, &q0));
 	CHECK_OK(hw_queue_alloc(fd, v.out_viommu_id, 1, iova + 4096, &q1));
 	CHECK_ERR(EEXIST, hw_queue_alloc(fd, v.out_viommu_id, 0, iova, &unused));
