@@ -126,6 +126,7 @@ struct obj {
 	int fd;		/* fault, veventq */
 	uint32_t ref;	/* hwpt: its IOAS; stdev: its dev's ID; dev: its stdev's ID */
 	uint8_t pasids;	/* stdev: PASIDs attached, bit i for pasid_of_bit(i) */
+	uint8_t has_vdev;	/* dev: a vDEVICE was made for it */
 };
 static struct obj objs[MAXOBJ];
 static void detach_pasids(struct obj *o);
@@ -1162,6 +1163,11 @@ static void op_trigger_iopf(void)
 
 	test_cmd_begin(&c, "TEST_TRIGGER_IOPF", IOMMU_TEST_OP_TRIGGER_IOPF);
 	c.trigger_iopf.dev_id = pick_id(K_DEV);
+	for (int i = nobj - 1; i >= 0 && pc(60); i--)	/* one on a faultable HWPT, mostly */
+		if (objs[i].alive && objs[i].kind == K_DEV && objs[i].has_vdev) {
+			c.trigger_iopf.dev_id = objs[i].id;
+			break;
+		}
 	c.trigger_iopf.pasid = bad() ? PICK(1, 0xfffff, 0xffffffffu) : 0;
 	c.trigger_iopf.grpid = rn(4);
 	c.trigger_iopf.perm = PICK(IOMMU_PGFAULT_PERM_READ,
@@ -1203,7 +1209,7 @@ static void op_event_read(void)
 	if (!f)
 		return;
 	begin("READ");
-	len = bad() ? PICK(0, 1, 47, 7, 4096) : PICK(48, 96, 64, 16, 8);
+	len = bad() ? PICK(0, 1, 39, 7, 4096) : PICK(40, 80, 64, 16, 8);
 	p = pick_ptr(&cls);
 	memset((void *)AUX, 0, 256);
 	out(" fd=%s len=%zu ptr=%s", F(f->fd), len, cls);
@@ -1215,8 +1221,9 @@ static void op_event_read(void)
 		if (p == AUX)
 			for (long i = 0; i < rc / 4 && i < 24; i++)
 				out("%s%x", i ? "," : " ", w[i]);
-		if (rc >= 48 && p == AUX)
-			last_cookie = w[11];	/* a fault record's cookie */
+		for (int i = 0; rc >= 40 && p == AUX && i < nobj; i++)
+			if (objs[i].kind == K_FAULT && objs[i].fd == f->fd)
+				last_cookie = w[9];	/* the first fault record's cookie */
 	}
 	end();
 }
@@ -1303,6 +1310,10 @@ static void op_vdevice_alloc(void)
 	c.virt_id = bad() ? PICK(UINT64_MAX, 1ull << 32, 0x80000000u) : rn(4);
 	out(" viommu=%s dev=%s virt=%#" PRIx64, N(c.viommu_id), N(c.dev_id), (uint64_t)c.virt_id);
 	if (result(issue(IOMMU_VDEVICE_ALLOC, &c, sizeof(c))) == 0) {
+		struct obj *d = find_obj(c.dev_id);
+
+		if (d)
+			d->has_vdev = 1;
 		add_obj(c.out_vdevice_id, K_VDEV, 0, 0);
 		out(" id=%s", N(c.out_vdevice_id));
 	}
@@ -1340,6 +1351,11 @@ static void op_trigger_vevent(void)
 
 	test_cmd_begin(&c, "TEST_TRIGGER_VEVENT", IOMMU_TEST_OP_TRIGGER_VEVENT);
 	c.trigger_vevent.dev_id = pick_id(K_DEV);
+	for (int i = nobj - 1; i >= 0 && pc(70); i--)	/* a device with a vDEVICE, mostly */
+		if (objs[i].alive && objs[i].kind == K_DEV && objs[i].has_vdev) {
+			c.trigger_vevent.dev_id = objs[i].id;
+			break;
+		}
 	out(" dev=%s", N(c.trigger_vevent.dev_id));
 	result(issue(IOMMU_TEST_CMD, &c, sizeof(c)));
 	end();
@@ -1360,6 +1376,15 @@ static void op_hw_queue_alloc(void)
 	m = nmap ? &maps[rn(nmap)] : NULL;
 	c.nesting_parent_iova = m && !bad() ? m->iova : pick_iova(0);
 	c.length = m && !bad() ? (pc(5) ? 0 : PAGE) : pick_len(PAGE);
+	/*
+	 * Linux requires the pages behind a queue to be physically contiguous, which differs
+	 * from boot to boot (docs/difftest.md): queues span at most one page, unless so long
+	 * that they fail before anything is pinned.
+	 */
+	if ((c.nesting_parent_iova & (PAGE - 1)) + c.length > PAGE && c.length < (1ull << 32)) {
+		c.nesting_parent_iova &= ~(PAGE - 1);
+		c.length = PAGE;
+	}
 	out(" viommu=%s type=%#x index=%" PRIu32 " flags=%#x iova=%#" PRIx64 " len=%#" PRIx64,
 	    N(c.viommu_id), c.type, c.index, c.flags, (uint64_t)c.nesting_parent_iova,
 	    (uint64_t)c.length);
@@ -1676,6 +1701,182 @@ static void op_change_process(void)
 	end();
 }
 
+/* One step of a scenario: a well-formed command, printed as any other line */
+static long step(const char *name, unsigned long cmd, void *c, uint32_t sz, const char *args)
+{
+	long rc;
+
+	opno++;
+	begin(name);
+	out(" %s", args);
+	rc = result(softiommu_ioctl(ifd, cmd, memcpy((void *)ARG, c, sz)));
+	memcpy(c, (void *)ARG, sz);
+	return rc;
+}
+
+/* A read or write of an event descriptor, as a line of its own */
+static long event_rw(int write, int fd, size_t len)
+{
+	long rc;
+
+	opno++;
+	begin(write ? "WRITE" : "READ");
+	out(" fd=%s len=%zu ptr=aux", F(fd), len);
+	rc = write ? softiommu_write(fd, (void *)AUX, len) : softiommu_read(fd, (void *)AUX, len);
+	if (result(rc < 0 ? rc : 0) == 0) {
+		out(" bytes=%ld", rc);
+		for (long i = 0; !write && i < rc / 4 && i < 24; i++)
+			out("%s%x", i ? "," : " ", ((uint32_t *)AUX)[i]);
+	}
+	end();
+	return rc;
+}
+
+/* The end of the event scenario: a fault read and answered, a vEVENT read */
+static void scenario_events(uint32_t dev_id, int fault_fd, int veventq_fd)
+{
+	struct iommu_test_cmd t = { .size = sizeof(t), .op = IOMMU_TEST_OP_TRIGGER_IOPF };
+	struct iommu_test_cmd v = { .size = sizeof(v), .op = IOMMU_TEST_OP_TRIGGER_VEVENT };
+	struct iommu_hwpt_page_response r = { .code = IOMMUFD_PAGE_RESP_SUCCESS };
+	char a[96];
+
+	t.trigger_iopf.dev_id = dev_id;
+	t.trigger_iopf.grpid = rn(4);
+	t.trigger_iopf.perm = IOMMU_PGFAULT_PERM_READ;
+	t.trigger_iopf.addr = 0xdeadb000ull;
+	snprintf(a, sizeof(a), "dev=%s pasid=0 grpid=%u perm=1 addr=0xdeadb000", N(dev_id),
+		 t.trigger_iopf.grpid);
+	step("TEST_TRIGGER_IOPF", IOMMU_TEST_CMD, &t, sizeof(t), a);
+	end();
+	memset((void *)AUX, 0, 256);
+	if (event_rw(0, fault_fd, sizeof(struct iommu_hwpt_pgfault)) ==
+	    (long)sizeof(struct iommu_hwpt_pgfault)) {
+		r.cookie = ((uint32_t *)AUX)[9];
+		memcpy((void *)AUX, &r, sizeof(r));
+		event_rw(1, fault_fd, sizeof(r));
+	}
+	v.trigger_vevent.dev_id = dev_id;
+	snprintf(a, sizeof(a), "dev=%s", N(dev_id));
+	step("TEST_TRIGGER_VEVENT", IOMMU_TEST_CMD, &v, sizeof(v), a);
+	end();
+	memset((void *)AUX, 0, 256);
+	event_rw(0, veventq_fd, 64);
+}
+
+/*
+ * The event paths need a chain no random walk builds often: a device attached to a nested
+ * HWPT of a vIOMMU, with a vDEVICE, a vEVENTQ and a fault queue. Each step is an operation
+ * line of its own; then events are triggered and read back, and a fault is answered.
+ */
+static void op_event_scenario(void)
+{
+	struct iommu_ioas_alloc ia = { .size = sizeof(ia) };
+	struct iommu_test_cmd md = { .size = sizeof(md), .op = IOMMU_TEST_OP_MOCK_DOMAIN };
+	struct iommu_hwpt_alloc hp = { .size = sizeof(hp), .flags = IOMMU_HWPT_ALLOC_NEST_PARENT };
+	struct iommu_viommu_alloc va = { .size = sizeof(va), .type = IOMMU_VIOMMU_TYPE_SELFTEST };
+	struct iommu_veventq_alloc qa = { .size = sizeof(qa), .type = IOMMU_VEVENTQ_TYPE_SELFTEST,
+					  .veventq_depth = 1 + rn(3) };
+	struct iommu_vdevice_alloc vd = { .size = sizeof(vd), .virt_id = 1 + rn(3) };
+	struct iommu_fault_alloc fa = { .size = sizeof(fa) };
+	struct iommu_hwpt_alloc hn = { .size = sizeof(hn), .flags = IOMMU_HWPT_FAULT_ID_VALID,
+				       .data_type = IOMMU_HWPT_DATA_SELFTEST,
+				       .data_len = sizeof(struct iommu_hwpt_selftest),
+				       .data_uptr = AUX };
+	struct iommu_test_cmd rp = { .size = sizeof(rp),
+				     .op = IOMMU_TEST_OP_MOCK_DOMAIN_REPLACE };
+	char a[160];
+
+	opno--;
+	if (step("IOAS_ALLOC", IOMMU_IOAS_ALLOC, &ia, sizeof(ia), "") == 0) {
+		add_obj(ia.out_ioas_id, K_IOAS, 0, 0);
+		out(" id=%s", N(ia.out_ioas_id));
+	}
+	end();
+	md.id = ia.out_ioas_id;
+	snprintf(a, sizeof(a), "pt=%s", N(md.id));
+	if (step("TEST_MOCK_DOMAIN", IOMMU_TEST_CMD, &md, sizeof(md), a))
+		goto out;
+	{
+		int sd = add_obj(md.mock_domain.out_stdev_id, K_STDEV, 0, 0);
+		int dv = add_obj(md.mock_domain.out_idev_id, K_DEV, 0, 0);
+
+		objs[sd].ref = md.mock_domain.out_idev_id;
+		objs[dv].ref = md.mock_domain.out_stdev_id;
+		if (!find_obj(md.mock_domain.out_hwpt_id))
+			add_obj(md.mock_domain.out_hwpt_id, K_HWPT, 0, md.id);
+	}
+	out(" stdev=%s hwpt=%s idev=%s", N(md.mock_domain.out_stdev_id),
+	    N(md.mock_domain.out_hwpt_id), N(md.mock_domain.out_idev_id));
+	end();
+	hp.dev_id = md.mock_domain.out_idev_id;
+	hp.pt_id = ia.out_ioas_id;
+	snprintf(a, sizeof(a), "flags=%#x dev=%s pt=%s", hp.flags, N(hp.dev_id), N(hp.pt_id));
+	if (step("HWPT_ALLOC", IOMMU_HWPT_ALLOC, &hp, sizeof(hp), a))
+		goto out;
+	add_obj(hp.out_hwpt_id, K_HWPT, hp.flags, hp.pt_id);
+	out(" id=%s", N(hp.out_hwpt_id));
+	end();
+	va.dev_id = hp.dev_id;
+	va.hwpt_id = hp.out_hwpt_id;
+	snprintf(a, sizeof(a), "type=%#x dev=%s hwpt=%s", va.type, N(va.dev_id), N(va.hwpt_id));
+	if (step("VIOMMU_ALLOC", IOMMU_VIOMMU_ALLOC, &va, sizeof(va), a))
+		goto out;
+	add_obj(va.out_viommu_id, K_VIOMMU, 0, 0);
+	out(" id=%s", N(va.out_viommu_id));
+	end();
+	qa.viommu_id = va.out_viommu_id;
+	snprintf(a, sizeof(a), "viommu=%s type=%#x depth=%u", N(qa.viommu_id), qa.type,
+		 qa.veventq_depth);
+	if (step("VEVENTQ_ALLOC", IOMMU_VEVENTQ_ALLOC, &qa, sizeof(qa), a) == 0) {
+		int i = add_obj(qa.out_veventq_id, K_VEVENTQ, 0, 0);
+
+		objs[i].fd = (int)qa.out_veventq_fd;
+		add_fd((int)qa.out_veventq_fd, 0, 0);
+		out(" id=%s fd=%s", N(qa.out_veventq_id), F((int)qa.out_veventq_fd));
+	}
+	end();
+	vd.viommu_id = va.out_viommu_id;
+	vd.dev_id = hp.dev_id;
+	snprintf(a, sizeof(a), "viommu=%s dev=%s virt=%#llx", N(vd.viommu_id), N(vd.dev_id),
+		 (unsigned long long)vd.virt_id);
+	if (step("VDEVICE_ALLOC", IOMMU_VDEVICE_ALLOC, &vd, sizeof(vd), a) == 0) {
+		find_obj(vd.dev_id)->has_vdev = 1;
+		add_obj(vd.out_vdevice_id, K_VDEV, 0, 0);
+		out(" id=%s", N(vd.out_vdevice_id));
+	}
+	end();
+	if (step("FAULT_QUEUE_ALLOC", IOMMU_FAULT_QUEUE_ALLOC, &fa, sizeof(fa), "flags=0") == 0) {
+		int i = add_obj(fa.out_fault_id, K_FAULT, 0, 0);
+
+		objs[i].fd = (int)fa.out_fault_fd;
+		add_fd((int)fa.out_fault_fd, 0, 0);
+		out(" id=%s fd=%s", N(fa.out_fault_id), F((int)fa.out_fault_fd));
+	}
+	end();
+	hn.dev_id = hp.dev_id;
+	hn.pt_id = va.out_viommu_id;
+	hn.fault_id = fa.out_fault_id;
+	((struct iommu_hwpt_selftest *)AUX)->iotlb = IOMMU_TEST_IOTLB_DEFAULT;
+	((struct iommu_hwpt_selftest *)AUX)->pagetable_type = 0;
+	snprintf(a, sizeof(a), "flags=%#x dev=%s pt=%s type=%#x len=%u fault=%s", hn.flags,
+		 N(hn.dev_id), N(hn.pt_id), hn.data_type, hn.data_len, N(hn.fault_id));
+	if (step("HWPT_ALLOC", IOMMU_HWPT_ALLOC, &hn, sizeof(hn), a))
+		goto out;
+	add_obj(hn.out_hwpt_id, K_NESTED, hn.flags, 0);
+	out(" id=%s", N(hn.out_hwpt_id));
+	end();
+	rp.id = md.mock_domain.out_stdev_id;
+	rp.mock_domain_replace.pt_id = hn.out_hwpt_id;
+	snprintf(a, sizeof(a), "stdev=%s pt=%s", N(rp.id), N(rp.mock_domain_replace.pt_id));
+	if (step("TEST_MOCK_DOMAIN_REPLACE", IOMMU_TEST_CMD, &rp, sizeof(rp), a))
+		goto out;
+	end();
+	scenario_events(hp.dev_id, (int)fa.out_fault_fd, (int)qa.out_veventq_fd);
+	return;
+out:
+	end();
+}
+
 static void op_bad_ioctl(void)
 {
 	unsigned long cmd = PICK(_IO(IOMMUFD_TYPE, 0x95), _IO(IOMMUFD_TYPE, 0x7f),
@@ -1708,7 +1909,7 @@ static const struct opdef ops[] = {
 	{ op_hw_queue_alloc, 3 },  { op_create_access, 3 },   { op_access_pages, 3 },
 	{ op_destroy_access_pages, 1 }, { op_access_rw, 3 },  { op_access_replace, 1 },
 	{ op_pasid, 3 },	   { op_vfio_ioas, 3 },	      { op_vfio, 6 },
-	{ op_change_process, 1 },  { op_bad_ioctl, 1 },
+	{ op_change_process, 1 },  { op_bad_ioctl, 1 },     { op_event_scenario, 1 },
 };
 
 static void one_op(void)
