@@ -1532,9 +1532,24 @@ static void op_pasid(void)
 
 	test_cmd_begin(&c, names[k], ops[k]);
 	c.id = pick_id(K_STDEV);
+	for (int i = nobj - 1; i >= 0 && pc(70); i--) {	/* a PASID-capable device, mostly */
+		struct obj *d = find_obj(objs[i].ref);
+
+		if (objs[i].alive && objs[i].kind == K_STDEV && d && d->kind == K_DEV &&
+		    (d->flags & MOCK_FLAGS_DEVICE_PASID)) {
+			c.id = objs[i].id;
+			break;
+		}
+	}
 	c.pasid_attach.pasid = bad() ? PICK(0, 1u << 20, 0xffffffffu, IOMMU_TEST_PASID_RESERVED)
 				     : 100 + rn(3);
 	c.pasid_attach.pt_id = k == 2 ? 0 : pick_id(PICK(K_HWPT, K_NESTED, K_IOAS));
+	for (int i = nobj - 1; k != 2 && i >= 0 && pc(60); i--)	/* a PASID-capable HWPT */
+		if (objs[i].alive && (objs[i].kind == K_HWPT || objs[i].kind == K_NESTED) &&
+		    (objs[i].flags & IOMMU_HWPT_ALLOC_PASID)) {
+			c.pasid_attach.pt_id = objs[i].id;
+			break;
+		}
 	out(" stdev=%s pasid=%" PRIu32 " pt=%s", N(c.id), c.pasid_attach.pasid,
 	    N(c.pasid_attach.pt_id));
 	if (result(issue(IOMMU_TEST_CMD, &c, sizeof(c))) == 0) {
