@@ -129,7 +129,12 @@ void sio_selftest_destroy(struct sio_object *obj)
 {
 	struct selftest_obj *sobj = container_of(obj, struct selftest_obj, obj);
 
-	sio_device_detach(sobj->idev, SIO_NO_PASID);
+	/*
+	 * Linux 7.2's mock detaches only the PASID-less attachment here: with a PASID still
+	 * attached, iommufd_device_unbind() WARNs and the device is freed under the attachment
+	 * (a later ioctl on it is a use after free). Deliberately, every attachment goes.
+	 */
+	sio_device_detach_all(sobj->idev);
 	sio_device_unbind(sobj->idev);
 	mock_dev_destroy(sobj->mock_dev);
 }
