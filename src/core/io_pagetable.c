@@ -447,6 +447,7 @@ int iopt_get_pages_list(struct io_pagetable *src, uint64_t iova, uint64_t length
 	struct iopt_pages_list *list;
 	struct iopt_area *area;
 	uint64_t last_iova, cur;
+	bool covered = false;
 	size_t cap = 0;
 	int rc = 0;
 
@@ -482,13 +483,14 @@ int iopt_get_pages_list(struct io_pagetable *src, uint64_t iova, uint64_t length
 		iopt_get_pages(area->pages);
 		list->n++;
 		if (last == last_iova) {
-			cur = last;
+			covered = true;
 			break;
 		}
 		cur = last + 1;
 		area = iopt_area_first(src, cur, cur);
 	}
-	if (!rc && (!list->n || cur != last_iova))
+	/* a hole anywhere, the last byte included, is ENOENT */
+	if (!rc && !covered)
 		rc = -ENOENT;
 	pthread_mutex_unlock(&src->lock);
 	if (rc) {

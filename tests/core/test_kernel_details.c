@@ -287,6 +287,23 @@ static void test_copy_order(int fd)
 	cp.src_iova = UINT64_MAX - 4095;
 	cp.length = 8192;
 	CHECK_ERR(EOVERFLOW, softiommu_ioctl(fd, IOMMU_IOAS_COPY, &cp));
+	/* copy_one_byte_past_the_area: the hole is the range's last byte, still ENOENT */
+	{
+		char *mem = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
+				 -1, 0);
+		uint64_t iova = 1 << 24;
+
+		CHECK_OK(t_map(fd, ioas, mem, 4096, &iova, IOMMU_IOAS_MAP_READABLE |
+			       IOMMU_IOAS_MAP_FIXED_IOVA));
+		cp.dst_ioas_id = ioas;
+		cp.src_iova = iova;
+		cp.length = 4097;
+		CHECK_ERR(ENOENT, softiommu_ioctl(fd, IOMMU_IOAS_COPY, &cp));
+		cp.length = 4096;
+		CHECK_OK(softiommu_ioctl(fd, IOMMU_IOAS_COPY, &cp));
+		CHECK_OK(t_unmap(fd, ioas, 0, UINT64_MAX, NULL));
+		munmap(mem, 4096);
+	}
 	CHECK_OK(t_destroy(fd, ioas));
 }
 
