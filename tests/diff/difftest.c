@@ -295,7 +295,8 @@ struct map {
 	uint32_t ioas;
 	uint64_t iova, len;
 	uint64_t uva;	/* the user address behind it, 0 when not known (file, copy) */
-	int past_eof;	/* a file mapping that runs past the end of the memfd */
+	int past_eof;	/* not for ACCESS_RW: file pages past EOF, or read-only memory mapped
+			 * writable (docs/difftest.md) */
 };
 #define MAXMAP 256
 static struct map maps[MAXMAP];
@@ -306,6 +307,22 @@ static void add_map(uint32_t ioas, uint64_t iova, uint64_t len, uint64_t uva)
 	if (nmap == MAXMAP)
 		memmove(maps, maps + 1, sizeof(maps[0]) * (--nmap));
 	maps[nmap++] = (struct map){ ioas, iova, len, uva };
+}
+
+/* A mapping of @ioas we know of, or NULL: never one of another IOAS */
+static struct map *pick_map_strict(uint32_t ioas)
+{
+	int n = 0, i;
+
+	for (i = 0; i < nmap; i++)
+		n += maps[i].ioas == ioas;
+	if (!n)
+		return NULL;
+	n = rn(n);
+	for (i = 0; i < nmap; i++)
+		if (maps[i].ioas == ioas && !n--)
+			return &maps[i];
+	return NULL;
 }
 
 static struct map *pick_map(uint32_t ioas)
@@ -408,6 +425,7 @@ static uint64_t pick_ptr(const char **cls)
 
 /* ---- issuing a command ----------------------------------------------------------------- */
 static int ifd;		/* the iommufd */
+static uint32_t compat_ioas;	/* the VFIO compatibility IOAS, as IOMMU_VFIO_IOAS set it */
 static int memfd;
 static int opno;
 static char line[4096];
@@ -622,6 +640,12 @@ static void op_ioas_map(void)
 	c.user_va = pick_uva(&cls);
 	c.length = pick_len(PAGE);
 	c.iova = pick_iova(c.ioas_id);
+	/*
+	 * Not yet reachable: pinning the last page of the address space (Linux's GUP:
+	 * EOVERFLOW; softiommu's uaccess.c: EFAULT, docs/difftest.md). One page lower instead.
+	 */
+	if (c.user_va == UINT64_MAX - PAGE + 1 && c.length < PAGE)
+		c.user_va -= PAGE;
 	if (bad())
 		c.__reserved = 1;
 	out(" ioas=%s flags=%#x va=%s+%#" PRIx64 " len=%#" PRIx64 " iova=%#" PRIx64 "%s",
@@ -630,6 +654,12 @@ static void op_ioas_map(void)
 	if (result(issue(IOMMU_IOAS_MAP, &c, sizeof(c))) == 0) {
 		out(" iova=%#" PRIx64, c.iova);
 		add_map(c.ioas_id, c.iova, c.length, c.user_va);
+		/*
+		 * Not yet reachable: ACCESS_RW on read-only memory mapped writable (Linux pins
+		 * with FOLL_WRITE even to read: EFAULT; softiommu's pages.c reads it).
+		 */
+		maps[nmap - 1].past_eof = (c.flags & IOMMU_IOAS_MAP_WRITEABLE) &&
+					  c.user_va < RO + (64 << 10) && c.user_va + c.length > RO;
 	}
 	end();
 }
@@ -1118,8 +1148,8 @@ static void op_test_dirty(void)
 
 	test_cmd_begin(&c, "TEST_DIRTY", IOMMU_TEST_OP_DIRTY);
 	c.id = pick_dirty_hwpt();
-	m = pick_map(hwpt_ioas(c.id));
-	c.dirty.iova = m ? m->iova : 1ull << 24;
+	m = pick_map_strict(hwpt_ioas(c.id));
+	c.dirty.iova = m ? m->iova : 0;	/* 0: below the mock's aperture, never mapped */
 	c.dirty.length = m ? m->len : PAGE;
 	c.dirty.page_size = 2048;
 	c.dirty.uptr = AUX;
@@ -1598,8 +1628,11 @@ static void op_vfio_ioas(void)
 	if (bad())
 		c.__reserved = 1;
 	out(" op=%u ioas=%s%s", c.op, N(c.ioas_id), c.__reserved ? " rsv" : "");
-	if (result(issue(IOMMU_VFIO_IOAS, &c, sizeof(c))) == 0 && c.op == IOMMU_VFIO_IOAS_GET)
-		out(" ioas=%s", N(c.ioas_id));
+	if (result(issue(IOMMU_VFIO_IOAS, &c, sizeof(c))) == 0) {
+		if (c.op == IOMMU_VFIO_IOAS_GET)
+			out(" ioas=%s", N(c.ioas_id));
+		compat_ioas = c.op == IOMMU_VFIO_IOAS_CLEAR ? 0 : c.ioas_id;
+	}
 	end();
 }
 
@@ -1669,11 +1702,18 @@ static void op_vfio(void)
 					VFIO_DMA_MAP_FLAG_READ);
 		m->vaddr = pick_uva(&cls);
 		m->size = pc(8) ? 0 : pick_len(PAGE);
+		if (m->vaddr == UINT64_MAX - PAGE + 1 && m->size < PAGE)
+			m->vaddr -= PAGE;	/* as in op_ioas_map */
 		m->iova = pick_iova(0);
 		out(" argsz=%u flags=%#x va=%s+%#llx iova=%#llx size=%#llx", m->argsz, m->flags,
 		    cls, (unsigned long long)(m->vaddr & 0xffffff), (unsigned long long)m->iova,
 		    (unsigned long long)m->size);
-		result(issue_raw(VFIO_IOMMU_MAP_DMA, AUX));
+		if (result(issue_raw(VFIO_IOMMU_MAP_DMA, AUX)) == 0 && compat_ioas) {
+			add_map(compat_ioas, m->iova, m->size, m->vaddr);
+			maps[nmap - 1].past_eof = (m->flags & VFIO_DMA_MAP_FLAG_WRITE) &&
+						  m->vaddr < RO + (64 << 10) &&
+						  m->vaddr + m->size > RO;
+		}
 		break;
 	}
 	case 5: {
@@ -1980,6 +2020,7 @@ int main(int argc, char **argv)
 		nobj = nfd = nmap = naccess_pages = 0;
 		next_name = next_fdname = 0;
 		last_cookie = 0;
+		compat_ioas = 0;
 		ifd = softiommu_open(0);
 		if (ifd < 0) {
 			fprintf(stderr, "difftest: cannot open an iommufd: %s\n", strerror(-ifd));

@@ -429,7 +429,13 @@ static int check_pages(uint64_t uptr, const uint64_t *pa, size_t npages)
 		return -ENOMEM;
 	for (size_t i = 0; i != npages; i++, uptr += SIO_PAGE_SIZE) {
 		struct sio_page_id want, got;
+		uint64_t end;
 
+		/* get_user_pages_fast(): a page whose end wraps past 2^64 is EOVERFLOW */
+		if (check_add_overflow(uptr & SIO_PAGE_MASK, SIO_PAGE_SIZE, &end)) {
+			rc = -EOVERFLOW;
+			break;
+		}
 		rc = uaddr_mapped(uptr);
 		if (rc)
 			break;
