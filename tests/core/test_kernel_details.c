@@ -398,6 +398,34 @@ static void test_destroy_device_with_pasid(int fd)
 }
 #endif
 
+/* TEST_OP_ACCESS_PAGES checks the user pages as get_user_pages_fast() does */
+static void test_access_pages_top(int fd)
+{
+	uint32_t ioas = t_ioas_alloc(fd);
+	struct iommu_test_cmd ca = { .size = sizeof(ca), .op = IOMMU_TEST_OP_CREATE_ACCESS,
+				     .id = ioas,
+				     .create_access.flags = MOCK_FLAGS_ACCESS_CREATE_NEEDS_PIN_PAGES };
+	struct iommu_test_cmd ap = { .size = sizeof(ap), .op = IOMMU_TEST_OP_ACCESS_PAGES };
+	char *mem = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	uint64_t iova = 1 << 24;
+
+	CHECK_OK(t_map(fd, ioas, mem, 4096, &iova, IOMMU_IOAS_MAP_READABLE |
+		       IOMMU_IOAS_MAP_WRITEABLE | IOMMU_IOAS_MAP_FIXED_IOVA));
+	CHECK_OK(softiommu_ioctl(fd, IOMMU_TEST_CMD, &ca));
+	ap.id = ca.create_access.out_access_fd;
+	ap.access_pages.iova = iova;
+	ap.access_pages.length = 4096;
+	/* access_pages_last_page_eoverflow: the page's end wraps past 2^64 */
+	ap.access_pages.uptr = UINT64_MAX - 4095;
+	CHECK_ERR(EOVERFLOW, softiommu_ioctl(fd, IOMMU_TEST_CMD, &ap));
+	ap.access_pages.uptr = UINT64_MAX - 8191;
+	CHECK_ERR(EFAULT, softiommu_ioctl(fd, IOMMU_TEST_CMD, &ap));
+	CHECK_OK(softiommu_close((int)ca.create_access.out_access_fd));
+	CHECK_OK(t_unmap(fd, ioas, iova, 4096, NULL));
+	CHECK_OK(t_destroy(fd, ioas));
+	munmap(mem, 4096);
+}
+
 int main(void)
 {
 	int fd = softiommu_open(0);
@@ -412,6 +440,7 @@ int main(void)
 	test_mock_geometry(fd);
 	test_copy_order(fd);
 	test_hw_queue_slots(fd);
+	test_access_pages_top(fd);
 #ifndef SIO_REAL_KERNEL
 	test_destroy_device_with_pasid(fd);
 #endif
