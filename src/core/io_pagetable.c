@@ -135,8 +135,29 @@ static int iopt_alloc_iova(struct io_pagetable *iopt, uint64_t *iova, uint64_t a
 		memcpy(res, iopt->reserved, iopt->nreserved * sizeof(*res));
 		qsort(res, iopt->nreserved, sizeof(*res), range_cmp);
 	}
-	allowed = iopt->nallowed ? iopt->allowed : &whole;
-	nallowed = iopt->nallowed ? iopt->nallowed : 1;
+	/*
+	 * Linux walks the allowed ranges as spans of its interval tree: in order, and ranges
+	 * that touch are one span (a hole may straddle the boundary of two ALLOW_IOVAS ranges).
+	 */
+	allowed = &whole;
+	nallowed = 1;
+	if (iopt->nallowed) {
+		allowed = sio_calloc(iopt->nallowed, sizeof(*allowed));
+		if (!allowed) {
+			sio_free(res);
+			return -ENOMEM;
+		}
+		memcpy(allowed, iopt->allowed, iopt->nallowed * sizeof(*allowed));
+		qsort(allowed, iopt->nallowed, sizeof(*allowed), range_cmp);
+		nallowed = 1;
+		for (size_t a = 1; a != iopt->nallowed; a++) {
+			if (allowed[a].start <= allowed[nallowed - 1].last + 1)
+				allowed[nallowed - 1].last = max_t(uint64_t, allowed[nallowed - 1].last,
+								   allowed[a].last);
+			else
+				allowed[nallowed++] = allowed[a];
+		}
+	}
 	for (size_t a = 0; a != nallowed; a++) {
 		uint64_t astart = max_t(uint64_t, allowed[a].start, lo);
 		uint64_t alast = min_t(uint64_t, allowed[a].last, hi);
@@ -161,8 +182,7 @@ static int iopt_alloc_iova(struct io_pagetable *iopt, uint64_t *iova, uint64_t a
 			    alloc_check_range(&hole_start, span.start - 1, length, iova_alignment,
 					      page_offset)) {
 				*iova = hole_start;
-				sio_free(res);
-				return 0;
+				goto out_found;
 			}
 			if (span.last >= alast) {
 				covered = true;
@@ -173,12 +193,18 @@ static int iopt_alloc_iova(struct io_pagetable *iopt, uint64_t *iova, uint64_t a
 		if (!covered &&
 		    alloc_check_range(&hole_start, alast, length, iova_alignment, page_offset)) {
 			*iova = hole_start;
-			sio_free(res);
-			return 0;
+			goto out_found;
 		}
 	}
+	if (allowed != &whole)
+		sio_free(allowed);
 	sio_free(res);
 	return -ENOSPC;
+out_found:
+	if (allowed != &whole)
+		sio_free(allowed);
+	sio_free(res);
+	return 0;
 }
 
 static int iopt_check_iova(struct io_pagetable *iopt, uint64_t iova, uint64_t length)

@@ -6,6 +6,7 @@
  * the VFIO compatibility info, and errno ordering in a few corners.
  */
 #include <sys/mman.h>
+#include <unistd.h>
 
 #include <linux/vfio.h>
 
@@ -426,6 +427,28 @@ static void test_access_pages_top(int fd)
 	munmap(mem, 4096);
 }
 
+/* IOVA allocation sees touching ALLOW_IOVAS ranges as one span, as Linux's interval tree */
+static void test_allowed_ranges_touching(int fd)
+{
+	uint32_t ioas = t_ioas_alloc(fd);
+	struct iommu_iova_range r[2] = { { 0x1900000, 0x1ffffff }, { 0x2000000, 0x27fffff } };
+	struct iommu_ioas_allow_iovas al = { .size = sizeof(al), .ioas_id = ioas, .num_iovas = 2,
+					     .allowed_iovas = (uintptr_t)r };
+	int mfd = memfd_create("kd", 0);
+	struct iommu_ioas_map_file mf = { .size = sizeof(mf), .ioas_id = ioas, .fd = mfd,
+					  .flags = IOMMU_IOAS_MAP_READABLE, .start = 0x400000,
+					  .length = 0x801000 };
+
+	CHECK(mfd >= 0 && !ftruncate(mfd, 16 << 20));
+	CHECK_OK(softiommu_ioctl(fd, IOMMU_IOAS_ALLOW_IOVAS, &al));
+	/* alloc_iova_across_allowed_ranges: 8 MiB + 4 KiB, 2 MiB aligned, over both ranges */
+	CHECK_OK(softiommu_ioctl(fd, IOMMU_IOAS_MAP_FILE, &mf));
+	CHECK(mf.iova == 0x1a00000);
+	CHECK_OK(t_unmap(fd, ioas, 0, UINT64_MAX, NULL));
+	close(mfd);
+	CHECK_OK(t_destroy(fd, ioas));
+}
+
 int main(void)
 {
 	int fd = softiommu_open(0);
@@ -441,6 +464,7 @@ int main(void)
 	test_copy_order(fd);
 	test_hw_queue_slots(fd);
 	test_access_pages_top(fd);
+	test_allowed_ranges_touching(fd);
 #ifndef SIO_REAL_KERNEL
 	test_destroy_device_with_pasid(fd);
 #endif
