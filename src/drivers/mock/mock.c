@@ -76,10 +76,17 @@ static int mock_domain_attach(struct sio_domain *domain, struct sio_dev *dev,
 				return rc;
 		}
 	}
-	pthread_rwlock_wrlock(&mdev->viommu_rwsem);
-	mdev->viommu = new_viommu;
-	mdev->vdev_id = vdev_id;
-	pthread_rwlock_unlock(&mdev->viommu_rwsem);
+	/*
+	 * As Linux's mock, the virtual ID is taken only when the vIOMMU changes: moving between
+	 * nested domains of one vIOMMU keeps the ID the device had (even of a vDEVICE since
+	 * destroyed and made again), and events keep reporting it.
+	 */
+	if (new_viommu != mdev->viommu) {
+		pthread_rwlock_wrlock(&mdev->viommu_rwsem);
+		mdev->viommu = new_viommu;
+		mdev->vdev_id = vdev_id;
+		pthread_rwlock_unlock(&mdev->viommu_rwsem);
+	}
 	return 0;
 }
 
