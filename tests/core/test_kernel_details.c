@@ -449,6 +449,69 @@ static void test_allowed_ranges_touching(int fd)
 	CHECK_OK(t_destroy(fd, ioas));
 }
 
+static uint32_t nested_on(int fd, uint32_t dev, uint32_t viommu)
+{
+	struct iommu_hwpt_selftest data = { .iotlb = IOMMU_TEST_IOTLB_DEFAULT };
+	struct iommu_hwpt_alloc c = { .size = sizeof(c), .dev_id = dev, .pt_id = viommu,
+				      .data_type = IOMMU_HWPT_DATA_SELFTEST,
+				      .data_len = sizeof(data), .data_uptr = (uintptr_t)&data };
+
+	return softiommu_ioctl(fd, IOMMU_HWPT_ALLOC, &c) ? 0 : c.out_hwpt_id;
+}
+
+/* The mock takes a device's virtual ID only when its vIOMMU changes */
+static void test_vdev_id_kept(int fd)
+{
+	uint32_t ioas = t_ioas_alloc(fd), idev, stdev, parent, n1, n2;
+	struct iommu_viommu_alloc v = { .size = sizeof(v), .type = IOMMU_VIOMMU_TYPE_SELFTEST };
+	struct iommu_veventq_alloc q = { .size = sizeof(q), .type = IOMMU_VEVENTQ_TYPE_SELFTEST,
+					 .veventq_depth = 4 };
+	struct iommu_vdevice_alloc vd = { .size = sizeof(vd), .virt_id = 1 };
+	struct iommu_test_cmd rep = { .size = sizeof(rep),
+				      .op = IOMMU_TEST_OP_MOCK_DOMAIN_REPLACE };
+	struct iommu_test_cmd trig = { .size = sizeof(trig), .op = IOMMU_TEST_OP_TRIGGER_VEVENT };
+	uint32_t ev[3] = { 0 };
+
+	stdev = t_mock_domain(fd, ioas, NULL, &idev);
+	parent = hwpt_alloc(fd, idev, ioas, IOMMU_HWPT_ALLOC_NEST_PARENT);
+	v.dev_id = idev;
+	v.hwpt_id = parent;
+	CHECK_OK(softiommu_ioctl(fd, IOMMU_VIOMMU_ALLOC, &v));
+	q.viommu_id = v.out_viommu_id;
+	CHECK_OK(softiommu_ioctl(fd, IOMMU_VEVENTQ_ALLOC, &q));
+	vd.viommu_id = v.out_viommu_id;
+	vd.dev_id = idev;
+	CHECK_OK(softiommu_ioctl(fd, IOMMU_VDEVICE_ALLOC, &vd));
+	n1 = nested_on(fd, idev, v.out_viommu_id);
+	n2 = nested_on(fd, idev, v.out_viommu_id);
+	CHECK(n1 && n2);
+	rep.id = stdev;
+	rep.mock_domain_replace.pt_id = n1;
+	CHECK_OK(softiommu_ioctl(fd, IOMMU_TEST_CMD, &rep));
+	/* a new vDEVICE, virt_id 3, while the device stays on the same vIOMMU */
+	CHECK_OK(t_destroy(fd, vd.out_vdevice_id));
+	vd.virt_id = 3;
+	CHECK_OK(softiommu_ioctl(fd, IOMMU_VDEVICE_ALLOC, &vd));
+	rep.mock_domain_replace.pt_id = n2;
+	CHECK_OK(softiommu_ioctl(fd, IOMMU_TEST_CMD, &rep));
+	trig.trigger_vevent.dev_id = idev;
+	CHECK_OK(softiommu_ioctl(fd, IOMMU_TEST_CMD, &trig));
+	/* vdev_id_kept_same_viommu: the event still carries virt_id 1 */
+	CHECK(softiommu_read((int)q.out_veventq_fd, ev, sizeof(ev)) == sizeof(ev));
+	CHECK(ev[2] == 1);
+	rep.mock_domain_replace.pt_id = ioas;
+	CHECK_OK(softiommu_ioctl(fd, IOMMU_TEST_CMD, &rep));
+	CHECK_OK(t_destroy(fd, n1));
+	CHECK_OK(t_destroy(fd, n2));
+	CHECK_OK(t_destroy(fd, vd.out_vdevice_id));
+	CHECK_OK(softiommu_close((int)q.out_veventq_fd));
+	CHECK_OK(t_destroy(fd, q.out_veventq_id));
+	CHECK_OK(t_destroy(fd, v.out_viommu_id));
+	CHECK_OK(t_destroy(fd, parent));
+	CHECK_OK(t_destroy(fd, stdev));
+	CHECK_OK(t_destroy(fd, ioas));
+}
+
 int main(void)
 {
 	int fd = softiommu_open(0);
@@ -465,6 +528,7 @@ int main(void)
 	test_hw_queue_slots(fd);
 	test_access_pages_top(fd);
 	test_allowed_ranges_touching(fd);
+	test_vdev_id_kept(fd);
 #ifndef SIO_REAL_KERNEL
 	test_destroy_device_with_pasid(fd);
 #endif

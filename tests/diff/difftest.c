@@ -2020,6 +2020,7 @@ int main(int argc, char **argv)
 		last = first = atoi(argv[1]);
 	nops = strtoul(argv[2], NULL, 0);
 	summary = argc > 3 && !strcmp(argv[3], "--summary");
+	setvbuf(stdout, NULL, _IOLBF, 0);	/* a call that never returns shows as the next line */
 	setup_memory();
 	for (seed = (unsigned long)first; seed <= (unsigned long)last; seed++) {
 		rng = seed * 0x100000001b3ull + 1;
