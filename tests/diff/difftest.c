@@ -746,9 +746,13 @@ static void op_ioas_unmap(void)
 		c.length = pick_len(PAGE);
 	}
 	out(" ioas=%s iova=%#" PRIx64 " len=%#" PRIx64, N(c.ioas_id), c.iova, c.length);
-	if (result(issue(IOMMU_IOAS_UNMAP, &c, sizeof(c))) == 0) {
-		out(" unmapped=%#" PRIx64, c.length);
-		drop_maps(c.ioas_id, c.iova, c.length ? c.length : 1);
+	{
+		uint64_t asked = c.length;	/* the ioctl writes back what it unmapped */
+
+		if (result(issue(IOMMU_IOAS_UNMAP, &c, sizeof(c))) == 0) {
+			out(" unmapped=%#" PRIx64, c.length);
+			drop_maps(c.ioas_id, c.iova, asked ? asked : 1);
+		}
 	}
 	end();
 }
@@ -1737,8 +1741,17 @@ static void op_vfio(void)
 			u->iova = u->size = 0;
 		out(" argsz=%u flags=%#x iova=%#llx size=%#llx", u->argsz, u->flags,
 		    (unsigned long long)u->iova, (unsigned long long)u->size);
-		if (result(issue_raw(VFIO_IOMMU_UNMAP_DMA, AUX)) == 0)
-			out(" size=%#llx", (unsigned long long)u->size);
+		{
+			uint64_t iova = u->iova, asked = u->size;
+			int all = u->flags & VFIO_DMA_UNMAP_FLAG_ALL;
+
+			if (result(issue_raw(VFIO_IOMMU_UNMAP_DMA, AUX)) == 0) {
+				out(" size=%#llx", (unsigned long long)u->size);
+				if (compat_ioas)
+					drop_maps(compat_ioas, all ? 0 : iova,
+						  all ? UINT64_MAX : asked ? asked : 1);
+			}
+		}
 		break;
 	}
 	default:
