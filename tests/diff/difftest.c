@@ -749,10 +749,13 @@ static void op_ioas_unmap(void)
 	{
 		uint64_t asked = c.length;	/* the ioctl writes back what it unmapped */
 
-		if (result(issue(IOMMU_IOAS_UNMAP, &c, sizeof(c))) == 0) {
+		if (result(issue(IOMMU_IOAS_UNMAP, &c, sizeof(c))) == 0)
 			out(" unmapped=%#" PRIx64, c.length);
-			drop_maps(c.ioas_id, c.iova, asked ? asked : 1);
-		}
+		/*
+		 * Forgotten even on failure: an unmap that fails part way (an area crossing the
+		 * range's end) has already removed the areas before it, in Linux as here.
+		 */
+		drop_maps(c.ioas_id, c.iova, asked ? asked : 1);
 	}
 	end();
 }
@@ -1745,12 +1748,11 @@ static void op_vfio(void)
 			uint64_t iova = u->iova, asked = u->size;
 			int all = u->flags & VFIO_DMA_UNMAP_FLAG_ALL;
 
-			if (result(issue_raw(VFIO_IOMMU_UNMAP_DMA, AUX)) == 0) {
+			if (result(issue_raw(VFIO_IOMMU_UNMAP_DMA, AUX)) == 0)
 				out(" size=%#llx", (unsigned long long)u->size);
-				if (compat_ioas)
-					drop_maps(compat_ioas, all ? 0 : iova,
-						  all ? UINT64_MAX : asked ? asked : 1);
-			}
+			if (compat_ioas)	/* even on failure, as for IOAS_UNMAP */
+				drop_maps(compat_ioas, all ? 0 : iova,
+					  all ? UINT64_MAX : asked ? asked : 1);
 		}
 		break;
 	}
