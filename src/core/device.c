@@ -192,9 +192,9 @@ static int domain_attach(struct sio_device *idev, uint32_t pasid, struct sio_dom
 	if (domain->owner && domain->owner != idev->dev->ops)
 		return -EINVAL;
 	/* A device without PASID support never issues PASID-tagged DMA: nothing to set up */
-	if (!idev->dev->max_pasid_log2)
+	if (!idev->dev->max_pasids)
 		return 0;
-	if (pasid >> idev->dev->max_pasid_log2)
+	if (pasid >= idev->dev->max_pasids)
 		return -EINVAL;
 	return domain->ops->set_dev_pasid(domain, idev->dev, pasid, old);
 }
@@ -205,7 +205,7 @@ static void domain_detach(struct sio_device *idev, uint32_t pasid, struct sio_do
 
 	if (pasid == SIO_NO_PASID)
 		sio_iommu_detach_group(domain, idev->igroup->group, idev->dev);
-	else if (blocked->ops->set_dev_pasid && idev->dev->max_pasid_log2)
+	else if (blocked->ops->set_dev_pasid && idev->dev->max_pasids)
 		blocked->ops->set_dev_pasid(blocked, idev->dev, pasid, domain);
 }
 

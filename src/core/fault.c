@@ -28,7 +28,6 @@ struct sio_fault {
 	pthread_mutex_t lock;
 	struct list_head deliver;  /* not yet read */
 	struct list_head response; /* read, waiting for a response */
-	uint32_t next_cookie;
 	bool signalled; /* what the descriptor's eventfd says: readable or not */
 	struct sio_file *file;
 };
@@ -86,6 +85,27 @@ void sio_fault_put_hwpt_ref(struct sio_fault *fault)
 	atomic_fetch_sub(&fault->obj.users, 1);
 }
 
+/*
+ * The lowest cookie from 1 that no group awaiting its response holds, as Linux's
+ * xa_alloc() on an XA_FLAGS_ALLOC1 array hands them out: an answered cookie comes back.
+ */
+static uint32_t fault_alloc_cookie(struct sio_fault *fault)
+{
+	for (uint32_t cookie = 1;; cookie++) {
+		struct sio_iopf_group *g;
+		bool used = false;
+
+		list_for_each_entry(g, &fault->response, node) {
+			if (g->cookie == cookie) {
+				used = true;
+				break;
+			}
+		}
+		if (!used)
+			return cookie;
+	}
+}
+
 static ssize_t fault_read(struct sio_file *f, void *buf, size_t count)
 {
 	const size_t rec_size = sizeof(struct iommu_hwpt_pgfault);
@@ -105,7 +125,7 @@ static ssize_t fault_read(struct sio_file *f, void *buf, size_t count)
 				rc = -EINVAL;
 			break;
 		}
-		g->cookie = ++fault->next_cookie ? fault->next_cookie : ++fault->next_cookie;
+		g->cookie = fault_alloc_cookie(fault);
 		g->rec.cookie = g->cookie;
 		rc = sio_copy_to_user((uintptr_t)buf + done, &g->rec, rec_size);
 		if (rc)

@@ -135,8 +135,29 @@ static int iopt_alloc_iova(struct io_pagetable *iopt, uint64_t *iova, uint64_t a
 		memcpy(res, iopt->reserved, iopt->nreserved * sizeof(*res));
 		qsort(res, iopt->nreserved, sizeof(*res), range_cmp);
 	}
-	allowed = iopt->nallowed ? iopt->allowed : &whole;
-	nallowed = iopt->nallowed ? iopt->nallowed : 1;
+	/*
+	 * Linux walks the allowed ranges as spans of its interval tree: in order, and ranges
+	 * that touch are one span (a hole may straddle the boundary of two ALLOW_IOVAS ranges).
+	 */
+	allowed = &whole;
+	nallowed = 1;
+	if (iopt->nallowed) {
+		allowed = sio_calloc(iopt->nallowed, sizeof(*allowed));
+		if (!allowed) {
+			sio_free(res);
+			return -ENOMEM;
+		}
+		memcpy(allowed, iopt->allowed, iopt->nallowed * sizeof(*allowed));
+		qsort(allowed, iopt->nallowed, sizeof(*allowed), range_cmp);
+		nallowed = 1;
+		for (size_t a = 1; a != iopt->nallowed; a++) {
+			if (allowed[a].start <= allowed[nallowed - 1].last + 1)
+				allowed[nallowed - 1].last = max_t(uint64_t, allowed[nallowed - 1].last,
+								   allowed[a].last);
+			else
+				allowed[nallowed++] = allowed[a];
+		}
+	}
 	for (size_t a = 0; a != nallowed; a++) {
 		uint64_t astart = max_t(uint64_t, allowed[a].start, lo);
 		uint64_t alast = min_t(uint64_t, allowed[a].last, hi);
@@ -161,8 +182,7 @@ static int iopt_alloc_iova(struct io_pagetable *iopt, uint64_t *iova, uint64_t a
 			    alloc_check_range(&hole_start, span.start - 1, length, iova_alignment,
 					      page_offset)) {
 				*iova = hole_start;
-				sio_free(res);
-				return 0;
+				goto out_found;
 			}
 			if (span.last >= alast) {
 				covered = true;
@@ -173,12 +193,18 @@ static int iopt_alloc_iova(struct io_pagetable *iopt, uint64_t *iova, uint64_t a
 		if (!covered &&
 		    alloc_check_range(&hole_start, alast, length, iova_alignment, page_offset)) {
 			*iova = hole_start;
-			sio_free(res);
-			return 0;
+			goto out_found;
 		}
 	}
+	if (allowed != &whole)
+		sio_free(allowed);
 	sio_free(res);
 	return -ENOSPC;
+out_found:
+	if (allowed != &whole)
+		sio_free(allowed);
+	sio_free(res);
+	return 0;
 }
 
 static int iopt_check_iova(struct io_pagetable *iopt, uint64_t iova, uint64_t length)
@@ -505,60 +531,94 @@ int iopt_map_file_pages(struct sio_ctx *ctx, struct io_pagetable *iopt, uint64_t
 	return rc;
 }
 
-/* IOAS_COPY: map the pages behind [src_iova, +length) of @src into @dst */
-int iopt_copy(struct io_pagetable *src, uint64_t src_iova, struct io_pagetable *dst,
-	      uint64_t *dst_iova, uint64_t length, int iommu_prot, unsigned int flags)
+/* The pages behind a range of an IOAS, held between the two halves of IOAS_COPY */
+struct iopt_pages_list {
+	struct iopt_pages_elm *elms;
+	size_t n;
+	uint64_t length;
+};
+
+void iopt_free_pages_list(struct iopt_pages_list *list)
 {
-	struct iopt_pages_elm *elms = NULL;
+	if (!list)
+		return;
+	for (size_t i = 0; i != list->n; i++)
+		iopt_put_pages(list->elms[i].pages);
+	sio_free(list->elms);
+	sio_free(list);
+}
+
+/*
+ * IOAS_COPY, first half (Linux's iopt_get_pages): take a reference on the pages behind
+ * [@iova, +@length) of @src, which must be mapped without a hole. EINVAL for an empty range,
+ * EOVERFLOW, ENOENT; all before the destination IOAS is even looked up.
+ */
+int iopt_get_pages_list(struct io_pagetable *src, uint64_t iova, uint64_t length,
+			struct iopt_pages_list **out)
+{
+	struct iopt_pages_list *list;
 	struct iopt_area *area;
 	uint64_t last_iova, cur;
-	size_t n = 0, cap = 0;
+	bool covered = false;
+	size_t cap = 0;
 	int rc = 0;
 
 	if (!length)
 		return -EINVAL;
-	if (check_add_overflow(src_iova, length - 1, &last_iova))
+	if (check_add_overflow(iova, length - 1, &last_iova))
 		return -EOVERFLOW;
+	list = sio_zalloc(sizeof(*list));
+	if (!list)
+		return -ENOMEM;
+	list->length = length;
 
 	pthread_mutex_lock(&src->lock);
-	cur = src_iova;
+	cur = iova;
 	area = iopt_area_first(src, cur, cur);
 	while (area && area->iova <= cur) {
 		uint64_t last = min_t(uint64_t, last_iova, area->last);
 
-		if (n == cap) {
+		if (list->n == cap) {
 			struct iopt_pages_elm *ne;
 
 			cap = cap ? cap * 2 : 4;
-			ne = sio_realloc_array(elms, cap, sizeof(*ne));
+			ne = sio_realloc_array(list->elms, cap, sizeof(*ne));
 			if (!ne) {
 				rc = -ENOMEM;
 				break;
 			}
-			elms = ne;
+			list->elms = ne;
 		}
-		elms[n].pages = area->pages;
-		elms[n].start_byte = iopt_area_start_byte(area, cur);
-		elms[n].length = last - cur + 1;
+		list->elms[list->n].pages = area->pages;
+		list->elms[list->n].start_byte = iopt_area_start_byte(area, cur);
+		list->elms[list->n].length = last - cur + 1;
 		iopt_get_pages(area->pages);
-		n++;
+		list->n++;
 		if (last == last_iova) {
-			cur = last;
+			covered = true;
 			break;
 		}
 		cur = last + 1;
 		area = iopt_area_first(src, cur, cur);
 	}
-	if (!rc && (!n || cur != last_iova))
+	/* a hole anywhere, the last byte included, is ENOENT */
+	if (!rc && !covered)
 		rc = -ENOENT;
 	pthread_mutex_unlock(&src->lock);
+	if (rc) {
+		iopt_free_pages_list(list);
+		return rc;
+	}
+	*out = list;
+	return 0;
+}
 
-	if (!rc)
-		rc = iopt_map_pages(dst, elms, n, length, dst_iova, iommu_prot, flags);
-	for (size_t i = 0; i != n; i++)
-		iopt_put_pages(elms[i].pages);
-	sio_free(elms);
-	return rc;
+/* IOAS_COPY, second half: map what iopt_get_pages_list() took into @dst */
+int iopt_map_pages_list(struct io_pagetable *dst, struct iopt_pages_list *list,
+			uint64_t *dst_iova, int iommu_prot, unsigned int flags)
+{
+	return iopt_map_pages(dst, list->elms, list->n, list->length, dst_iova, iommu_prot,
+			      flags);
 }
 
 static void iopt_area_destroy(struct io_pagetable *iopt, struct iopt_area *area)
@@ -1038,40 +1098,68 @@ void iopt_remove_access(struct io_pagetable *iopt, struct sio_access *access, ui
 	pthread_mutex_unlock(&iopt->lock);
 }
 
-/* Dirty tracking: collect dirty ranges from the domain into the user's bitmap */
+/*
+ * Dirty tracking: dirty ranges from the domain go straight into the user's bitmap, bit
+ * (iova - base) >> pgshift, OR'ed into what it holds. As Linux's iova_bitmap, a part of the
+ * bitmap that cannot be written (unmapped, read-only) silently loses its bits: the ioctl still
+ * succeeds and the domain's dirty bits are still read and cleared.
+ */
 struct dirty_collect {
 	struct sio_dirty_bitmap bitmap;
-	uint64_t base, page_size, nbits;
-	uint64_t *bits;
+	uint64_t base, ubitmap;
+	unsigned int pgshift;
 };
+
+/* Set bits [first, last] of the user bitmap, one user page at a time */
+static void dirty_set_user_bits(uint64_t ubitmap, uint64_t first, uint64_t last)
+{
+	uint8_t buf[256];
+
+	while (first <= last) {
+		uint64_t byte = first / 8, uaddr = ubitmap + byte;
+		uint64_t room = min_t(uint64_t, sizeof(buf), SIO_PAGE_SIZE - (uaddr & (SIO_PAGE_SIZE - 1)));
+		uint64_t nbytes = min_t(uint64_t, room, last / 8 - byte + 1);
+		uint64_t bit, end_bit = min_t(uint64_t, last, (byte + nbytes) * 8 - 1);
+
+		if (!sio_copy_from_user(buf, uaddr, nbytes)) {
+			for (bit = first; bit <= end_bit; bit++)
+				buf[bit / 8 - byte] |= 1u << (bit % 8);
+			(void)sio_copy_to_user(uaddr, buf, nbytes);
+		}
+		if (end_bit == UINT64_MAX)
+			break;
+		first = end_bit + 1;
+	}
+}
 
 static void dirty_record(struct sio_dirty_bitmap *b, uint64_t iova, uint64_t length)
 {
 	struct dirty_collect *c = container_of(b, struct dirty_collect, bitmap);
-	uint64_t first, last;
 
-	if (!length || iova + length <= c->base)
+	if (!length || iova + length - 1 < c->base)
 		return;
 	if (iova < c->base) {
 		length -= c->base - iova;
 		iova = c->base;
 	}
-	first = (iova - c->base) / c->page_size;
-	last = (iova + length - 1 - c->base) / c->page_size;
-	for (uint64_t i = first; i <= last && i < c->nbits; i++)
-		c->bits[i / 64] |= 1ULL << (i % 64);
+	dirty_set_user_bits(c->ubitmap, (iova - c->base) >> c->pgshift,
+			    (iova + length - 1 - c->base) >> c->pgshift);
 }
 
+/*
+ * The checks come in Linux's order: the range (EOVERFLOW, then EINVAL for alignment to the
+ * IOAS and to @page_size, which is used as a mask and need not be a power of two), and only
+ * then whether the domain tracks dirty pages at all (EOPNOTSUPP). The walk stops at the first
+ * hole in the mappings or the first error of the domain; neither is reported, as in Linux.
+ */
 int iopt_read_and_clear_dirty(struct io_pagetable *iopt, struct sio_domain *domain,
 			      uint32_t flags, uint64_t iova, uint64_t length,
 			      uint64_t page_size, uint64_t ubitmap)
 {
 	struct dirty_collect c = { .bitmap.record = dirty_record };
-	uint64_t last_iova, cur, nbytes;
+	uint64_t last_iova, cur;
 	int rc = 0;
 
-	if (!domain->dirty_ops || !domain->dirty_ops->read_and_clear_dirty)
-		return -EOPNOTSUPP;
 	if (check_add_overflow(iova, length - 1, &last_iova))
 		return -EOVERFLOW;
 	pthread_mutex_lock(&iopt->lock);
@@ -1081,45 +1169,32 @@ int iopt_read_and_clear_dirty(struct io_pagetable *iopt, struct sio_domain *doma
 	pthread_mutex_unlock(&iopt->lock);
 	if (rc)
 		return rc;
-	if (!page_size || (page_size & (page_size - 1)))
+	if (!page_size)
 		return -EINVAL;
 	if ((iova & (page_size - 1)) || ((last_iova + 1) & (page_size - 1)))
 		return -EINVAL;
+	if (!domain->dirty_ops || !domain->dirty_ops->read_and_clear_dirty)
+		return -EOPNOTSUPP;
 
 	c.base = iova;
-	c.page_size = page_size;
-	c.nbits = length / page_size;
-	nbytes = ALIGN_UP(c.nbits, 64) / 8;
-	c.bits = sio_calloc(nbytes / 8 ? nbytes / 8 : 1, sizeof(uint64_t));
-	if (!c.bits)
-		return -ENOMEM;
-	/* Bits are OR'ed into what the user bitmap holds, as the kernel's iova_bitmap does */
-	rc = sio_copy_from_user(c.bits, ubitmap, ALIGN_UP(c.nbits, 8) / 8);
-	if (rc)
-		goto out_free;
-
+	c.ubitmap = ubitmap;
+	c.pgshift = (unsigned int)__builtin_ctzll(page_size);
 	pthread_mutex_lock(&iopt->lock);
 	for (cur = iova;;) {
 		struct iopt_area *area = iopt_area_first(iopt, cur, cur);
 		uint64_t last;
 
-		if (!area || area->iova > cur) {
-			rc = -EINVAL;
+		if (!area || area->iova > cur)
 			break;
-		}
 		last = min_t(uint64_t, last_iova, area->last);
-		rc = domain->dirty_ops->read_and_clear_dirty(domain, cur, last - cur + 1, flags,
-							    &c.bitmap);
-		if (rc || last == last_iova)
+		if (domain->dirty_ops->read_and_clear_dirty(domain, cur, last - cur + 1, flags,
+							   &c.bitmap) ||
+		    last == last_iova)
 			break;
 		cur = last + 1;
 	}
 	pthread_mutex_unlock(&iopt->lock);
-	if (!rc)
-		rc = sio_copy_to_user(ubitmap, c.bits, ALIGN_UP(c.nbits, 8) / 8);
-out_free:
-	sio_free(c.bits);
-	return rc;
+	return 0;
 }
 
 static void dirty_discard(struct sio_dirty_bitmap *b, uint64_t iova, uint64_t length)

@@ -164,8 +164,12 @@ int iopt_map_user_pages(struct sio_ctx *ctx, struct io_pagetable *iopt, uint64_t
 			uint64_t uptr, uint64_t length, int iommu_prot, unsigned int flags);
 int iopt_map_file_pages(struct sio_ctx *ctx, struct io_pagetable *iopt, uint64_t *iova, int fd,
 			uint64_t start, uint64_t length, int iommu_prot, unsigned int flags);
-int iopt_copy(struct io_pagetable *src, uint64_t src_iova, struct io_pagetable *dst,
-	      uint64_t *dst_iova, uint64_t length, int iommu_prot, unsigned int flags);
+struct iopt_pages_list;
+int iopt_get_pages_list(struct io_pagetable *src, uint64_t iova, uint64_t length,
+			struct iopt_pages_list **out);
+int iopt_map_pages_list(struct io_pagetable *dst, struct iopt_pages_list *list,
+			uint64_t *dst_iova, int iommu_prot, unsigned int flags);
+void iopt_free_pages_list(struct iopt_pages_list *list);
 int iopt_unmap_iova(struct io_pagetable *iopt, uint64_t iova, uint64_t length,
 		    uint64_t *unmapped);
 int iopt_unmap_all(struct io_pagetable *iopt, uint64_t *unmapped);

@@ -120,6 +120,7 @@ int sio_ioas_allow_iovas(struct sio_ucmd *ucmd)
 	struct iommu_ioas_allow_iovas *cmd = ucmd->cmd;
 	struct iopt_range *ranges = NULL;
 	struct sio_ioas *ioas;
+	uint32_t cap = 0;
 	int rc = 0;
 
 	if (cmd->__reserved)
@@ -127,19 +128,27 @@ int sio_ioas_allow_iovas(struct sio_ucmd *ucmd)
 	ioas = sio_get_ioas(ucmd->ctx, cmd->ioas_id);
 	if (IS_ERR(ioas))
 		return PTR_ERR(ioas);
-	if (cmd->num_iovas) {
-		ranges = sio_calloc(cmd->num_iovas, sizeof(*ranges));
-		if (!ranges) {
-			rc = -ENOMEM;
-			goto out_put;
-		}
-	}
+	/*
+	 * Entries are read and checked one at a time, as Linux does, so a huge num_iovas fails
+	 * on the first unreadable or bad entry (EFAULT, EINVAL), never as one huge allocation.
+	 */
 	for (uint32_t i = 0; i != cmd->num_iovas; i++) {
 		struct iommu_iova_range r;
 
 		rc = sio_copy_from_user(&r, cmd->allowed_iovas + i * sizeof(r), sizeof(r));
 		if (rc)
 			goto out_free;
+		if (i == cap) {
+			struct iopt_range *grown;
+
+			cap = cap ? 2 * cap : 8;
+			grown = sio_realloc_array(ranges, cap, sizeof(*ranges));
+			if (!grown) {
+				rc = -ENOMEM;
+				goto out_free;
+			}
+			ranges = grown;
+		}
 		if (r.start >= r.last) {
 			rc = -EINVAL;
 			goto out_free;
@@ -155,7 +164,6 @@ int sio_ioas_allow_iovas(struct sio_ucmd *ucmd)
 	rc = iopt_set_allow_iova(&ioas->iopt, ranges, cmd->num_iovas);
 out_free:
 	sio_free(ranges);
-out_put:
 	sio_put_object(ucmd->ctx, &ioas->obj);
 	return rc;
 }
@@ -243,6 +251,7 @@ int sio_ioas_map(struct sio_ucmd *ucmd)
 int sio_ioas_copy(struct sio_ucmd *ucmd)
 {
 	struct iommu_ioas_copy *cmd = ucmd->cmd;
+	struct iopt_pages_list *pages = NULL;
 	struct sio_ioas *src_ioas, *dst_ioas;
 	unsigned int flags = 0;
 	uint64_t iova;
@@ -255,25 +264,31 @@ int sio_ioas_copy(struct sio_ucmd *ucmd)
 		return -EOVERFLOW;
 	if (!(cmd->flags & (IOMMU_IOAS_MAP_WRITEABLE | IOMMU_IOAS_MAP_READABLE)))
 		return -EINVAL;
+	/* Linux's order: the source range (EINVAL for length 0, ENOENT), then the destination */
 	src_ioas = sio_get_ioas(ucmd->ctx, cmd->src_ioas_id);
 	if (IS_ERR(src_ioas))
 		return PTR_ERR(src_ioas);
+	rc = iopt_get_pages_list(&src_ioas->iopt, cmd->src_iova, cmd->length, &pages);
+	sio_put_object(ucmd->ctx, &src_ioas->obj);
+	if (rc)
+		return rc;
 	dst_ioas = sio_get_ioas(ucmd->ctx, cmd->dst_ioas_id);
 	if (IS_ERR(dst_ioas)) {
-		sio_put_object(ucmd->ctx, &src_ioas->obj);
-		return PTR_ERR(dst_ioas);
+		rc = PTR_ERR(dst_ioas);
+		goto out_pages;
 	}
 	if (!(cmd->flags & IOMMU_IOAS_MAP_FIXED_IOVA))
 		flags = IOPT_ALLOC_IOVA;
 	iova = cmd->dst_iova;
-	rc = iopt_copy(&src_ioas->iopt, cmd->src_iova, &dst_ioas->iopt, &iova, cmd->length,
-		       conv_iommu_prot(cmd->flags), flags);
+	rc = iopt_map_pages_list(&dst_ioas->iopt, pages, &iova, conv_iommu_prot(cmd->flags),
+				 flags);
 	if (!rc) {
 		cmd->dst_iova = iova;
 		rc = sio_ucmd_respond(ucmd, sizeof(*cmd));
 	}
 	sio_put_object(ucmd->ctx, &dst_ioas->obj);
-	sio_put_object(ucmd->ctx, &src_ioas->obj);
+out_pages:
+	iopt_free_pages_list(pages);
 	return rc;
 }
 

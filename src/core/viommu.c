@@ -11,6 +11,7 @@
  * its pages are pinned by an internal access that locks their area against unmap.
  */
 #include <fcntl.h>
+#include <limits.h>
 
 #include "sio.h"
 #include "file.h"
@@ -418,6 +419,9 @@ static struct sio_access *hw_queue_pin(struct iommu_hw_queue_alloc *cmd,
 		return ERR_PTR(-ERANGE);
 	npages = length / SIO_PAGE_SIZE;
 	length = npages * SIO_PAGE_SIZE;
+	/* Linux's page array is a kvmalloc, which refuses more than INT_MAX bytes: ENOMEM */
+	if (npages > INT_MAX / sizeof(*pa))
+		return ERR_PTR(-ENOMEM);
 	pa = sio_calloc(npages, sizeof(*pa));
 	if (!pa)
 		return ERR_PTR(-ENOMEM);

@@ -229,11 +229,15 @@ struct sio_iommu_ops {
 
 /**
  * struct sio_dev - a device behind an IOMMU, as a driver creates it
- * @max_pasid_log2: PASID width, 0 when the device has no PASID support
+ * @max_pasids: PASIDs the device can issue, 0 when it has no PASID support at all; a device
+ *              whose PASID width is 0 has one (PASID 0), and any other PASID is EINVAL, as in
+ *              Linux (the mock's plain devices: "pasid-num-bits" 0)
+ * @max_pasid_log2: log2 of @max_pasids (0 for 0 or 1), as GET_HW_INFO reports it
  */
 struct sio_dev {
 	const struct sio_iommu_ops *ops;
 	struct sio_iommu_group *group;
+	uint32_t max_pasids;
 	uint32_t max_pasid_log2;
 	char name[32];
 	void (*release)(struct sio_dev *dev);

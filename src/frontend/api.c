@@ -6,6 +6,8 @@
 #include <errno.h>
 #include <stdatomic.h>
 #include <sys/ioctl.h>
+#include <stdbool.h>
+#include <stdint.h>
 
 #include <softiommu/softiommu.h>
 
@@ -74,6 +76,19 @@ long softiommu_ioctl(int fd, unsigned long cmd, void *arg)
 	return rc;
 }
 
+/*
+ * vfs_read()/vfs_write()'s access_ok(): a buffer that does not lie wholly below the top of
+ * user space (x86-64 with 4-level paging: 2^47 - 4 KiB) is EFAULT before the file sees it.
+ */
+#define SIO_USER_ADDR_END 0x00007ffffffff000ULL
+
+static bool user_range_ok(const void *buf, size_t len)
+{
+	uintptr_t end;
+
+	return !__builtin_add_overflow((uintptr_t)buf, len, &end) && end <= SIO_USER_ADDR_END;
+}
+
 ssize_t softiommu_read(int fd, void *buf, size_t len)
 {
 	struct sio_file *f = sio_file_get(fd);
@@ -81,7 +96,12 @@ ssize_t softiommu_read(int fd, void *buf, size_t len)
 
 	if (!f)
 		return no_file(fd);
-	rc = f->ops->read ? f->ops->read(f, buf, len) : -EINVAL;
+	if (!f->ops->read)
+		rc = -EINVAL;		/* no read: FMODE_CAN_READ, checked first */
+	else if (!user_range_ok(buf, len))
+		rc = -EFAULT;
+	else
+		rc = f->ops->read(f, buf, len);
 	sio_file_put(f);
 	return rc;
 }
@@ -93,7 +113,12 @@ ssize_t softiommu_write(int fd, const void *buf, size_t len)
 
 	if (!f)
 		return no_file(fd);
-	rc = f->ops->write ? f->ops->write(f, buf, len) : -EINVAL;
+	if (!f->ops->write)
+		rc = -EINVAL;		/* no write: FMODE_CAN_WRITE, checked first */
+	else if (!user_range_ok(buf, len))
+		rc = -EFAULT;
+	else
+		rc = f->ops->write(f, buf, len);
 	sio_file_put(f);
 	return rc;
 }

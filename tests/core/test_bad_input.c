@@ -265,6 +265,128 @@ static long vfio_bad_type(void)
 	return t_vfio_set_iommu(fd, 0x1234);
 }
 
+/* ---- classes the differential tester (tests/diff) found ---- */
+
+static long dirty_range_before_support(void)
+{
+	/* the mock device's automatic domain does not track dirty pages */
+	struct iommu_hwpt_get_dirty_bitmap cmd = {
+		.size = sizeof(cmd), .hwpt_id = hwpt, .iova = MOCK_APERTURE_START,
+		.length = 4096, .page_size = 0, .data = (uintptr_t)buf,
+	};
+
+	return do_ioctl(IOMMU_HWPT_GET_DIRTY_BITMAP, &cmd);
+}
+
+static long allow_iovas_huge_count(void)
+{
+	struct iommu_iova_range *r = (void *)buf;
+	struct iommu_ioas_allow_iovas cmd = {
+		.size = sizeof(cmd), .ioas_id = ioas, .num_iovas = UINT32_MAX,
+		.allowed_iovas = (uintptr_t)r,
+	};
+
+	r[0] = (struct iommu_iova_range){ 1 << 24, (2 << 24) - 1 };
+	r[1] = (struct iommu_iova_range){ 4 << 24, 4 << 24 };
+	return do_ioctl(IOMMU_IOAS_ALLOW_IOVAS, &cmd);
+}
+
+static long read_noncanonical(void)
+{
+	struct iommu_fault_alloc cmd = { .size = sizeof(cmd) };
+	long rc = do_ioctl(IOMMU_FAULT_QUEUE_ALLOC, &cmd);
+	struct iommu_destroy d = { .size = sizeof(d) };
+
+	if (rc)
+		return rc;
+	/* 16 is no multiple of a fault record: the buffer check comes first */
+	rc = softiommu_read((int)cmd.out_fault_fd, (void *)0x8000000000000000ull, 16);
+	softiommu_close((int)cmd.out_fault_fd);
+	d.id = cmd.out_fault_id;
+	do_ioctl(IOMMU_DESTROY, &d);
+	return rc;
+}
+
+static long pasid_on_plain_device(void)
+{
+	struct iommu_hwpt_alloc h = { .size = sizeof(h), .flags = IOMMU_HWPT_ALLOC_PASID,
+				      .dev_id = idev, .pt_id = ioas };
+	struct iommu_test_cmd cmd = { .size = sizeof(cmd), .op = IOMMU_TEST_OP_PASID_ATTACH,
+				      .id = stdev, .pasid_attach.pasid = 100 };
+	struct iommu_destroy d = { .size = sizeof(d) };
+	long rc = do_ioctl(IOMMU_HWPT_ALLOC, &h);
+
+	if (rc)
+		return rc;
+	cmd.pasid_attach.pt_id = h.out_hwpt_id;
+	rc = do_ioctl(IOMMU_TEST_CMD, &cmd);
+	d.id = h.out_hwpt_id;
+	do_ioctl(IOMMU_DESTROY, &d);
+	return rc;
+}
+
+static void destroy_id(uint32_t id)
+{
+	struct iommu_destroy d = { .size = sizeof(d), .id = id };
+
+	do_ioctl(IOMMU_DESTROY, &d);
+}
+
+static long dirty_bitmap_unwritable(void)
+{
+	struct iommu_hwpt_alloc h = { .size = sizeof(h), .flags = IOMMU_HWPT_ALLOC_DIRTY_TRACKING,
+				      .dev_id = idev, .pt_id = ioas };
+	struct iommu_hwpt_get_dirty_bitmap cmd = {
+		.size = sizeof(cmd), .iova = MOCK_APERTURE_START, .length = 4096,
+		.page_size = 4096, .data = 0,
+	};
+	long rc = do_ioctl(IOMMU_HWPT_ALLOC, &h);
+
+	if (rc)
+		return rc;
+	cmd.hwpt_id = h.out_hwpt_id;
+	rc = do_ioctl(IOMMU_HWPT_GET_DIRTY_BITMAP, &cmd);
+	destroy_id(h.out_hwpt_id);
+	return rc;
+}
+
+static long veventq_write(void)
+{
+	struct iommu_hwpt_alloc h = { .size = sizeof(h), .flags = IOMMU_HWPT_ALLOC_NEST_PARENT,
+				      .dev_id = idev, .pt_id = ioas };
+	struct iommu_viommu_alloc v = { .size = sizeof(v), .type = IOMMU_VIOMMU_TYPE_SELFTEST,
+					.dev_id = idev };
+	struct iommu_veventq_alloc q = { .size = sizeof(q), .type = IOMMU_VEVENTQ_TYPE_SELFTEST,
+					 .veventq_depth = 2 };
+	long rc = do_ioctl(IOMMU_HWPT_ALLOC, &h);
+
+	if (rc)
+		return rc;
+	v.hwpt_id = h.out_hwpt_id;
+	rc = do_ioctl(IOMMU_VIOMMU_ALLOC, &v);
+	if (!rc) {
+		q.viommu_id = v.out_viommu_id;
+		rc = do_ioctl(IOMMU_VEVENTQ_ALLOC, &q);
+		if (!rc) {
+			rc = softiommu_write((int)q.out_veventq_fd, buf, 8);
+			softiommu_close((int)q.out_veventq_fd);
+			destroy_id(q.out_veventq_id);
+		}
+		destroy_id(v.out_viommu_id);
+	}
+	destroy_id(h.out_hwpt_id);
+	return rc;
+}
+
+static long copy_zero_length(void)
+{
+	struct iommu_ioas_copy cmd = { .size = sizeof(cmd), .dst_ioas_id = 0xdead,
+				       .src_ioas_id = ioas, .length = 0,
+				       .flags = IOMMU_IOAS_MAP_READABLE };
+
+	return do_ioctl(IOMMU_IOAS_COPY, &cmd);
+}
+
 static const struct row {
 	const char *class;
 	const char *what;
@@ -318,6 +440,20 @@ static const struct row {
 	  ranges_too_small, EMSGSIZE },
 	{ "nothing there", "IOMMU_IOAS_UNMAP of an unmapped range", unmap_nothing, ENOENT },
 	{ "bad VFIO compat", "VFIO_SET_IOMMU of an unknown type", vfio_bad_type, EINVAL },
+	{ "empty range before a bad object", "IOMMU_IOAS_COPY length 0 to an unknown dst_ioas_id",
+	  copy_zero_length, EINVAL },
+	{ "bad range on a HWPT without dirty tracking",
+	  "IOMMU_HWPT_GET_DIRTY_BITMAP page_size 0 on an automatic domain",
+	  dirty_range_before_support, EINVAL },
+	{ "unwritable dirty bitmap", "IOMMU_HWPT_GET_DIRTY_BITMAP with data NULL (accepted)",
+	  dirty_bitmap_unwritable, 0 },
+	{ "huge array count", "IOMMU_IOAS_ALLOW_IOVAS num_iovas 2^32-1, second entry start = last",
+	  allow_iovas_huge_count, EINVAL },
+	{ "bad read/write buffer", "read() of a fault queue into a non-canonical address, 16 bytes",
+	  read_noncanonical, EFAULT },
+	{ "no such file operation", "write() on a vEVENTQ descriptor", veventq_write, EINVAL },
+	{ "PASID the device cannot issue", "IOMMU_TEST_OP_PASID_ATTACH of PASID 100 to a plain mock device",
+	  pasid_on_plain_device, EINVAL },
 };
 
 static const char *errname(long rc)

@@ -95,6 +95,18 @@ int main(void)
 	CHECK(softiommu_write(fa.out_fault_fd, &resp, sizeof(resp)) == sizeof(resp));
 	CHECK_ERR(EINVAL, softiommu_write(fa.out_fault_fd, &resp, sizeof(resp)));
 
+	/* fault_cookie_lowest_free: cookies count from 1 and an answered one comes back */
+	{
+		struct iommu_hwpt_pgfault again;
+
+		CHECK(rec[0].cookie == 1 && rec[1].cookie == 2);
+		CHECK_OK(trigger(fd, idev, 0));
+		CHECK(softiommu_read(fa.out_fault_fd, &again, sizeof(again)) == sizeof(again));
+		CHECK(again.cookie == 1);
+		resp.cookie = again.cookie;
+		CHECK(softiommu_write(fa.out_fault_fd, &resp, sizeof(resp)) == sizeof(resp));
+	}
+
 	/* Leaving the HWPT completes what is pending: rec[1]'s cookie is gone */
 	CHECK_OK(trigger(fd, idev, 0));
 	rep.mock_domain_replace.pt_id = ioas;

@@ -6,6 +6,7 @@
  * the VFIO compatibility info, and errno ordering in a few corners.
  */
 #include <sys/mman.h>
+#include <unistd.h>
 
 #include <linux/vfio.h>
 
@@ -120,6 +121,397 @@ static void test_corners(int fd)
 	CHECK_OK(t_destroy(fd, ioas));
 }
 
+/*
+ * Findings of the differential tester (tests/diff), one check each, named after what Linux
+ * does. Each failed against softiommu before its fix.
+ */
+#define NONCANON ((void *)0x8000000000000000ull)
+
+static uint32_t hwpt_alloc(int fd, uint32_t dev, uint32_t pt, uint32_t flags)
+{
+	struct iommu_hwpt_alloc c = { .size = sizeof(c), .flags = flags, .dev_id = dev,
+				      .pt_id = pt };
+
+	return softiommu_ioctl(fd, IOMMU_HWPT_ALLOC, &c) ? 0 : c.out_hwpt_id;
+}
+
+static long dirty_bitmap(int fd, uint32_t hwpt, uint64_t iova, uint64_t len, uint64_t pgsize,
+			 void *data)
+{
+	struct iommu_hwpt_get_dirty_bitmap c = { .size = sizeof(c), .hwpt_id = hwpt, .iova = iova,
+						 .length = len, .page_size = pgsize,
+						 .data = (uintptr_t)data };
+
+	return softiommu_ioctl(fd, IOMMU_HWPT_GET_DIRTY_BITMAP, &c);
+}
+
+/* GET_DIRTY_BITMAP: the range is checked before dirty support; the bitmap's faults are lost */
+static void test_dirty_bitmap_order(int fd)
+{
+	uint32_t ioas = t_ioas_alloc(fd), idev, stdev, plain, dirty;
+	uint64_t iova = MOCK_APERTURE_START, bits[4] = { 0 };
+	char *mem = mmap(NULL, 4 * 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	stdev = t_mock_domain(fd, ioas, NULL, &idev);
+	plain = hwpt_alloc(fd, idev, ioas, 0);
+	dirty = hwpt_alloc(fd, idev, ioas, IOMMU_HWPT_ALLOC_DIRTY_TRACKING);
+	CHECK(plain && dirty);
+	CHECK_OK(t_map(fd, ioas, mem, 4 * 4096, &iova, IOMMU_IOAS_MAP_READABLE |
+		       IOMMU_IOAS_MAP_WRITEABLE | IOMMU_IOAS_MAP_FIXED_IOVA));
+	/* dirty_bitmap_range_before_support: EINVAL (page_size 0), then EOPNOTSUPP */
+	CHECK_ERR(EINVAL, dirty_bitmap(fd, plain, iova, 4 * 4096, 0, bits));
+	CHECK_ERR(EOVERFLOW, dirty_bitmap(fd, plain, UINT64_MAX - 4095, 8192, 4096, bits));
+	CHECK_ERR(EOPNOTSUPP, dirty_bitmap(fd, plain, iova, 4 * 4096, 4096, bits));
+	/* dirty_bitmap_pgsize_is_a_mask: 12 KiB is accepted where the mask lets it */
+	CHECK_OK(dirty_bitmap(fd, dirty, iova, 4 * 4096, 3 * 4096, bits));
+	CHECK_ERR(EINVAL, dirty_bitmap(fd, dirty, iova, 3 * 4096, 3 * 4096, bits));
+	/* dirty_bitmap_faults_lost: an unwritable bitmap, a hole in the range: success */
+	CHECK_OK(dirty_bitmap(fd, dirty, iova, 4 * 4096, 4096, NULL));
+	CHECK_OK(dirty_bitmap(fd, dirty, iova, 4 * 4096, 4096, NONCANON));
+	CHECK_OK(dirty_bitmap(fd, dirty, iova, 64 * 4096, 4096, bits));
+	CHECK_OK(dirty_bitmap(fd, dirty, iova + (1ull << 30), 1ull << 40, 4096, bits));
+	CHECK_OK(t_unmap(fd, ioas, iova, 4 * 4096, NULL));
+	CHECK_OK(t_destroy(fd, plain));
+	CHECK_OK(t_destroy(fd, dirty));
+	CHECK_OK(t_destroy(fd, stdev));
+	CHECK_OK(t_destroy(fd, ioas));
+	munmap(mem, 4 * 4096);
+}
+
+/* ALLOW_IOVAS reads entries one at a time: a huge count fails on its first bad entry */
+static void test_allow_iovas_huge_count(int fd)
+{
+	uint32_t ioas = t_ioas_alloc(fd);
+	char *p = mmap(NULL, 2 * 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	struct iommu_iova_range *r = (void *)(p + 4096 - 3 * sizeof(*r));
+	struct iommu_ioas_allow_iovas c = { .size = sizeof(c), .ioas_id = ioas,
+					    .num_iovas = UINT32_MAX, .allowed_iovas = (uintptr_t)r };
+
+	mprotect(p + 4096, 4096, PROT_NONE);
+	r[0] = (struct iommu_iova_range){ 1 << 24, (2 << 24) - 1 };
+	r[1] = (struct iommu_iova_range){ 4 << 24, (5 << 24) - 1 };
+	r[2] = (struct iommu_iova_range){ 8 << 24, 8 << 24 };	/* start >= last */
+	/* allow_iovas_huge_count_einval */
+	CHECK_ERR(EINVAL, softiommu_ioctl(fd, IOMMU_IOAS_ALLOW_IOVAS, &c));
+	/* allow_iovas_huge_count_efault: valid entries up to the inaccessible page */
+	r[2] = (struct iommu_iova_range){ 8 << 24, (9 << 24) - 1 };
+	CHECK_ERR(EFAULT, softiommu_ioctl(fd, IOMMU_IOAS_ALLOW_IOVAS, &c));
+	CHECK_OK(t_destroy(fd, ioas));
+	munmap(p, 2 * 4096);
+}
+
+/* read()/write() on event queues: what the VFS checks before the file does */
+static void test_eventq_rw_order(int fd)
+{
+	uint32_t ioas = t_ioas_alloc(fd), idev, stdev, parent;
+	struct iommu_fault_alloc f = { .size = sizeof(f) };
+	struct iommu_viommu_alloc v = { .size = sizeof(v), .type = IOMMU_VIOMMU_TYPE_SELFTEST };
+	struct iommu_veventq_alloc q = { .size = sizeof(q), .type = IOMMU_VEVENTQ_TYPE_SELFTEST,
+					 .veventq_depth = 2 };
+	char small[16];
+
+	CHECK_OK(softiommu_ioctl(fd, IOMMU_FAULT_QUEUE_ALLOC, &f));
+	/* fault_read_bad_buffer_efault: access_ok before the record size (ESPIPE) */
+	CHECK_ERR(EFAULT, softiommu_read((int)f.out_fault_fd, NONCANON, 16));
+	CHECK_ERR(ESPIPE, softiommu_read((int)f.out_fault_fd, small, 16));
+	CHECK_ERR(EFAULT, softiommu_write((int)f.out_fault_fd, NONCANON, 8));
+	stdev = t_mock_domain(fd, ioas, NULL, &idev);
+	parent = hwpt_alloc(fd, idev, ioas, IOMMU_HWPT_ALLOC_NEST_PARENT);
+	v.dev_id = idev;
+	v.hwpt_id = parent;
+	CHECK_OK(softiommu_ioctl(fd, IOMMU_VIOMMU_ALLOC, &v));
+	q.viommu_id = v.out_viommu_id;
+	CHECK_OK(softiommu_ioctl(fd, IOMMU_VEVENTQ_ALLOC, &q));
+	/* veventq_write_einval: no write at all comes before the buffer check */
+	CHECK_ERR(EINVAL, softiommu_write((int)q.out_veventq_fd, NONCANON, 8));
+	CHECK_ERR(EINVAL, softiommu_write((int)q.out_veventq_fd, small, 8));
+	CHECK_ERR(EFAULT, softiommu_read((int)q.out_veventq_fd, NONCANON, 16));
+	CHECK_OK(softiommu_close((int)q.out_veventq_fd));
+	CHECK_OK(t_destroy(fd, q.out_veventq_id));
+	CHECK_OK(t_destroy(fd, v.out_viommu_id));
+	CHECK_OK(t_destroy(fd, parent));
+	CHECK_OK(t_destroy(fd, stdev));
+	CHECK_OK(softiommu_close((int)f.out_fault_fd));
+	CHECK_OK(t_destroy(fd, f.out_fault_id));
+	CHECK_OK(t_destroy(fd, ioas));
+}
+
+/* The mock's page sizes in VFIO_IOMMU_GET_INFO, and PASIDs on a plain mock device */
+static void test_mock_geometry(int fd)
+{
+	struct iommu_vfio_ioas v = { .size = sizeof(v), .op = IOMMU_VFIO_IOAS_SET };
+	struct vfio_iommu_type1_info info = { .argsz = sizeof(info) };
+	uint32_t ioas = t_ioas_alloc(fd), idev, stdev, hwpt;
+	struct iommu_test_cmd pa = { .size = sizeof(pa), .op = IOMMU_TEST_OP_PASID_ATTACH };
+	struct iommu_test_cmd rep = { .size = sizeof(rep),
+				      .op = IOMMU_TEST_OP_MOCK_DOMAIN_REPLACE };
+
+	stdev = t_mock_domain(fd, ioas, NULL, &idev);
+	v.ioas_id = ioas;
+	CHECK_OK(softiommu_ioctl(fd, IOMMU_VFIO_IOAS, &v));
+	CHECK_OK(softiommu_ioctl(fd, VFIO_IOMMU_GET_INFO, &info));
+	/* vfio_pgsizes_mock_domain: every power of two from 4 KiB to 64 GiB */
+	CHECK(info.iova_pgsizes == 0x1ffffff000ull);
+	/* pasid_attach_plain_device_einval: its one PASID is 0 */
+	hwpt = hwpt_alloc(fd, idev, ioas, IOMMU_HWPT_ALLOC_PASID);
+	CHECK(hwpt != 0);
+	rep.id = stdev;
+	rep.mock_domain_replace.pt_id = hwpt;	/* the RID on a PASID-capable HWPT too */
+	CHECK_OK(softiommu_ioctl(fd, IOMMU_TEST_CMD, &rep));
+	pa.id = stdev;
+	pa.pasid_attach.pasid = 100;
+	pa.pasid_attach.pt_id = hwpt;
+	CHECK_ERR(EINVAL, softiommu_ioctl(fd, IOMMU_TEST_CMD, &pa));
+	v.op = IOMMU_VFIO_IOAS_CLEAR;
+	CHECK_OK(softiommu_ioctl(fd, IOMMU_VFIO_IOAS, &v));
+	rep.mock_domain_replace.pt_id = ioas;
+	CHECK_OK(softiommu_ioctl(fd, IOMMU_TEST_CMD, &rep));
+	CHECK_OK(t_destroy(fd, hwpt));
+	CHECK_OK(t_destroy(fd, stdev));
+	CHECK_OK(t_destroy(fd, ioas));
+}
+
+/* IOAS_COPY: the source range is checked before the destination is looked up */
+static void test_copy_order(int fd)
+{
+	uint32_t ioas = t_ioas_alloc(fd);
+	struct iommu_ioas_copy cp = { .size = sizeof(cp), .dst_ioas_id = 0xdead,
+				      .src_ioas_id = ioas, .length = 0,
+				      .flags = IOMMU_IOAS_MAP_READABLE };
+
+	/* copy_zero_length_before_dst: EINVAL, not the destination's ENOENT */
+	CHECK_ERR(EINVAL, softiommu_ioctl(fd, IOMMU_IOAS_COPY, &cp));
+	/* copy_hole_before_dst: nothing mapped at the source, ENOENT from the range */
+	cp.length = 4096;
+	cp.src_iova = 1 << 24;
+	CHECK_ERR(ENOENT, softiommu_ioctl(fd, IOMMU_IOAS_COPY, &cp));
+	cp.src_iova = UINT64_MAX - 4095;
+	cp.length = 8192;
+	CHECK_ERR(EOVERFLOW, softiommu_ioctl(fd, IOMMU_IOAS_COPY, &cp));
+	/* copy_one_byte_past_the_area: the hole is the range's last byte, still ENOENT */
+	{
+		char *mem = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
+				 -1, 0);
+		uint64_t iova = 1 << 24;
+
+		CHECK_OK(t_map(fd, ioas, mem, 4096, &iova, IOMMU_IOAS_MAP_READABLE |
+			       IOMMU_IOAS_MAP_FIXED_IOVA));
+		cp.dst_ioas_id = ioas;
+		cp.src_iova = iova;
+		cp.length = 4097;
+		CHECK_ERR(ENOENT, softiommu_ioctl(fd, IOMMU_IOAS_COPY, &cp));
+		cp.length = 4096;
+		CHECK_OK(softiommu_ioctl(fd, IOMMU_IOAS_COPY, &cp));
+		CHECK_OK(t_unmap(fd, ioas, 0, UINT64_MAX, NULL));
+		munmap(mem, 4096);
+	}
+	CHECK_OK(t_destroy(fd, ioas));
+}
+
+static long hw_queue_alloc(int fd, uint32_t viommu, uint32_t index, uint64_t iova,
+			   uint32_t *id)
+{
+	struct iommu_hw_queue_alloc c = { .size = sizeof(c), .viommu_id = viommu,
+					  .type = IOMMU_HW_QUEUE_TYPE_SELFTEST, .index = index,
+					  .nesting_parent_iova = iova, .length = 4096 };
+	long rc = softiommu_ioctl(fd, IOMMU_HW_QUEUE_ALLOC, &c);
+
+	*id = c.out_hw_queue_id;
+	return rc;
+}
+
+/* Linux 7.2's mock never records a HW queue's index: destroying queue 1 empties slot 0 */
+static void test_hw_queue_slots(int fd)
+{
+	uint32_t ioas = t_ioas_alloc(fd), idev, stdev, parent, q0, q1, q0b, unused;
+	struct iommu_viommu_alloc v = { .size = sizeof(v), .type = IOMMU_VIOMMU_TYPE_SELFTEST };
+	char *mem = mmap(NULL, 2 * 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	uint64_t iova = MOCK_APERTURE_START;
+
+	stdev = t_mock_domain(fd, ioas, NULL, &idev);
+	parent = hwpt_alloc(fd, idev, ioas, IOMMU_HWPT_ALLOC_NEST_PARENT);
+	v.dev_id = idev;
+	v.hwpt_id = parent;
+	CHECK_OK(softiommu_ioctl(fd, IOMMU_VIOMMU_ALLOC, &v));
+	CHECK_OK(t_map(fd, ioas, mem, 2 * 4096, &iova, IOMMU_IOAS_MAP_READABLE |
+		       IOMMU_IOAS_MAP_WRITEABLE | IOMMU_IOAS_MAP_FIXED_IOVA));
+	/* hw_queue_page_array_enomem: more than INT_MAX bytes of page array, before any pin */
+	{
+		struct iommu_hw_queue_alloc big = { .size = sizeof(big),
+						    .viommu_id = v.out_viommu_id,
+						    .type = IOMMU_HW_QUEUE_TYPE_SELFTEST,
+						    .nesting_parent_iova = iova,
+						    .length = 1ull << 40 };
+
+		CHECK_ERR(ENOMEM, softiommu_ioctl(fd, IOMMU_HW_QUEUE_ALLOC, &big));
+	}
+	CHECK_OK(hw_queue_alloc(fd, v.out_viommu_id, 0, iova, &q0));
+	CHECK_OK(hw_queue_alloc(fd, v.out_viommu_id, 1, iova + 4096, &q1));
+	CHECK_ERR(EEXIST, hw_queue_alloc(fd, v.out_viommu_id, 0, iova, &unused));
+	CHECK_ERR(EBUSY, t_destroy(fd, q0));	/* queue 1 depends on it */
+	CHECK_OK(t_destroy(fd, q1));
+	/* hw_queue_slot0_freed_by_queue1: a second queue 0 beside the live one */
+	CHECK_OK(hw_queue_alloc(fd, v.out_viommu_id, 0, iova, &q0b));
+	/* hw_queue_slot1_stale: queue 1 stays EEXIST */
+	CHECK_ERR(EEXIST, hw_queue_alloc(fd, v.out_viommu_id, 1, iova + 4096, &unused));
+	CHECK_OK(t_destroy(fd, q0b));
+	CHECK_OK(t_destroy(fd, q0));
+	CHECK_OK(t_destroy(fd, v.out_viommu_id));
+	CHECK_OK(t_destroy(fd, parent));
+	CHECK_OK(t_unmap(fd, ioas, iova, 2 * 4096, NULL));
+	CHECK_OK(t_destroy(fd, stdev));
+	CHECK_OK(t_destroy(fd, ioas));
+	munmap(mem, 2 * 4096);
+}
+
+#ifndef SIO_REAL_KERNEL
+/*
+ * Destroying a mock device with a PASID attached: Linux 7.2 WARNs and later uses the freed
+ * device (docs/difftest.md); softiommu detaches every attachment. Not run on Linux.
+ */
+static void test_destroy_device_with_pasid(int fd)
+{
+	uint32_t ioas = t_ioas_alloc(fd), hwpt;
+	struct iommu_test_cmd md = { .size = sizeof(md), .op = IOMMU_TEST_OP_MOCK_DOMAIN_FLAGS,
+				     .id = ioas,
+				     .mock_domain_flags.dev_flags = MOCK_FLAGS_DEVICE_PASID };
+	struct iommu_test_cmd pa = { .size = sizeof(pa), .op = IOMMU_TEST_OP_PASID_ATTACH };
+	struct iommu_hw_info hi = { .size = sizeof(hi) };
+	struct iommu_test_cmd rep = { .size = sizeof(rep),
+				      .op = IOMMU_TEST_OP_MOCK_DOMAIN_REPLACE };
+
+	CHECK_OK(softiommu_ioctl(fd, IOMMU_TEST_CMD, &md));
+	hwpt = hwpt_alloc(fd, md.mock_domain_flags.out_idev_id, ioas, IOMMU_HWPT_ALLOC_PASID);
+	CHECK(hwpt != 0);
+	rep.id = md.mock_domain_flags.out_stdev_id;
+	rep.mock_domain_replace.pt_id = hwpt;
+	CHECK_OK(softiommu_ioctl(fd, IOMMU_TEST_CMD, &rep));
+	pa.id = md.mock_domain_flags.out_stdev_id;
+	pa.pasid_attach.pasid = 100;
+	pa.pasid_attach.pt_id = hwpt;
+	CHECK_OK(softiommu_ioctl(fd, IOMMU_TEST_CMD, &pa));
+	CHECK_OK(t_destroy(fd, md.mock_domain_flags.out_stdev_id));
+	/* destroy_device_with_pasid_detaches: the device is gone, the HWPT free */
+	hi.dev_id = md.mock_domain_flags.out_idev_id;
+	CHECK_ERR(ENOENT, softiommu_ioctl(fd, IOMMU_GET_HW_INFO, &hi));
+	CHECK_OK(t_destroy(fd, hwpt));
+	CHECK_OK(t_destroy(fd, ioas));
+}
+#endif
+
+/* TEST_OP_ACCESS_PAGES checks the user pages as get_user_pages_fast() does */
+static void test_access_pages_top(int fd)
+{
+	uint32_t ioas = t_ioas_alloc(fd);
+	struct iommu_test_cmd ca = { .size = sizeof(ca), .op = IOMMU_TEST_OP_CREATE_ACCESS,
+				     .id = ioas,
+				     .create_access.flags = MOCK_FLAGS_ACCESS_CREATE_NEEDS_PIN_PAGES };
+	struct iommu_test_cmd ap = { .size = sizeof(ap), .op = IOMMU_TEST_OP_ACCESS_PAGES };
+	char *mem = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	uint64_t iova = 1 << 24;
+
+	CHECK_OK(t_map(fd, ioas, mem, 4096, &iova, IOMMU_IOAS_MAP_READABLE |
+		       IOMMU_IOAS_MAP_WRITEABLE | IOMMU_IOAS_MAP_FIXED_IOVA));
+	CHECK_OK(softiommu_ioctl(fd, IOMMU_TEST_CMD, &ca));
+	ap.id = ca.create_access.out_access_fd;
+	ap.access_pages.iova = iova;
+	ap.access_pages.length = 4096;
+	/* access_pages_last_page_eoverflow: the page's end wraps past 2^64 */
+	ap.access_pages.uptr = UINT64_MAX - 4095;
+	CHECK_ERR(EOVERFLOW, softiommu_ioctl(fd, IOMMU_TEST_CMD, &ap));
+	ap.access_pages.uptr = UINT64_MAX - 8191;
+	CHECK_ERR(EFAULT, softiommu_ioctl(fd, IOMMU_TEST_CMD, &ap));
+	CHECK_OK(softiommu_close((int)ca.create_access.out_access_fd));
+	CHECK_OK(t_unmap(fd, ioas, iova, 4096, NULL));
+	CHECK_OK(t_destroy(fd, ioas));
+	munmap(mem, 4096);
+}
+
+/* IOVA allocation sees touching ALLOW_IOVAS ranges as one span, as Linux's interval tree */
+static void test_allowed_ranges_touching(int fd)
+{
+	uint32_t ioas = t_ioas_alloc(fd);
+	struct iommu_iova_range r[2] = { { 0x1900000, 0x1ffffff }, { 0x2000000, 0x27fffff } };
+	struct iommu_ioas_allow_iovas al = { .size = sizeof(al), .ioas_id = ioas, .num_iovas = 2,
+					     .allowed_iovas = (uintptr_t)r };
+	int mfd = memfd_create("kd", 0);
+	struct iommu_ioas_map_file mf = { .size = sizeof(mf), .ioas_id = ioas, .fd = mfd,
+					  .flags = IOMMU_IOAS_MAP_READABLE, .start = 0x400000,
+					  .length = 0x801000 };
+
+	CHECK(mfd >= 0 && !ftruncate(mfd, 16 << 20));
+	CHECK_OK(softiommu_ioctl(fd, IOMMU_IOAS_ALLOW_IOVAS, &al));
+	/* alloc_iova_across_allowed_ranges: 8 MiB + 4 KiB, 2 MiB aligned, over both ranges */
+	CHECK_OK(softiommu_ioctl(fd, IOMMU_IOAS_MAP_FILE, &mf));
+	CHECK(mf.iova == 0x1a00000);
+	CHECK_OK(t_unmap(fd, ioas, 0, UINT64_MAX, NULL));
+	close(mfd);
+	CHECK_OK(t_destroy(fd, ioas));
+}
+
+static uint32_t nested_on(int fd, uint32_t dev, uint32_t viommu)
+{
+	struct iommu_hwpt_selftest data = { .iotlb = IOMMU_TEST_IOTLB_DEFAULT };
+	struct iommu_hwpt_alloc c = { .size = sizeof(c), .dev_id = dev, .pt_id = viommu,
+				      .data_type = IOMMU_HWPT_DATA_SELFTEST,
+				      .data_len = sizeof(data), .data_uptr = (uintptr_t)&data };
+
+	return softiommu_ioctl(fd, IOMMU_HWPT_ALLOC, &c) ? 0 : c.out_hwpt_id;
+}
+
+/* The mock takes a device's virtual ID only when its vIOMMU changes */
+static void test_vdev_id_kept(int fd)
+{
+	uint32_t ioas = t_ioas_alloc(fd), idev, stdev, parent, n1, n2;
+	struct iommu_viommu_alloc v = { .size = sizeof(v), .type = IOMMU_VIOMMU_TYPE_SELFTEST };
+	struct iommu_veventq_alloc q = { .size = sizeof(q), .type = IOMMU_VEVENTQ_TYPE_SELFTEST,
+					 .veventq_depth = 4 };
+	struct iommu_vdevice_alloc vd = { .size = sizeof(vd), .virt_id = 1 };
+	struct iommu_test_cmd rep = { .size = sizeof(rep),
+				      .op = IOMMU_TEST_OP_MOCK_DOMAIN_REPLACE };
+	struct iommu_test_cmd trig = { .size = sizeof(trig), .op = IOMMU_TEST_OP_TRIGGER_VEVENT };
+	uint32_t ev[3] = { 0 };
+
+	stdev = t_mock_domain(fd, ioas, NULL, &idev);
+	parent = hwpt_alloc(fd, idev, ioas, IOMMU_HWPT_ALLOC_NEST_PARENT);
+	v.dev_id = idev;
+	v.hwpt_id = parent;
+	CHECK_OK(softiommu_ioctl(fd, IOMMU_VIOMMU_ALLOC, &v));
+	q.viommu_id = v.out_viommu_id;
+	CHECK_OK(softiommu_ioctl(fd, IOMMU_VEVENTQ_ALLOC, &q));
+	vd.viommu_id = v.out_viommu_id;
+	vd.dev_id = idev;
+	CHECK_OK(softiommu_ioctl(fd, IOMMU_VDEVICE_ALLOC, &vd));
+	n1 = nested_on(fd, idev, v.out_viommu_id);
+	n2 = nested_on(fd, idev, v.out_viommu_id);
+	CHECK(n1 && n2);
+	rep.id = stdev;
+	rep.mock_domain_replace.pt_id = n1;
+	CHECK_OK(softiommu_ioctl(fd, IOMMU_TEST_CMD, &rep));
+	/* a new vDEVICE, virt_id 3, while the device stays on the same vIOMMU */
+	CHECK_OK(t_destroy(fd, vd.out_vdevice_id));
+	vd.virt_id = 3;
+	CHECK_OK(softiommu_ioctl(fd, IOMMU_VDEVICE_ALLOC, &vd));
+	rep.mock_domain_replace.pt_id = n2;
+	CHECK_OK(softiommu_ioctl(fd, IOMMU_TEST_CMD, &rep));
+	trig.trigger_vevent.dev_id = idev;
+	CHECK_OK(softiommu_ioctl(fd, IOMMU_TEST_CMD, &trig));
+	/* vdev_id_kept_same_viommu: the event still carries virt_id 1 */
+	CHECK(softiommu_read((int)q.out_veventq_fd, ev, sizeof(ev)) == sizeof(ev));
+	CHECK(ev[2] == 1);
+	rep.mock_domain_replace.pt_id = ioas;
+	CHECK_OK(softiommu_ioctl(fd, IOMMU_TEST_CMD, &rep));
+	CHECK_OK(t_destroy(fd, n1));
+	CHECK_OK(t_destroy(fd, n2));
+	CHECK_OK(t_destroy(fd, vd.out_vdevice_id));
+	CHECK_OK(softiommu_close((int)q.out_veventq_fd));
+	CHECK_OK(t_destroy(fd, q.out_veventq_id));
+	CHECK_OK(t_destroy(fd, v.out_viommu_id));
+	CHECK_OK(t_destroy(fd, parent));
+	CHECK_OK(t_destroy(fd, stdev));
+	CHECK_OK(t_destroy(fd, ioas));
+}
+
 int main(void)
 {
 	int fd = softiommu_open(0);
@@ -128,6 +520,18 @@ int main(void)
 	test_hw_info(fd);
 	test_vfio_info(fd);
 	test_corners(fd);
+	test_dirty_bitmap_order(fd);
+	test_allow_iovas_huge_count(fd);
+	test_eventq_rw_order(fd);
+	test_mock_geometry(fd);
+	test_copy_order(fd);
+	test_hw_queue_slots(fd);
+	test_access_pages_top(fd);
+	test_allowed_ranges_touching(fd);
+	test_vdev_id_kept(fd);
+#ifndef SIO_REAL_KERNEL
+	test_destroy_device_with_pasid(fd);
+#endif
 	CHECK_OK(softiommu_close(fd));
 	return t_done();
 }

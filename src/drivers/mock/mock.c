@@ -9,6 +9,7 @@
 
 enum {
 	MOCK_APERTURE_HUGE_LAST = (1ULL << 38) - 1, /* top level 2 of 2 KiB pages */
+	MOCK_PGSIZE_BITMAP = ((1ULL << 37) - 1) & ~((1ULL << 11) - 1), /* 2 KiB .. 64 GiB */
 };
 
 static atomic_int mock_dev_ids;
@@ -75,10 +76,17 @@ static int mock_domain_attach(struct sio_domain *domain, struct sio_dev *dev,
 				return rc;
 		}
 	}
-	pthread_rwlock_wrlock(&mdev->viommu_rwsem);
-	mdev->viommu = new_viommu;
-	mdev->vdev_id = vdev_id;
-	pthread_rwlock_unlock(&mdev->viommu_rwsem);
+	/*
+	 * As Linux's mock, the virtual ID is taken only when the vIOMMU changes: moving between
+	 * nested domains of one vIOMMU keeps the ID the device had (even of a vDEVICE since
+	 * destroyed and made again), and events keep reporting it.
+	 */
+	if (new_viommu != mdev->viommu) {
+		pthread_rwlock_wrlock(&mdev->viommu_rwsem);
+		mdev->viommu = new_viommu;
+		mdev->vdev_id = vdev_id;
+		pthread_rwlock_unlock(&mdev->viommu_rwsem);
+	}
 	return 0;
 }
 
@@ -231,7 +239,12 @@ static struct sio_domain *mock_alloc_pgtable(const struct iommu_hwpt_selftest *c
 	mock->pt_pgsizes = pt_pgsize_bitmap(mock->pt);
 	mock->domain.type = SIO_DOMAIN_PAGING;
 	mock->domain.ops = &mock_paging_ops;
-	mock->domain.pgsize_bitmap = mock->pt_pgsizes;
+	/*
+	 * The page sizes advertised are Linux's mock (an AMDv1-format table with a 2 KiB granule
+	 * offers every power of two from 2 KiB to 64 GiB); the table itself holds 2 KiB, 1 MiB
+	 * and 512 MiB leaves, and mock_domain_map() narrows what it is asked to those.
+	 */
+	mock->domain.pgsize_bitmap = MOCK_PGSIZE_BITMAP;
 	mock->domain.aperture_start = 0;
 	mock->domain.aperture_end = MOCK_APERTURE_HUGE_LAST;
 	/* Huge mode only offers huge pages, plus PAGE_SIZE so iommufd accepts the domain */
@@ -456,8 +469,12 @@ struct mock_dev *mock_dev_create(uint32_t dev_flags)
 	mdev->id = atomic_fetch_add(&mock_dev_ids, 1);
 	for (int i = 0; i < MOCK_DEV_CACHE_NUM; i++)
 		mdev->cache[i] = IOMMU_TEST_DEV_CACHE_DEFAULT;
-	if (dev_flags & MOCK_FLAGS_DEVICE_PASID)
+	/* Linux's mock gives every device a "pasid-num-bits" property: 0, or the PASID width */
+	mdev->dev.max_pasids = 1;
+	if (dev_flags & MOCK_FLAGS_DEVICE_PASID) {
 		mdev->dev.max_pasid_log2 = MOCK_PASID_WIDTH;
+		mdev->dev.max_pasids = 1u << MOCK_PASID_WIDTH;
+	}
 	snprintf(mdev->dev.name, sizeof(mdev->dev.name), "iommufd_mock%d", mdev->id);
 	sio_iommu_dev_add(&mdev->dev, &mock_iommu_ops, group);
 	sio_iommu_group_put(group);

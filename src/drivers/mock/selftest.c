@@ -129,7 +129,12 @@ void sio_selftest_destroy(struct sio_object *obj)
 {
 	struct selftest_obj *sobj = container_of(obj, struct selftest_obj, obj);
 
-	sio_device_detach(sobj->idev, SIO_NO_PASID);
+	/*
+	 * Linux 7.2's mock detaches only the PASID-less attachment here: with a PASID still
+	 * attached, iommufd_device_unbind() WARNs and the device is freed under the attachment
+	 * (a later ioctl on it is a use after free). Deliberately, every attachment goes.
+	 */
+	sio_device_detach_all(sobj->idev);
 	sio_device_unbind(sobj->idev);
 	mock_dev_destroy(sobj->mock_dev);
 }
@@ -424,7 +429,13 @@ static int check_pages(uint64_t uptr, const uint64_t *pa, size_t npages)
 		return -ENOMEM;
 	for (size_t i = 0; i != npages; i++, uptr += SIO_PAGE_SIZE) {
 		struct sio_page_id want, got;
+		uint64_t end;
 
+		/* get_user_pages_fast(): a page whose end wraps past 2^64 is EOVERFLOW */
+		if (check_add_overflow(uptr & SIO_PAGE_MASK, SIO_PAGE_SIZE, &end)) {
+			rc = -EOVERFLOW;
+			break;
+		}
 		rc = uaddr_mapped(uptr);
 		if (rc)
 			break;

@@ -148,7 +148,12 @@ static int mock_hw_queue_init_phys(struct sio_hw_queue *hw_queue, uint32_t index
 	}
 	q->prev = prev;
 	q->mock_viommu = mv;
-	q->index = index;
+	/*
+	 * Linux 7.2's mock never records the index (q->index stays 0), so destroying any queue
+	 * empties slot 0 and a destroyed queue 1 keeps its slot: a new queue 0 then succeeds
+	 * beside a live one, and queue 1 is EEXIST for good. Clients see that; so does ours.
+	 * The stale slot is only ever compared with NULL.
+	 */
 	mv->hw_queue[index] = q;
 	hw_queue->destroy = mock_hw_queue_destroy;
 out_unlock:
