@@ -9,24 +9,9 @@
 #include <sys/resource.h>
 #include <sys/syscall.h>
 
-#include "testlib.h"
+#include "progs.h"
 
 #define PAGES 16
-
-/* An iommufd with a mock domain and PAGES pinned pages of @buf */
-static int open_pinned(void *buf)
-{
-	int fd = softiommu_open(0);
-	uint32_t ioas;
-	uint64_t iova = 0;
-
-	CHECK(fd >= 0);
-	ioas = t_ioas_alloc(fd);
-	t_mock_domain(fd, ioas, NULL, NULL);
-	CHECK_OK(t_map(fd, ioas, buf, PAGES * 4096, &iova, IOMMU_IOAS_MAP_WRITEABLE |
-				 IOMMU_IOAS_MAP_READABLE));
-	return fd;
-}
 
 static int still_open(int fd)
 {
@@ -36,7 +21,7 @@ static int still_open(int fd)
 static void test_close_range_all(void *buf)
 {
 	unsigned long base = t_pinned();
-	int keep = open_pinned(buf), fd = open_pinned(buf);
+	int keep = open_pinned(buf, PAGES), fd = open_pinned(buf, PAGES);
 
 	CHECK(t_pinned() == base + 2 * PAGES);
 	/* Everything from @fd up: @keep stays, and so must the descriptors it relies on */
@@ -44,7 +29,7 @@ static void test_close_range_all(void *buf)
 	CHECK(!still_open(fd));
 	CHECK(t_pinned() == base + PAGES);
 	CHECK(t_ioas_alloc(keep) != 0);
-	fd = open_pinned(buf);
+	fd = open_pinned(buf, PAGES);
 	CHECK(t_pinned() == base + 2 * PAGES);
 	CHECK_OK(softiommu_close(fd));
 	CHECK_OK(softiommu_close(keep));
@@ -54,7 +39,7 @@ static void test_close_range_all(void *buf)
 /* CLOSE_RANGE_CLOEXEC closes nothing */
 static void test_close_range_cloexec(void *buf)
 {
-	int fd = open_pinned(buf);
+	int fd = open_pinned(buf, PAGES);
 
 	CHECK(close_range(fd, fd, CLOSE_RANGE_CLOEXEC) == 0);
 	CHECK(still_open(fd) && (fcntl(fd, F_GETFD) & FD_CLOEXEC));
@@ -71,14 +56,14 @@ static void test_close_loop(void *buf)
 	struct rlimit rl;
 	int fd, closed = 0;
 
-	fd = open_pinned(buf);
+	fd = open_pinned(buf, PAGES);
 	CHECK(!getrlimit(RLIMIT_NOFILE, &rl));
 	for (int i = 3; i < (int)(rl.rlim_cur < 4096 ? rl.rlim_cur : 4096); i++)
 		closed += close(i) == 0;
 	CHECK(closed >= 1);
 	CHECK(!still_open(fd));
 	CHECK(t_pinned() == base);
-	fd = open_pinned(buf);
+	fd = open_pinned(buf, PAGES);
 	CHECK(t_pinned() == base + PAGES);
 	CHECK_OK(softiommu_close(fd));
 	CHECK(t_pinned() == base);
@@ -87,12 +72,12 @@ static void test_close_loop(void *buf)
 static void test_closefrom(void *buf)
 {
 	unsigned long base = t_pinned();
-	int fd = open_pinned(buf);
+	int fd = open_pinned(buf, PAGES);
 
 	closefrom(fd);
 	CHECK(!still_open(fd));
 	CHECK(t_pinned() == base);
-	fd = open_pinned(buf);
+	fd = open_pinned(buf, PAGES);
 	CHECK(t_ioas_alloc(fd) != 0);
 	CHECK_OK(softiommu_close(fd));
 }

@@ -7,23 +7,9 @@
  */
 #include <sys/syscall.h>
 
-#include "testlib.h"
+#include "progs.h"
 
 #define PAGES 8
-
-static int open_pinned(void *buf)
-{
-	int fd = softiommu_open(0);
-	uint32_t ioas;
-	uint64_t iova = 0;
-
-	CHECK(fd >= 0);
-	ioas = t_ioas_alloc(fd);
-	t_mock_domain(fd, ioas, NULL, NULL);
-	CHECK_OK(t_map(fd, ioas, buf, PAGES * 4096, &iova, IOMMU_IOAS_MAP_WRITEABLE |
-				 IOMMU_IOAS_MAP_READABLE));
-	return fd;
-}
 
 /* A pipe that takes the number @fd had: it reads and writes as a pipe */
 static void check_pipe_on(int fd)
@@ -41,7 +27,7 @@ static void check_pipe_on(int fd)
 static void test_fclose(void *buf)
 {
 	unsigned long base = t_pinned();
-	int fd = open_pinned(buf);
+	int fd = open_pinned(buf, PAGES);
 	FILE *f = fdopen(fd, "r+");
 
 	CHECK(f != NULL);
@@ -55,7 +41,7 @@ static void test_fclose(void *buf)
 static void test_raw_close(void *buf)
 {
 	unsigned long base = t_pinned();
-	int fd = open_pinned(buf), fd2;
+	int fd = open_pinned(buf, PAGES), fd2;
 	char in[4];
 	int p[2];
 
@@ -71,7 +57,7 @@ static void test_raw_close(void *buf)
 	CHECK(close(p[0]) == 0 && close(p[1]) == 0);
 
 	/* Closed and never reused: the next open of /dev/iommu releases it */
-	fd = open_pinned(buf);
+	fd = open_pinned(buf, PAGES);
 	CHECK(syscall(SYS_close, fd) == 0);
 	fd2 = softiommu_open(0);
 	CHECK(fd2 >= 0);
