@@ -28,6 +28,9 @@
 
 #include "sio.h"
 
+/* The kernel has no PROCMAP_QUERY (before Linux 6.11): parse /proc/self/maps instead */
+#define NO_PROCMAP_QUERY (-EOPNOTSUPP)
+
 /* One VMA, as much of it as a pin check needs */
 struct user_vma {
 	uint64_t start, end; /* end exclusive */
@@ -77,7 +80,7 @@ static int maps_fd_get(bool reopen)
 		}
 	}
 	pthread_mutex_unlock(&maps_fd_lock);
-	return fd < 0 ? -ENOSYS : fd;
+	return fd < 0 ? NO_PROCMAP_QUERY : fd;
 }
 
 /* Anonymous memory (no file, or a name an anonymous VMA can carry) is never VM_IO */
@@ -87,7 +90,10 @@ static bool anon_name(const char *name)
 	       !strncmp(name, "[anon:", 6) || !strncmp(name, "[anon_shmem:", 12);
 }
 
-/* The VMA covering @addr, or the next one above it; -ENOENT: none; -ENOSYS: no ioctl */
+/*
+ * The VMA covering @addr, or the next one above it; -ENOENT: none; NO_PROCMAP_QUERY: this
+ * kernel cannot answer
+ */
 static int vma_query(uint64_t addr, struct user_vma *vma)
 {
 	char name[256];
@@ -103,7 +109,7 @@ static int vma_query(uint64_t addr, struct user_vma *vma)
 
 	if (__atomic_load_n(&procmap_query_missing, __ATOMIC_RELAXED) ||
 	    sio_vma_query_force_fallback)
-		return -ENOSYS;
+		return NO_PROCMAP_QUERY;
 	fd = maps_fd_get(false);
 	name[0] = 0;
 	while (fd >= 0 && syscall(SYS_ioctl, fd, PROCMAP_QUERY, &q)) {
@@ -118,14 +124,14 @@ static int vma_query(uint64_t addr, struct user_vma *vma)
 		if (reopened || (errno != EBADF && errno != ENOTTY && errno != EINVAL)) {
 			if (errno == ENOTTY || errno == EINVAL)
 				__atomic_store_n(&procmap_query_missing, true, __ATOMIC_RELAXED);
-			return -ENOSYS;
+			return NO_PROCMAP_QUERY;
 		}
 		/* Our descriptor was closed behind us, or the number is someone else's now */
 		reopened = true;
 		fd = maps_fd_get(true);
 	}
 	if (fd < 0)
-		return -ENOSYS;
+		return NO_PROCMAP_QUERY;
 	if (q.vma_name_size == 0 && name[0] != '/')
 		name[0] = 0;
 	*vma = (struct user_vma){
@@ -197,7 +203,7 @@ int sio_user_vma_next(uint64_t addr, uint64_t *start, uint64_t *end)
 	struct user_vma vma;
 	int rc = vma_query(addr, &vma);
 
-	if (rc == -ENOSYS)
+	if (rc == NO_PROCMAP_QUERY)
 		rc = vma_query_text(addr, &vma);
 	if (rc)
 		return rc;
@@ -226,9 +232,9 @@ int sio_user_range_check(uint64_t uaddr, size_t len, bool write)
 	end = ALIGN_UP(end, SIO_PAGE_SIZE);
 	while (cur < end) {
 		struct user_vma vma;
-		int rc = text ? -ENOSYS : vma_query(cur, &vma);
+		int rc = text ? NO_PROCMAP_QUERY : vma_query(cur, &vma);
 
-		if (rc == -ENOSYS) {
+		if (rc == NO_PROCMAP_QUERY) {
 			text = true;
 			rc = vma_query_text(cur, &vma);
 		}
