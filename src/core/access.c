@@ -368,7 +368,7 @@ int sio_access_rw(struct sio_access *access, uint64_t iova, void *data, size_t l
 			break;
 		}
 		rc = iopt_pages_rw(area->pages, iopt_area_start_byte(area, cur), data, bytes,
-				   flags & SIO_ACCESS_RW_WRITE);
+				   flags);
 		if (rc)
 			break;
 		data = (char *)data + bytes;

@@ -226,7 +226,7 @@ int iopt_pages_pin(struct iopt_pages *pages, size_t first, size_t last);
 void iopt_pages_unpin(struct iopt_pages *pages, size_t first, size_t last);
 int iopt_pages_update_pinned(struct iopt_pages *pages, size_t npages, bool inc);
 int iopt_pages_rw(struct iopt_pages *pages, uint64_t start_byte, void *data, size_t len,
-		  bool write);
+		  unsigned int flags);
 uint64_t iopt_pages_host(struct iopt_pages *pages, size_t idx, size_t last, size_t *run_last);
 uint64_t __iopt_pages_host(struct iopt_pages *pages, size_t idx, size_t last, size_t *run_last);
 int iopt_pages_segs_reserve(struct iopt_pages *pages, size_t extra);

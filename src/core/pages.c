@@ -11,8 +11,8 @@
  * not fault memory in: softiommu's DMA goes through this process's page tables, so a page is
  * faulted in by its first DMA, and a guest's lazily allocated RAM stays lazy
  * (SOFTIOMMU_PIN=eager populates at pin time, as the kernel does; see user_vma.c). Data is
- * always moved with process_vm_readv/writev (sio_copy_*), so memory the client unmapped
- * behind our back is an EFAULT, never a SIGSEGV.
+ * always moved with the fault-safe copies (sio_copy_*, uaccess.c), so memory the client
+ * unmapped behind our back is an EFAULT, never a SIGSEGV.
  *
  * @base and @file_map of a file's pages are set once, under @mutex, when the file is first
  * mapped, and read without it (a DMA, an access copy): they are published with release
@@ -24,7 +24,9 @@
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <linux/magic.h>
 #include <sys/stat.h>
+#include <sys/vfs.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -278,7 +280,6 @@ struct iopt_pages *iopt_alloc_file_pages(int fd, uint64_t start, uint64_t length
 	pages->file_start = start - start_byte;
 	pages->file_dev = st.st_dev;
 	pages->file_ino = st.st_ino;
-	pages->file_map_len = pages->npages * SIO_PAGE_SIZE;
 	pages->file_fd = fcntl(fd, F_DUPFD_CLOEXEC, 0);
 	if (pages->file_fd < 0) {
 		rc = -errno;
@@ -290,26 +291,71 @@ struct iopt_pages *iopt_alloc_file_pages(int fd, uint64_t start, uint64_t length
 }
 
 /*
- * Our own mapping of a file's pages, made on first need; pages->mutex held. Not a file that
- * can back DMA (a pipe, a socket, a descriptor of softiommu's own): -EINVAL, as pinning it is
- * in Linux; a writable mapping of a read-only descriptor: -EPERM.
+ * Our own mapping of a file's pages, made on first need; pages->mutex held. A writable
+ * mapping of a read-only descriptor: -EPERM. The whole area when the address space has room
+ * for it; otherwise (an area far past the end of its file, which Linux accepts and pins
+ * only as far as asked) as much as covers the file today and at least SIO_FILE_WINDOW.
  */
-static int file_ensure_mapped(struct iopt_pages *pages)
+#define SIO_FILE_WINDOW (1ULL << 40)
+
+static int file_ensure_mapped(struct iopt_pages *pages, const struct stat *st)
 {
-	struct stat st;
+	size_t len = pages->npages * SIO_PAGE_SIZE;
+	int prot = PROT_READ | (pages->writable ? PROT_WRITE : 0);
 	void *map;
 
 	if (pages->file_map)
 		return 0;
-	if (fstat(pages->file_fd, &st) || !S_ISREG(st.st_mode))
-		return -EINVAL;
-	map = mmap(NULL, pages->file_map_len, PROT_READ | (pages->writable ? PROT_WRITE : 0),
-		   MAP_SHARED, pages->file_fd, pages->file_start);
+	map = mmap(NULL, len, prot, MAP_SHARED | MAP_NORESERVE, pages->file_fd,
+		   (off_t)pages->file_start);
+	if (map == MAP_FAILED && errno == ENOMEM) {
+		uint64_t in_file = (uint64_t)st->st_size > pages->file_start ?
+			ALIGN_UP((uint64_t)st->st_size, SIO_PAGE_SIZE) - pages->file_start : 0;
+		size_t want = min_t(uint64_t, len, max_t(uint64_t, SIO_FILE_WINDOW, in_file));
+
+		if (want < len) {
+			len = want;
+			map = mmap(NULL, len, prot, MAP_SHARED | MAP_NORESERVE, pages->file_fd,
+				   (off_t)pages->file_start);
+		}
+	}
 	if (map == MAP_FAILED)
 		return errno == EACCES ? -EPERM : -EINVAL;
+	pages->file_map_len = len;
 	__atomic_store_n(&pages->base, (uintptr_t)map, __ATOMIC_RELEASE);
 	__atomic_store_n(&pages->file_map, map, __ATOMIC_RELEASE);
 	return 0;
+}
+
+/*
+ * Pages [first, last] of a file, checked as Linux's memfd_pin_folios() checks what iommufd
+ * asks of it: a shmem or hugetlbfs file (EINVAL otherwise), every byte of the pages below
+ * its size (EINVAL: a partial last page does not count); then our mapping of them.
+ * pages->mutex held.
+ */
+static int file_pin_check(struct iopt_pages *pages, size_t first, size_t last)
+{
+	uint64_t end;
+	struct statfs sfs;
+	struct stat st;
+	int rc;
+
+	if (fstat(pages->file_fd, &st) || fstatfs(pages->file_fd, &sfs))
+		return -EFAULT;
+	if (!S_ISREG(st.st_mode) ||
+	    (sfs.f_type != TMPFS_MAGIC && sfs.f_type != HUGETLBFS_MAGIC))
+		return -EINVAL;
+	if (check_add_overflow(pages->file_start, (uint64_t)(last + 1) * SIO_PAGE_SIZE - 1,
+			       &end) ||
+	    end >= (uint64_t)st.st_size)
+		return -EINVAL;
+	rc = file_ensure_mapped(pages, &st);
+	if (rc)
+		return rc;
+	/* A file grown past what the address space let us map (see file_ensure_mapped()) */
+	if ((uint64_t)(last + 1) * SIO_PAGE_SIZE > pages->file_map_len)
+		return -ENOMEM;
+	return first > last ? -EINVAL : 0;
 }
 
 atomic_ulong sio_pages_pin_bugs;
@@ -389,16 +435,10 @@ static int pages_pin_check(struct iopt_pages *pages, size_t first, size_t last)
 		return user_range_pin_check(pages->base + first * SIO_PAGE_SIZE, len,
 					    pages->writable, populated);
 	case IOPT_ADDRESS_FILE: {
-		struct stat st;
-		int rc = file_ensure_mapped(pages);
+		int rc = file_pin_check(pages, first, last);
 
 		if (rc)
 			return rc;
-		if (fstat(pages->file_fd, &st))
-			return -EFAULT;
-		if (pages->file_start + (last + 1) * SIO_PAGE_SIZE >
-		    ALIGN_UP((uint64_t)st.st_size, SIO_PAGE_SIZE))
-			return -EINVAL;
 		/* Our own shared mapping of the file: nothing to check, only to populate */
 		if (!sio_pin_eager())
 			return 0;
@@ -828,22 +868,58 @@ out:
 	pthread_mutex_unlock(&pages->mutex);
 }
 
-int iopt_pages_rw(struct iopt_pages *pages, uint64_t start_byte, void *data, size_t len,
-		  bool write)
+/*
+ * What Linux checks before an access copy (iopt_pages_rw_access()): a file's pages, and user
+ * pages on the slow path, are pinned for the copy where nobody pins them yet, in the pages'
+ * own write mode (a read of read-only memory mapped writable: EFAULT); one user page on the
+ * slow path is pinned for the copy's direction only, by a remote GUP (EFAULT even at the top
+ * of the address space). The fast path checks nothing but the copy itself.
+ */
+static int pages_rw_check(struct iopt_pages *pages, size_t first, size_t last)
 {
-	uint64_t pa;
+	if (pages->type == IOPT_ADDRESS_FILE)
+		return file_pin_check(pages, first, last);
+	return sio_user_range_check(pages->base + first * SIO_PAGE_SIZE,
+				    (last - first + 1) * SIO_PAGE_SIZE, pages->writable);
+}
 
+static int pages_rw_pin_check(struct iopt_pages *pages, size_t first, size_t last, bool write)
+{
+	size_t nnew, ngaps;
+	int rc;
+
+	if (pages->type == IOPT_ADDRESS_USER && first == last) {
+		uint64_t uaddr = pages->base + first * SIO_PAGE_SIZE;
+
+		return uaddr > UINT64_MAX - SIO_PAGE_SIZE ?
+			       -EFAULT :
+			       sio_user_range_check(uaddr, SIO_PAGE_SIZE, write);
+	}
+	pthread_mutex_lock(&pages->mutex);
+	rc = for_each_gap(pages, first, last, &nnew, &ngaps, pages_rw_check);
+	pthread_mutex_unlock(&pages->mutex);
+	return rc;
+}
+
+/* @flags: SIO_ACCESS_RW_WRITE, SIO_ACCESS_RW_SLOW_PATH */
+int iopt_pages_rw(struct iopt_pages *pages, uint64_t start_byte, void *data, size_t len,
+		  unsigned int flags)
+{
+	bool write = flags & SIO_ACCESS_RW_WRITE;
+	uint64_t pa;
+	int rc;
+
+	if (!len)
+		return 0;
+	/* A dma-buf has no CPU view to copy through, revoked or not */
+	if (pages->type == IOPT_ADDRESS_DMABUF)
+		return -EINVAL;
 	if (pages->type == IOPT_ADDRESS_USER && pages->source_pid != sio_self_pid())
 		return -EFAULT;
-	if (__atomic_load_n(&pages->revoked, __ATOMIC_ACQUIRE))
-		return -ENODEV;
-	if (pages->type == IOPT_ADDRESS_FILE &&
-	    !__atomic_load_n(&pages->file_map, __ATOMIC_ACQUIRE)) {
-		int rc;
-
-		pthread_mutex_lock(&pages->mutex);
-		rc = file_ensure_mapped(pages);
-		pthread_mutex_unlock(&pages->mutex);
+	if (pages->type == IOPT_ADDRESS_FILE ||
+	    (pages->type == IOPT_ADDRESS_USER && (flags & SIO_ACCESS_RW_SLOW_PATH))) {
+		rc = pages_rw_pin_check(pages, start_byte / SIO_PAGE_SIZE,
+					(start_byte + len - 1) / SIO_PAGE_SIZE, write);
 		if (rc)
 			return rc;
 	}
@@ -861,7 +937,6 @@ int iopt_pages_rw(struct iopt_pages *pages, uint64_t start_byte, void *data, siz
 		size_t last = (start_byte + len - 1) / SIO_PAGE_SIZE;
 		uint64_t off = start_byte % SIO_PAGE_SIZE;
 		size_t n;
-		int rc;
 
 		pa = iopt_pages_host(pages, idx, last, &run_last) + off;
 		n = min_t(uint64_t, len, (run_last - idx + 1) * SIO_PAGE_SIZE - off);

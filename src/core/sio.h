@@ -159,6 +159,8 @@ int sio_copy_struct_from_user(void *dst, size_t ksize, uint64_t usrc, size_t usi
 int sio_user_range_probe(uint64_t uaddr, size_t len, bool write);
 
 /* user_vma.c: pinning checks the VMAs; pages are faulted in by first use unless eager */
+/* The most pages Linux's iommufd pins with one GUP call: 64 KiB of page pointers */
+#define SIO_PIN_BATCH (65536 / 8)
 int sio_user_range_check(uint64_t uaddr, size_t len, bool write);
 int sio_user_vma_next(uint64_t addr, uint64_t *start, uint64_t *end);
 bool sio_pin_eager(void);

@@ -217,8 +217,8 @@ int sio_user_vma_next(uint64_t addr, uint64_t *start, uint64_t *end)
  * @write: the pin is for writing (FOLL_WRITE)
  *
  * Touches no page of anonymous memory. Return: 0, or -EFAULT when Linux's pin_user_pages()
- * would fail (a hole, a VMA without the access, an I/O mapping), -ENOMEM when the kernel
- * could not be asked.
+ * would fail (a hole, a VMA without the access, an I/O mapping), -EOVERFLOW when its page
+ * count wraps past the top of the address space, -ENOMEM when the kernel could not be asked.
  */
 int sio_user_range_check(uint64_t uaddr, size_t len, bool write)
 {
@@ -227,8 +227,17 @@ int sio_user_range_check(uint64_t uaddr, size_t len, bool write)
 
 	if (!len)
 		return 0;
-	if (check_add_overflow(uaddr, len, &end) || end > UINT64_MAX - SIO_PAGE_SIZE)
-		return -EFAULT;
+	/*
+	 * A range reaching the top of the address space: Linux's GUP rounds the start down and
+	 * refuses a page count whose end wraps (EOVERFLOW) before it looks for a VMA. iommufd
+	 * pins a domain's pages in batches of at most SIO_PIN_BATCH pages, so a longer range
+	 * fails at its first batch instead, on the hole kernel space is to user space.
+	 */
+	if (check_add_overflow(uaddr, len, &end) || end > UINT64_MAX - SIO_PAGE_SIZE + 1) {
+		if ((0 - cur) / SIO_PAGE_SIZE <= SIO_PIN_BATCH)
+			return -EOVERFLOW;
+		end = 0 - SIO_PAGE_SIZE; /* the walk stops at the first hole */
+	}
 	end = ALIGN_UP(end, SIO_PAGE_SIZE);
 	while (cur < end) {
 		struct user_vma vma;

@@ -4,6 +4,7 @@
  * row per case; the table this prints is docs/bad-input.md's, and every row there is a row
  * here. Prints "N passed, N failed" last.
  */
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/mman.h>
@@ -387,6 +388,66 @@ static long copy_zero_length(void)
 	return do_ioctl(IOMMU_IOAS_COPY, &cmd);
 }
 
+/* The last page of the address space, mapped where a domain pins it: GUP's count wraps */
+static long pin_wraps(void)
+{
+	uint64_t iova = 1 << 24;
+
+	return t_ioas_map(fd, ioas, (void *)(uintptr_t)(UINT64_MAX - 4095), 2048, &iova, 1);
+}
+
+/* An access through an IOAS without domains: @map maps, then a 16-byte copy at @off */
+static long access_copy(long (*map)(uint32_t, uint64_t *), uint64_t off, uint32_t flags)
+{
+	uint32_t lazy;
+	uint64_t iova = 0;
+	int afd;
+	char out[16];
+	long rc;
+
+	if (t_ioas_alloc(fd, &lazy))
+		return -ENOMEM;
+	rc = map(lazy, &iova);
+	if (!rc)
+		rc = t_create_access(fd, lazy, &afd, 0);
+	if (!rc) {
+		rc = t_access_rw(fd, afd, iova + off, out, sizeof(out), flags);
+		softiommu_close(afd);
+	}
+	destroy_id(lazy);
+	return rc;
+}
+
+static long map_memfd_page(uint32_t id, uint64_t *iova)
+{
+	int mfd = memfd_create("bad-input", MFD_CLOEXEC);
+	struct iommu_ioas_map_file cmd = { .size = sizeof(cmd), .ioas_id = id, .fd = mfd,
+					   .length = 1ULL << 40,
+					   .flags = IOMMU_IOAS_MAP_READABLE };
+	long rc = mfd < 0 || ftruncate(mfd, 4096) ? -ENOMEM : do_ioctl(IOMMU_IOAS_MAP_FILE, &cmd);
+
+	*iova = cmd.iova;
+	close(mfd);
+	return rc;
+}
+
+static long file_past_eof(void)
+{
+	return access_copy(map_memfd_page, 4096, 0);
+}
+
+static long map_readonly_writable(uint32_t id, uint64_t *iova)
+{
+	void *ro = mmap(NULL, 2 * 4096, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	return ro == MAP_FAILED ? -ENOMEM : t_ioas_map(fd, id, ro, 2 * 4096, iova, 0);
+}
+
+static long readonly_mapped_writable(void)
+{
+	return access_copy(map_readonly_writable, 4090, MOCK_ACCESS_RW_SLOW_PATH);
+}
+
 static const struct row {
 	const char *class;
 	const char *what;
@@ -452,6 +513,12 @@ static const struct row {
 	{ "bad read/write buffer", "read() of a fault queue into a non-canonical address, 16 bytes",
 	  read_noncanonical, EFAULT },
 	{ "no such file operation", "write() on a vEVENTQ descriptor", veventq_write, EINVAL },
+	{ "page count wraps", "IOMMU_IOAS_MAP of the last page of the address space, pinned",
+	  pin_wraps, EOVERFLOW },
+	{ "past the end of a file", "IOMMU_TEST_OP_ACCESS_RW of a memfd page past its end (area 1 TiB)",
+	  file_past_eof, EINVAL },
+	{ "memory not as mapped", "IOMMU_TEST_OP_ACCESS_RW slow path over read-only memory mapped writable",
+	  readonly_mapped_writable, EFAULT },
 	{ "PASID the device cannot issue", "IOMMU_TEST_OP_PASID_ATTACH of PASID 100 to a plain mock device",
 	  pasid_on_plain_device, EINVAL },
 };

@@ -427,6 +427,88 @@ static void test_access_pages_top(int fd)
 	munmap(mem, 4096);
 }
 
+static long access_rw(int fd, uint32_t access, uint64_t iova, void *buf, size_t len,
+		      uint32_t flags)
+{
+	struct iommu_test_cmd rw = { .size = sizeof(rw), .op = IOMMU_TEST_OP_ACCESS_RW,
+				     .id = access, .access_rw.iova = iova,
+				     .access_rw.length = len, .access_rw.uptr = (uintptr_t)buf,
+				     .access_rw.flags = flags };
+
+	return softiommu_ioctl(fd, IOMMU_TEST_CMD, &rw);
+}
+
+static uint32_t access_create(int fd, uint32_t ioas)
+{
+	struct iommu_test_cmd ca = { .size = sizeof(ca), .op = IOMMU_TEST_OP_CREATE_ACCESS,
+				     .id = ioas };
+
+	return softiommu_ioctl(fd, IOMMU_TEST_CMD, &ca) ? 0 : ca.create_access.out_access_fd;
+}
+
+/*
+ * Read-only memory mapped writable, without a domain (nothing pinned): the slow access path
+ * pins the pages as their mapping does (FOLL_WRITE), one page only for the copy's direction
+ */
+static void test_access_rw_readonly_mapped_writable(int fd)
+{
+	uint32_t ioas = t_ioas_alloc(fd), access;
+	char *mem = mmap(NULL, 2 * 4096, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	uint64_t iova = 1 << 24;
+	char buf[16];
+
+	CHECK_OK(t_map(fd, ioas, mem, 2 * 4096, &iova, IOMMU_IOAS_MAP_READABLE |
+		       IOMMU_IOAS_MAP_WRITEABLE | IOMMU_IOAS_MAP_FIXED_IOVA));
+	access = access_create(fd, ioas);
+	CHECK(access != 0);
+	/* access_rw_ro_fast_read: copy_from_user only */
+	CHECK_OK(access_rw(fd, access, iova + 4090, buf, 12, 0));
+	/* access_rw_ro_slow_one_page_read: one page, pinned for reading */
+	CHECK_OK(access_rw(fd, access, iova + 100, buf, 12, MOCK_ACCESS_RW_SLOW_PATH));
+	/* access_rw_ro_slow_read_efault: two pages, pinned for writing as mapped */
+	CHECK_ERR(EFAULT, access_rw(fd, access, iova + 4090, buf, 12, MOCK_ACCESS_RW_SLOW_PATH));
+	/* access_rw_ro_write_efault: both paths */
+	CHECK_ERR(EFAULT, access_rw(fd, access, iova + 100, buf, 12, MOCK_ACCESS_RW_WRITE));
+	CHECK_ERR(EFAULT, access_rw(fd, access, iova + 100, buf, 12,
+				    MOCK_ACCESS_RW_WRITE | MOCK_ACCESS_RW_SLOW_PATH));
+	CHECK_OK(softiommu_close((int)access));
+	CHECK_OK(t_destroy(fd, ioas));
+	munmap(mem, 2 * 4096);
+}
+
+/* The last page of the address space: mapped lazily, never pinned (GUP: EOVERFLOW) */
+static void test_map_last_page(int fd)
+{
+	uint32_t ioas = t_ioas_alloc(fd), ioas2 = t_ioas_alloc(fd), access, stdev;
+	uint64_t top = UINT64_MAX - 4095, iova = 1 << 24;
+	char buf[16];
+
+	/* map_last_page_lazy: no domain, nothing pinned */
+	CHECK_OK(t_map(fd, ioas, (void *)(uintptr_t)top, 100, &iova,
+		       IOMMU_IOAS_MAP_READABLE | IOMMU_IOAS_MAP_FIXED_IOVA));
+	access = access_create(fd, ioas);
+	CHECK(access != 0);
+	/* access_rw_last_page_efault: copy_from_user, and one page by remote GUP */
+	CHECK_ERR(EFAULT, access_rw(fd, access, iova, buf, 12, 0));
+	CHECK_ERR(EFAULT, access_rw(fd, access, iova, buf, 12, MOCK_ACCESS_RW_SLOW_PATH));
+	CHECK_OK(softiommu_close((int)access));
+	/* map_last_page_pinned_eoverflow: a domain pins it (2 KiB: the mock's IOVA granule), and the page count wraps */
+	stdev = t_mock_domain(fd, ioas2, NULL, NULL);
+	iova = 1 << 24;
+	CHECK_ERR(EOVERFLOW, t_map(fd, ioas2, (void *)(uintptr_t)top, 2048, &iova,
+				   IOMMU_IOAS_MAP_READABLE | IOMMU_IOAS_MAP_FIXED_IOVA));
+	iova = 1 << 24;
+	CHECK_ERR(EOVERFLOW, t_map(fd, ioas2, (void *)(uintptr_t)(top - 4096), 4096 + 2048, &iova,
+				   IOMMU_IOAS_MAP_READABLE | IOMMU_IOAS_MAP_FIXED_IOVA));
+	/* map_below_last_page_efault: a hole in kernel space, no wrap */
+	iova = 1 << 24;
+	CHECK_ERR(EFAULT, t_map(fd, ioas2, (void *)(uintptr_t)(top - 4096), 4096, &iova,
+				IOMMU_IOAS_MAP_READABLE | IOMMU_IOAS_MAP_FIXED_IOVA));
+	CHECK_OK(t_destroy(fd, stdev));
+	CHECK_OK(t_destroy(fd, ioas2));
+	CHECK_OK(t_destroy(fd, ioas));
+}
+
 /* IOVA allocation sees touching ALLOW_IOVAS ranges as one span, as Linux's interval tree */
 static void test_allowed_ranges_touching(int fd)
 {
@@ -527,6 +609,8 @@ int main(void)
 	test_copy_order(fd);
 	test_hw_queue_slots(fd);
 	test_access_pages_top(fd);
+	test_access_rw_readonly_mapped_writable(fd);
+	test_map_last_page(fd);
 	test_allowed_ranges_touching(fd);
 	test_vdev_id_kept(fd);
 #ifndef SIO_REAL_KERNEL

@@ -6,8 +6,11 @@
  * accounting.
  */
 #include <fcntl.h>
+#include <stdbool.h>
+#include <linux/magic.h>
 #include <sys/eventfd.h>
 #include <sys/mman.h>
+#include <sys/vfs.h>
 #include <unistd.h>
 
 #include "testlib.h"
@@ -47,6 +50,14 @@ static long access_read(int fd, uint32_t ioas, uint64_t iova, void *out, size_t 
 	return rc;
 }
 
+/* Linux pins only shmem and hugetlbfs files (memfd_pin_folios()); others fail EINVAL */
+static bool pinnable(int mfd)
+{
+	struct statfs sfs;
+
+	return !fstatfs(mfd, &sfs) && (sfs.f_type == TMPFS_MAGIC || sfs.f_type == HUGETLBFS_MAGIC);
+}
+
 static void test_file(int fd, int mfd, const char *what)
 {
 	uint32_t ioas = t_ioas_alloc(fd), stdev;
@@ -70,6 +81,14 @@ static void test_file(int fd, int mfd, const char *what)
 	CHECK_ERR(EINVAL, map_file(fd, ioas, mfd, 0, 8 * PG + 1, &iova, FIXED));
 	CHECK(t_pinned() == 0);
 	iova = MOCK_APERTURE_START;
+	if (!pinnable(mfd)) {
+		/* map_file_not_shmem_einval: a file on a disk file system cannot be pinned */
+		CHECK_ERR(EINVAL, map_file(fd, ioas, mfd, 0, 8 * PG, &iova, FIXED));
+		CHECK(t_pinned() == 0);
+		CHECK_OK(t_destroy(fd, stdev));
+		CHECK_OK(t_destroy(fd, ioas));
+		return;
+	}
 	CHECK_OK(map_file(fd, ioas, mfd, 0, 8 * PG, &iova, FIXED));
 	CHECK(t_pinned() == 8);
 	/* The data is reachable through the IOVA */
@@ -97,6 +116,73 @@ static void test_outlives_client(int fd)
 	CHECK_OK(t_destroy(fd, ioas));
 }
 
+static long access_rw(int fd, uint32_t access, uint64_t iova, void *buf, size_t len,
+		      uint32_t flags)
+{
+	struct iommu_test_cmd rw = { .size = sizeof(rw), .op = IOMMU_TEST_OP_ACCESS_RW,
+				     .id = access, .access_rw.iova = iova,
+				     .access_rw.length = len, .access_rw.uptr = (uintptr_t)buf,
+				     .access_rw.flags = flags };
+
+	return softiommu_ioctl(fd, IOMMU_TEST_CMD, &rw);
+}
+
+/*
+ * An area far longer than its file (1 PiB: more than a process's address space), mapped
+ * without a domain: Linux pins only what an access asks for, so the pages inside the file
+ * work and those past its end are EINVAL, on every access path
+ */
+static void test_far_past_eof(int fd)
+{
+	int mfd = memfd_create("far", MFD_CLOEXEC);
+	uint32_t ioas = t_ioas_alloc(fd), access;
+	struct iommu_test_cmd ca = { .size = sizeof(ca), .op = IOMMU_TEST_OP_CREATE_ACCESS,
+				     .id = ioas,
+				     .create_access.flags = MOCK_FLAGS_ACCESS_CREATE_NEEDS_PIN_PAGES };
+	struct iommu_test_cmd ap = { .size = sizeof(ap), .op = IOMMU_TEST_OP_ACCESS_PAGES };
+	char out[8] = "";
+	uint64_t iova = 0;
+
+	CHECK(ftruncate(mfd, 4 * PG + 100) == 0);
+	CHECK(pwrite(mfd, "far", 4, PG + 8) == 4);
+	CHECK_OK(map_file(fd, ioas, mfd, 0, 1ULL << 50, &iova, 0));
+	CHECK_OK(softiommu_ioctl(fd, IOMMU_TEST_CMD, &ca));
+	access = ca.create_access.out_access_fd;
+	/* map_file_far_past_eof_rw: inside the file, both paths */
+	CHECK_OK(access_rw(fd, access, iova + PG + 8, out, 4, 0));
+	CHECK(!strcmp(out, "far"));
+	CHECK_OK(access_rw(fd, access, iova + PG + 8, out, 4, MOCK_ACCESS_RW_SLOW_PATH));
+	/* map_file_far_past_eof_pin: an access pins the pages it asks for */
+	ap.id = access;
+	ap.access_pages.iova = iova;
+	ap.access_pages.length = 2 * PG;
+	/* the same pages seen by the process, as the mock compares them */
+	ap.access_pages.uptr = (uintptr_t)mmap(NULL, 2 * PG, PROT_READ | PROT_WRITE, MAP_SHARED,
+					       mfd, 0);
+	CHECK_OK(softiommu_ioctl(fd, IOMMU_TEST_CMD, &ap));
+	CHECK(t_pinned() == 2);
+	{
+		struct iommu_test_cmd dp = { .size = sizeof(dp), .id = access,
+					     .op = IOMMU_TEST_OP_DESTROY_ACCESS_PAGES };
+
+		dp.destroy_access_pages.access_pages_id = ap.access_pages.out_access_pages_id;
+		CHECK_OK(softiommu_ioctl(fd, IOMMU_TEST_CMD, &dp));
+	}
+	CHECK(t_pinned() == 0);
+	/* map_file_rw_past_eof_einval: the page past the end, and the partial last page */
+	CHECK_ERR(EINVAL, access_rw(fd, access, iova + 5 * PG, out, 4, 0));
+	CHECK_ERR(EINVAL, access_rw(fd, access, iova + 4 * PG, out, 4, MOCK_ACCESS_RW_SLOW_PATH));
+	CHECK_ERR(EINVAL, access_rw(fd, access, iova + 3 * PG, out, 2 * PG, 0));
+	CHECK_OK(access_rw(fd, access, iova + 3 * PG, out, 4, MOCK_ACCESS_RW_WRITE));
+	ap.access_pages.iova = iova + 3 * PG;
+	CHECK_ERR(EINVAL, softiommu_ioctl(fd, IOMMU_TEST_CMD, &ap));
+	CHECK(t_pinned() == 0);
+	munmap((void *)(uintptr_t)ap.access_pages.uptr, 2 * PG);
+	CHECK_OK(softiommu_close((int)access));
+	CHECK_OK(t_destroy(fd, ioas));
+	close(mfd);
+}
+
 static void test_bad(int fd)
 {
 	uint32_t ioas = t_ioas_alloc(fd), ioas2 = t_ioas_alloc(fd);
@@ -120,13 +206,18 @@ static void test_bad(int fd)
 	iova = MOCK_APERTURE_START;
 	CHECK_ERR(EINVAL, map_file(fd, ioas2, efd, 0, PG, &iova, FIXED));
 	iova = MOCK_APERTURE_START;
-	CHECK_OK(map_file(fd, ioas2, ro, 0, PG, &iova, IOMMU_IOAS_MAP_FIXED_IOVA |
-							  IOMMU_IOAS_MAP_READABLE));
+	if (!pinnable(ro)) {
+		CHECK_ERR(EINVAL, map_file(fd, ioas2, ro, 0, PG, &iova, IOMMU_IOAS_MAP_FIXED_IOVA |
+							    IOMMU_IOAS_MAP_READABLE));
+	} else {
+		CHECK_OK(map_file(fd, ioas2, ro, 0, PG, &iova, IOMMU_IOAS_MAP_FIXED_IOVA |
+								  IOMMU_IOAS_MAP_READABLE));
 #ifndef SIO_REAL_KERNEL
-	/* softiommu cannot write through a read-only descriptor; Linux pins the page anyway */
-	iova = MOCK_APERTURE_START + PG;
-	CHECK_ERR(EPERM, map_file(fd, ioas2, ro, 0, PG, &iova, FIXED));
+		/* softiommu cannot write through a read-only descriptor; Linux pins it anyway */
+		iova = MOCK_APERTURE_START + PG;
+		CHECK_ERR(EPERM, map_file(fd, ioas2, ro, 0, PG, &iova, FIXED));
 #endif
+	}
 	close(ro);
 	close(efd);
 	CHECK_OK(softiommu_close(fd));
@@ -135,14 +226,23 @@ static void test_bad(int fd)
 int main(void)
 {
 	char path[] = "/tmp/softiommu-map-file-XXXXXX";
+	char shm[] = "/dev/shm/softiommu-map-file-XXXXXX";
 	int fd = softiommu_open(0);
 	int mfd = memfd_create("buffer", MFD_CLOEXEC);
 	int rfd = mkstemp(path);
+	int sfd = mkstemp(shm);
 
 	test_file(fd, mfd, "memfd");
 	unlink(path);
 	test_file(fd, rfd, "regular file");
+	/* a regular file on tmpfs, where there is one */
+	if (sfd >= 0) {
+		unlink(shm);
+		test_file(fd, sfd, "tmpfs file");
+		close(sfd);
+	}
 	test_outlives_client(fd);
+	test_far_past_eof(fd);
 	test_bad(fd);
 	close(mfd);
 	close(rfd);

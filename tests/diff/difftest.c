@@ -295,8 +295,6 @@ struct map {
 	uint32_t ioas;
 	uint64_t iova, len;
 	uint64_t uva;	/* the user address behind it, 0 when not known (file, copy) */
-	int past_eof;	/* not for ACCESS_RW: file pages past EOF, or read-only memory mapped
-			 * writable (docs/difftest.md) */
 };
 #define MAXMAP 256
 static struct map maps[MAXMAP];
@@ -338,16 +336,6 @@ static struct map *pick_map(uint32_t ioas)
 		if (maps[i].ioas == ioas && !n--)
 			return &maps[i];
 	return NULL;
-}
-
-/* Whether [iova, +len) touches a mapping of file pages past the end of the memfd */
-static int touches_past_eof(uint64_t iova, uint64_t len)
-{
-	for (int i = 0; i < nmap; i++)
-		if (maps[i].past_eof && iova <= maps[i].iova + maps[i].len - 1 &&
-		    iova + (len ? len - 1 : 0) >= maps[i].iova)
-			return 1;
-	return 0;
 }
 
 static void drop_maps(uint32_t ioas, uint64_t iova, uint64_t len)
@@ -640,12 +628,6 @@ static void op_ioas_map(void)
 	c.user_va = pick_uva(&cls);
 	c.length = pick_len(PAGE);
 	c.iova = pick_iova(c.ioas_id);
-	/*
-	 * Not yet reachable: pinning the last page of the address space (Linux's GUP:
-	 * EOVERFLOW; softiommu's uaccess.c: EFAULT, docs/difftest.md). One page lower instead.
-	 */
-	if (c.user_va == UINT64_MAX - PAGE + 1 && c.length < PAGE)
-		c.user_va -= PAGE;
 	if (bad())
 		c.__reserved = 1;
 	out(" ioas=%s flags=%#x va=%s+%#" PRIx64 " len=%#" PRIx64 " iova=%#" PRIx64 "%s",
@@ -654,12 +636,6 @@ static void op_ioas_map(void)
 	if (result(issue(IOMMU_IOAS_MAP, &c, sizeof(c))) == 0) {
 		out(" iova=%#" PRIx64, c.iova);
 		add_map(c.ioas_id, c.iova, c.length, c.user_va);
-		/*
-		 * Not yet reachable: ACCESS_RW on read-only memory mapped writable (Linux pins
-		 * with FOLL_WRITE even to read: EFAULT; softiommu's pages.c reads it).
-		 */
-		maps[nmap - 1].past_eof = (c.flags & IOMMU_IOAS_MAP_WRITEABLE) &&
-					  c.user_va < RO + (64 << 10) && c.user_va + c.length > RO;
 	}
 	end();
 }
@@ -675,13 +651,6 @@ static void op_ioas_map_file(void)
 	c.start = bad() ? PICK(1, PAGE / 2, MEMFD_LEN, MEMFD_LEN - PAGE, UINT64_MAX - PAGE + 1)
 			: PAGE * rn(MEMFD_LEN / PAGE / 2);
 	c.length = pick_len(PAGE);
-	/*
-	 * Not yet reachable: a length far past the file that does not overflow (Linux accepts it
-	 * without a domain and pins only what a later access asks for; softiommu maps the whole
-	 * area on the first pin, docs/difftest.md). Such lengths overflow instead.
-	 */
-	if (c.length > (1ull << 32) && c.start + c.length > c.start)
-		c.length = UINT64_MAX;
 	c.iova = pick_iova(c.ioas_id);
 	out(" ioas=%s flags=%#x fd=%s start=%#" PRIx64 " len=%#" PRIx64 " iova=%#" PRIx64,
 	    N(c.ioas_id), c.flags, c.fd == memfd ? "memfd" : c.fd == ifd ? "iommufd" : "bad",
@@ -689,7 +658,6 @@ static void op_ioas_map_file(void)
 	if (result(issue(IOMMU_IOAS_MAP_FILE, &c, sizeof(c))) == 0) {
 		out(" iova=%#" PRIx64, c.iova);
 		add_map(c.ioas_id, c.iova, c.length, 0);
-		maps[nmap - 1].past_eof = c.start + c.length > MEMFD_LEN;
 	}
 	end();
 }
@@ -718,11 +686,8 @@ static void op_ioas_copy(void)
 	out(" dst=%s src=%s flags=%#x len=%#" PRIx64 " dst_iova=%#" PRIx64 " src_iova=%#" PRIx64,
 	    N(c.dst_ioas_id), N(c.src_ioas_id), c.flags, c.length, c.dst_iova, c.src_iova);
 	if (result(issue(IOMMU_IOAS_COPY, &c, sizeof(c))) == 0) {
-		int eof = touches_past_eof(c.src_iova, c.length);
-
 		out(" dst_iova=%#" PRIx64, c.dst_iova);
 		add_map(c.dst_ioas_id, c.dst_iova, c.length, 0);
-		maps[nmap - 1].past_eof = eof;
 	}
 	end();
 }
@@ -1519,12 +1484,6 @@ static void op_access_rw(void)
 					 MOCK_ACCESS_RW_WRITE | MOCK_ACCESS_RW_SLOW_PATH);
 	c.access_rw.iova = m && !bad() ? m->iova + rn(64) : pick_iova(0);
 	c.access_rw.length = bad() ? PICK(0, 1, PAGE * 3, UINT64_MAX) : pc(5) ? 0 : 1 + rn(64);
-	/*
-	 * Not yet reachable: reading or writing file pages past the end of the memfd through an
-	 * access (Linux EINVAL, softiommu's pages.c EFAULT; docs/difftest.md).
-	 */
-	if (touches_past_eof(c.access_rw.iova, c.access_rw.length))
-		c.access_rw.iova = 1ull << 62;
 	c.access_rw.uptr = pick_ptr(&cls);
 	memset((void *)AUX, 0x3c, 128);
 	out(" access=%s flags=%#x iova=%#" PRIx64 " len=%#" PRIx64 " ptr=%s", F(afd),
@@ -1715,17 +1674,12 @@ static void op_vfio(void)
 					VFIO_DMA_MAP_FLAG_READ);
 		m->vaddr = pick_uva(&cls);
 		m->size = pc(8) ? 0 : pick_len(PAGE);
-		if (m->vaddr == UINT64_MAX - PAGE + 1 && m->size < PAGE)
-			m->vaddr -= PAGE;	/* as in op_ioas_map */
 		m->iova = pick_iova(0);
 		out(" argsz=%u flags=%#x va=%s+%#llx iova=%#llx size=%#llx", m->argsz, m->flags,
 		    cls, (unsigned long long)(m->vaddr & 0xffffff), (unsigned long long)m->iova,
 		    (unsigned long long)m->size);
 		if (result(issue_raw(VFIO_IOMMU_MAP_DMA, AUX)) == 0 && compat_ioas) {
 			add_map(compat_ioas, m->iova, m->size, m->vaddr);
-			maps[nmap - 1].past_eof = (m->flags & VFIO_DMA_MAP_FLAG_WRITE) &&
-						  m->vaddr < RO + (64 << 10) &&
-						  m->vaddr + m->size > RO;
 		}
 		break;
 	}
