@@ -55,7 +55,8 @@
 size_t safecopy_raw(void *dst, const void *src, size_t len);
 extern const char safecopy_insn[], safecopy_fixup[];
 
-__asm__(".text\n"
+/* In a section of its own push: the compiler's current section is not ours to change */
+__asm__(".pushsection .text\n"
 	".p2align 4\n"
 	".globl safecopy_raw\n"
 	".hidden safecopy_raw\n"
@@ -72,7 +73,8 @@ __asm__(".text\n"
 	"safecopy_fixup:\n"
 	"	movq %rcx, %rax\n"
 	"	ret\n"
-	".size safecopy_raw, .-safecopy_raw\n");
+	".size safecopy_raw, .-safecopy_raw\n"
+	".popsection\n");
 #endif
 
 /*
