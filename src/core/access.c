@@ -167,7 +167,7 @@ void sio_access_notify_unmap(struct io_pagetable *iopt, uint64_t iova, uint64_t 
 	struct sio_access **list;
 	size_t n;
 
-	pthread_mutex_lock(&iopt->lock);
+	pthread_rwlock_wrlock(&iopt->lock);
 	n = iopt->naccesses;
 	list = sio_calloc(n + 1, sizeof(*list));
 	if (list) {
@@ -181,7 +181,7 @@ void sio_access_notify_unmap(struct io_pagetable *iopt, uint64_t iova, uint64_t 
 	} else {
 		n = 0;
 	}
-	pthread_mutex_unlock(&iopt->lock);
+	pthread_rwlock_unlock(&iopt->lock);
 	for (size_t i = 0; i != n; i++) {
 		if (list[i]->ops && list[i]->ops->unmap)
 			list[i]->ops->unmap(list[i]->data, iova, length);
@@ -226,20 +226,28 @@ static void access_unpin_range(struct io_pagetable *iopt, uint64_t iova, uint64_
  * The access's current IOAS table, locked (the access's ioas_lock, then the table's); NULL
  * when the access has no IOAS.
  */
-static struct io_pagetable *access_lock_iopt(struct sio_access *access)
+static struct io_pagetable *access_lock_iopt_as(struct sio_access *access, bool read)
 {
 	pthread_mutex_lock(&access->ioas_lock);
 	if (!access->ioas) {
 		pthread_mutex_unlock(&access->ioas_lock);
 		return NULL;
 	}
-	pthread_mutex_lock(&access->ioas->iopt.lock);
+	if (read)
+		pthread_rwlock_rdlock(&access->ioas->iopt.lock);
+	else
+		pthread_rwlock_wrlock(&access->ioas->iopt.lock);
 	return &access->ioas->iopt;
+}
+
+static struct io_pagetable *access_lock_iopt(struct sio_access *access)
+{
+	return access_lock_iopt_as(access, false);
 }
 
 static void access_unlock_iopt(struct sio_access *access, struct io_pagetable *iopt)
 {
-	pthread_mutex_unlock(&iopt->lock);
+	pthread_rwlock_unlock(&iopt->lock);
 	pthread_mutex_unlock(&access->ioas_lock);
 }
 
@@ -324,9 +332,9 @@ void sio_access_unpin_pages(struct sio_access *access, uint64_t iova, uint64_t l
 	pthread_mutex_lock(&access->ioas_lock);
 	if (access->ioas_unpin) {
 		iopt = &access->ioas_unpin->iopt;
-		pthread_mutex_lock(&iopt->lock);
+		pthread_rwlock_wrlock(&iopt->lock);
 		access_unpin_range(iopt, iova, last_iova, access->internal);
-		pthread_mutex_unlock(&iopt->lock);
+		pthread_rwlock_unlock(&iopt->lock);
 	}
 	pthread_mutex_unlock(&access->ioas_lock);
 }
@@ -346,7 +354,8 @@ int sio_access_rw(struct sio_access *access, uint64_t iova, void *data, size_t l
 		return -EINVAL;
 	if (check_add_overflow(iova, len - 1, &last_iova))
 		return -EOVERFLOW;
-	iopt = access_lock_iopt(access);
+	/* Copies only read the table: they run side by side, and an unmap waits for them */
+	iopt = access_lock_iopt_as(access, true);
 	if (!iopt)
 		return -ENOENT;
 	for (cur = iova;;) {

@@ -57,7 +57,7 @@ static void dump_ioas(struct out *o, struct sio_ioas *ioas)
 {
 	struct io_pagetable *iopt = &ioas->iopt;
 
-	pthread_mutex_lock(&iopt->lock);
+	pthread_rwlock_wrlock(&iopt->lock);
 	if (o->json)
 		emit(o, ", \"iova_alignment\": %llu, \"domains\": %zu, \"areas\": [",
 		     (unsigned long long)iopt->iova_alignment, iopt->ndomains);
@@ -91,7 +91,7 @@ static void dump_ioas(struct out *o, struct sio_ioas *ioas)
 	}
 	if (o->json)
 		emit(o, "]");
-	pthread_mutex_unlock(&iopt->lock);
+	pthread_rwlock_unlock(&iopt->lock);
 }
 
 /* @obj is held by the dump itself: users as the rest of the graph sees it is one less */

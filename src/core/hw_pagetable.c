@@ -25,18 +25,12 @@ static void hwpt_destroy_common(struct sio_hw_pagetable *hwpt)
 int sio_hwpt_set_domain(struct sio_hw_pagetable *hwpt, struct sio_domain *domain,
 			const struct sio_iommu_ops *owner)
 {
-	pthread_rwlockattr_t attr;
-
 	if (IS_ERR(domain))
 		return PTR_ERR(domain);
 	domain->owner = owner;
 	domain->iommufd_hwpt = hwpt;
 	/* Unmap must get in under a steady stream of DMAs walking the tables */
-	pthread_rwlockattr_init(&attr);
-	pthread_rwlockattr_setkind_np(&attr, PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
-	pthread_rwlock_init(&domain->dma_lock, &attr);
-	pthread_rwlockattr_destroy(&attr);
-	sio_lockdep_set_class(&domain->dma_lock, SIO_LOCK_DOMAIN_DMA);
+	sio_rwlock_init_writer_first(&domain->dma_lock, SIO_LOCK_DOMAIN_DMA);
 	sio_iotlb_tag_init(&domain->iotlb);
 	hwpt->domain = domain;
 	return 0;

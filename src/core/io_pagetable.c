@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: MIT
 /*
  * io_pagetable: IOVA areas, allowed and reserved ranges, and the domains that mirror the
- * areas. See io_pagetable.h for the invariants. One mutex (iopt->lock) covers the whole
- * table; it is never held while calling out to an access's unmap callback.
+ * areas. See io_pagetable.h for the invariants. One rwlock (iopt->lock) covers the whole
+ * table, written by all but access copies; it is never held while calling out to an
+ * access's unmap callback.
  *
  * IOVA allocation follows Linux's policy, which clients observe: the lowest hole (above
  * PAGE_SIZE, below the top page) of the allowed ranges that is free of areas and reserved
@@ -19,7 +20,7 @@
 void iopt_init_table(struct io_pagetable *iopt)
 {
 	memset(iopt, 0, sizeof(*iopt));
-	sio_mutex_init(&iopt->lock, SIO_LOCK_IOPT);
+	sio_rwlock_init_writer_first(&iopt->lock, SIO_LOCK_IOPT);
 	INIT_LIST_HEAD(&iopt->area_list);
 	iopt->iova_alignment = 1;
 }
@@ -32,7 +33,7 @@ void iopt_destroy_table(struct io_pagetable *iopt)
 	sio_free(iopt->reserved);
 	sio_free(iopt->domains);
 	sio_free(iopt->accesses);
-	pthread_mutex_destroy(&iopt->lock);
+	pthread_rwlock_destroy(&iopt->lock);
 }
 
 static bool reserved_overlaps(struct io_pagetable *iopt, uint64_t start, uint64_t last)
@@ -381,7 +382,7 @@ static int iopt_map_pages(struct io_pagetable *iopt, struct iopt_pages_elm *elms
 		}
 	}
 
-	pthread_mutex_lock(&iopt->lock);
+	pthread_rwlock_wrlock(&iopt->lock);
 	if ((length & (iopt->iova_alignment - 1)) || !length) {
 		rc = -EINVAL;
 		goto out_unlock;
@@ -445,7 +446,7 @@ static int iopt_map_pages(struct io_pagetable *iopt, struct iopt_pages_elm *elms
 		iopt_areas_insert(iopt, new_areas[i]);
 		new_areas[i] = NULL;
 	}
-	pthread_mutex_unlock(&iopt->lock);
+	pthread_rwlock_unlock(&iopt->lock);
 	sio_free(new_areas);
 	return 0;
 
@@ -455,7 +456,7 @@ out_unfill:
 	for (i = 0; i != nelm; i++)
 		iopt_pages_del_area(new_areas[i]->pages, new_areas[i]);
 out_unlock:
-	pthread_mutex_unlock(&iopt->lock);
+	pthread_rwlock_unlock(&iopt->lock);
 out_free:
 	for (i = 0; i != nelm; i++)
 		sio_free(new_areas[i]);
@@ -467,9 +468,9 @@ static bool iopt_has_domains(struct io_pagetable *iopt)
 {
 	bool any;
 
-	pthread_mutex_lock(&iopt->lock);
+	pthread_rwlock_wrlock(&iopt->lock);
 	any = iopt->ndomains;
-	pthread_mutex_unlock(&iopt->lock);
+	pthread_rwlock_unlock(&iopt->lock);
 	return any;
 }
 
@@ -572,7 +573,7 @@ int iopt_get_pages_list(struct io_pagetable *src, uint64_t iova, uint64_t length
 		return -ENOMEM;
 	list->length = length;
 
-	pthread_mutex_lock(&src->lock);
+	pthread_rwlock_wrlock(&src->lock);
 	cur = iova;
 	area = iopt_area_first(src, cur, cur);
 	while (area && area->iova <= cur) {
@@ -604,7 +605,7 @@ int iopt_get_pages_list(struct io_pagetable *src, uint64_t iova, uint64_t length
 	/* a hole anywhere, the last byte included, is ENOENT */
 	if (!rc && !covered)
 		rc = -ENOENT;
-	pthread_mutex_unlock(&src->lock);
+	pthread_rwlock_unlock(&src->lock);
 	if (rc) {
 		iopt_free_pages_list(list);
 		return rc;
@@ -641,7 +642,7 @@ static int iopt_unmap_iova_range(struct io_pagetable *iopt, uint64_t start, uint
 	int rc = 0;
 
 again:
-	pthread_mutex_lock(&iopt->lock);
+	pthread_rwlock_wrlock(&iopt->lock);
 	while ((area = iopt_area_first(iopt, start, last))) {
 		uint64_t area_first = area->iova, area_last = area->last;
 
@@ -660,7 +661,7 @@ again:
 
 			start = area_first;
 			area->prevent_access = true;
-			pthread_mutex_unlock(&iopt->lock);
+			pthread_rwlock_unlock(&iopt->lock);
 			sio_access_notify_unmap(iopt, area_first, length);
 			if (++tries > 100) {
 				rc = -EDEADLK;
@@ -674,7 +675,7 @@ again:
 			break;
 		start = area_last + 1;
 	}
-	pthread_mutex_unlock(&iopt->lock);
+	pthread_rwlock_unlock(&iopt->lock);
 out:
 	if (unmapped)
 		*unmapped = unmapped_bytes;
@@ -710,10 +711,10 @@ int iopt_set_allow_iova(struct io_pagetable *iopt, struct iopt_range *ranges, si
 		memcpy(copy, ranges, n * sizeof(*copy));
 		qsort(copy, n, sizeof(*copy), range_cmp);
 	}
-	pthread_mutex_lock(&iopt->lock);
+	pthread_rwlock_wrlock(&iopt->lock);
 	for (size_t i = 0; i != n; i++) {
 		if (reserved_overlaps(iopt, copy[i].start, copy[i].last)) {
-			pthread_mutex_unlock(&iopt->lock);
+			pthread_rwlock_unlock(&iopt->lock);
 			sio_free(copy);
 			return -EADDRINUSE;
 		}
@@ -721,7 +722,7 @@ int iopt_set_allow_iova(struct io_pagetable *iopt, struct iopt_range *ranges, si
 	sio_free(iopt->allowed);
 	iopt->allowed = copy;
 	iopt->nallowed = n;
-	pthread_mutex_unlock(&iopt->lock);
+	pthread_rwlock_unlock(&iopt->lock);
 	return 0;
 }
 
@@ -754,17 +755,17 @@ int iopt_reserve_iova(struct io_pagetable *iopt, uint64_t start, uint64_t last, 
 {
 	int rc;
 
-	pthread_mutex_lock(&iopt->lock);
+	pthread_rwlock_wrlock(&iopt->lock);
 	rc = __iopt_reserve_iova(iopt, start, last, owner);
-	pthread_mutex_unlock(&iopt->lock);
+	pthread_rwlock_unlock(&iopt->lock);
 	return rc;
 }
 
 void iopt_remove_reserved_iova(struct io_pagetable *iopt, void *owner)
 {
-	pthread_mutex_lock(&iopt->lock);
+	pthread_rwlock_wrlock(&iopt->lock);
 	__iopt_remove_reserved_iova(iopt, owner);
-	pthread_mutex_unlock(&iopt->lock);
+	pthread_rwlock_unlock(&iopt->lock);
 }
 
 /*
@@ -778,18 +779,18 @@ ssize_t iopt_iova_ranges(struct io_pagetable *iopt, struct iopt_range *out, size
 	size_t n = 0, m;
 	bool done = false;
 
-	pthread_mutex_lock(&iopt->lock);
+	pthread_rwlock_wrlock(&iopt->lock);
 	m = iopt->nreserved;
 	/* A few reserved ranges are the rule: sort them on the stack */
 	if (m + 1 > ARRAY_SIZE(on_stack))
 		r = sio_calloc(m + 1, sizeof(*r));
 	if (!r) {
-		pthread_mutex_unlock(&iopt->lock);
+		pthread_rwlock_unlock(&iopt->lock);
 		return -ENOMEM;
 	}
 	if (m)
 		memcpy(r, iopt->reserved, m * sizeof(*r));
-	pthread_mutex_unlock(&iopt->lock);
+	pthread_rwlock_unlock(&iopt->lock);
 	qsort(r, m, sizeof(*r), range_cmp);
 	for (size_t i = 0; i != m && !done; i++) {
 		if (r[i].last < next)
@@ -896,7 +897,7 @@ int iopt_table_add_domain(struct io_pagetable *iopt, struct sio_domain *domain)
 	uint64_t new_alignment;
 	int rc;
 
-	pthread_mutex_lock(&iopt->lock);
+	pthread_rwlock_wrlock(&iopt->lock);
 	for (size_t i = 0; i != iopt->ndomains; i++) {
 		if (iopt->domains[i] == domain) {
 			rc = -EEXIST;
@@ -935,12 +936,12 @@ int iopt_table_add_domain(struct io_pagetable *iopt, struct sio_domain *domain)
 		goto out_reserved;
 	iopt->iova_alignment = new_alignment;
 	iopt->domains[iopt->ndomains++] = domain;
-	pthread_mutex_unlock(&iopt->lock);
+	pthread_rwlock_unlock(&iopt->lock);
 	return 0;
 out_reserved:
 	__iopt_remove_reserved_iova(iopt, domain);
 out_unlock:
-	pthread_mutex_unlock(&iopt->lock);
+	pthread_rwlock_unlock(&iopt->lock);
 	return rc;
 }
 
@@ -949,7 +950,7 @@ void iopt_table_remove_domain(struct io_pagetable *iopt, struct sio_domain *doma
 	struct iopt_area *area;
 	size_t i;
 
-	pthread_mutex_lock(&iopt->lock);
+	pthread_rwlock_wrlock(&iopt->lock);
 	for (i = 0; i != iopt->ndomains && iopt->domains[i] != domain; i++)
 		;
 	if (i == iopt->ndomains)
@@ -968,7 +969,7 @@ void iopt_table_remove_domain(struct io_pagetable *iopt, struct sio_domain *doma
 	__iopt_remove_reserved_iova(iopt, domain);
 	iopt_calculate_iova_alignment(iopt);
 out:
-	pthread_mutex_unlock(&iopt->lock);
+	pthread_rwlock_unlock(&iopt->lock);
 }
 
 /* Split @area so that @iova is its last byte (VFIO type1 v0 unmap of part of a mapping) */
@@ -1018,7 +1019,7 @@ int iopt_cut_iova(struct io_pagetable *iopt, uint64_t *iovas, size_t num)
 {
 	int rc = 0;
 
-	pthread_mutex_lock(&iopt->lock);
+	pthread_rwlock_wrlock(&iopt->lock);
 	for (size_t i = 0; i < num; i++) {
 		struct iopt_area *area = iopt_area_first(iopt, iovas[i], iovas[i]);
 
@@ -1028,23 +1029,23 @@ int iopt_cut_iova(struct io_pagetable *iopt, uint64_t *iovas, size_t num)
 		if (rc)
 			break;
 	}
-	pthread_mutex_unlock(&iopt->lock);
+	pthread_rwlock_unlock(&iopt->lock);
 	return rc;
 }
 
 void iopt_enable_large_pages(struct io_pagetable *iopt)
 {
-	pthread_mutex_lock(&iopt->lock);
+	pthread_rwlock_wrlock(&iopt->lock);
 	__atomic_store_n(&iopt->disable_large_pages, false, __ATOMIC_RELAXED);
 	iopt_calculate_iova_alignment(iopt);
-	pthread_mutex_unlock(&iopt->lock);
+	pthread_rwlock_unlock(&iopt->lock);
 }
 
 int iopt_disable_large_pages(struct io_pagetable *iopt)
 {
 	int rc = 0;
 
-	pthread_mutex_lock(&iopt->lock);
+	pthread_rwlock_wrlock(&iopt->lock);
 	if (iopt->disable_large_pages)
 		goto out;
 	if (iopt->ndomains && iopt->nareas) {
@@ -1056,7 +1057,7 @@ int iopt_disable_large_pages(struct io_pagetable *iopt)
 	if (rc)
 		__atomic_store_n(&iopt->disable_large_pages, false, __ATOMIC_RELAXED);
 out:
-	pthread_mutex_unlock(&iopt->lock);
+	pthread_rwlock_unlock(&iopt->lock);
 	return rc;
 }
 
@@ -1065,7 +1066,7 @@ int iopt_add_access(struct io_pagetable *iopt, struct sio_access *access)
 	struct iopt_access_ent *n;
 	int rc;
 
-	pthread_mutex_lock(&iopt->lock);
+	pthread_rwlock_wrlock(&iopt->lock);
 	n = sio_realloc_array(iopt->accesses, iopt->naccesses + 1, sizeof(*n));
 	if (!n) {
 		rc = -ENOMEM;
@@ -1081,13 +1082,13 @@ int iopt_add_access(struct io_pagetable *iopt, struct sio_access *access)
 	}
 	access->iopt_access_list_id = iopt->next_access_id++;
 out:
-	pthread_mutex_unlock(&iopt->lock);
+	pthread_rwlock_unlock(&iopt->lock);
 	return rc;
 }
 
 void iopt_remove_access(struct io_pagetable *iopt, struct sio_access *access, uint32_t id)
 {
-	pthread_mutex_lock(&iopt->lock);
+	pthread_rwlock_wrlock(&iopt->lock);
 	for (size_t i = 0; i != iopt->naccesses; i++) {
 		if (iopt->accesses[i].access == access && iopt->accesses[i].id == id) {
 			iopt->accesses[i] = iopt->accesses[--iopt->naccesses];
@@ -1095,7 +1096,7 @@ void iopt_remove_access(struct io_pagetable *iopt, struct sio_access *access, ui
 		}
 	}
 	iopt_calculate_iova_alignment(iopt);
-	pthread_mutex_unlock(&iopt->lock);
+	pthread_rwlock_unlock(&iopt->lock);
 }
 
 /*
@@ -1162,11 +1163,11 @@ int iopt_read_and_clear_dirty(struct io_pagetable *iopt, struct sio_domain *doma
 
 	if (check_add_overflow(iova, length - 1, &last_iova))
 		return -EOVERFLOW;
-	pthread_mutex_lock(&iopt->lock);
+	pthread_rwlock_wrlock(&iopt->lock);
 	if ((iova & (iopt->iova_alignment - 1)) ||
 	    ((last_iova + 1) & (iopt->iova_alignment - 1)))
 		rc = -EINVAL;
-	pthread_mutex_unlock(&iopt->lock);
+	pthread_rwlock_unlock(&iopt->lock);
 	if (rc)
 		return rc;
 	if (!page_size)
@@ -1179,7 +1180,7 @@ int iopt_read_and_clear_dirty(struct io_pagetable *iopt, struct sio_domain *doma
 	c.base = iova;
 	c.ubitmap = ubitmap;
 	c.pgshift = (unsigned int)__builtin_ctzll(page_size);
-	pthread_mutex_lock(&iopt->lock);
+	pthread_rwlock_wrlock(&iopt->lock);
 	for (cur = iova;;) {
 		struct iopt_area *area = iopt_area_first(iopt, cur, cur);
 		uint64_t last;
@@ -1193,7 +1194,7 @@ int iopt_read_and_clear_dirty(struct io_pagetable *iopt, struct sio_domain *doma
 			break;
 		cur = last + 1;
 	}
-	pthread_mutex_unlock(&iopt->lock);
+	pthread_rwlock_unlock(&iopt->lock);
 	return 0;
 }
 
@@ -1209,7 +1210,7 @@ int iopt_set_dirty_tracking(struct io_pagetable *iopt, struct sio_domain *domain
 
 	if (!domain->dirty_ops)
 		return -EOPNOTSUPP;
-	pthread_mutex_lock(&iopt->lock);
+	pthread_rwlock_wrlock(&iopt->lock);
 	/* Start from a clean snapshot */
 	if (enable) {
 		iopt_for_each_area(iopt, area) {
@@ -1222,7 +1223,7 @@ int iopt_set_dirty_tracking(struct io_pagetable *iopt, struct sio_domain *domain
 	}
 	rc = domain->dirty_ops->set_dirty_tracking(domain, enable);
 out:
-	pthread_mutex_unlock(&iopt->lock);
+	pthread_rwlock_unlock(&iopt->lock);
 	return rc;
 }
 
@@ -1234,9 +1235,9 @@ void iopt_revoke_dmabuf_area(struct io_pagetable *iopt, struct iopt_pages *pages
 {
 	struct iopt_area *area;
 
-	pthread_mutex_lock(&iopt->lock);
+	pthread_rwlock_wrlock(&iopt->lock);
 	iopt_for_each_area(iopt, area)
 		if (area->pages == pages)
 			iopt_area_unfill_domains(iopt, area);
-	pthread_mutex_unlock(&iopt->lock);
+	pthread_rwlock_unlock(&iopt->lock);
 }

@@ -139,7 +139,12 @@ struct iopt_access_ent {
 };
 
 struct io_pagetable {
-	pthread_mutex_t lock;
+	/*
+	 * Linux's iova_rwsem and domains_rwsem in one: written by everything that changes the
+	 * table or its domains, read only by access copies (which, as Linux's, hold it for the
+	 * copy: an unmap waits for them). Waiting writers go first.
+	 */
+	pthread_rwlock_t lock;
 	struct iopt_area *area_root; /* a tree ordered by iova (area_tree.c) */
 	struct list_head area_list;  /* the same areas, in order */
 	size_t nareas;

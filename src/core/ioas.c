@@ -101,9 +101,9 @@ int sio_ioas_iova_ranges(struct sio_ucmd *ucmd)
 			goto out_free;
 	}
 	cmd->num_iovas = n;
-	pthread_mutex_lock(&ioas->iopt.lock);
+	pthread_rwlock_wrlock(&ioas->iopt.lock);
 	cmd->out_iova_alignment = ioas->iopt.iova_alignment;
-	pthread_mutex_unlock(&ioas->iopt.lock);
+	pthread_rwlock_unlock(&ioas->iopt.lock);
 	rc = sio_ucmd_respond(ucmd, sizeof(*cmd));
 	if (!rc && n > max_iovas)
 		rc = -EMSGSIZE;
@@ -338,7 +338,7 @@ static int change_process_check(struct io_pagetable *iopt)
 	struct iopt_area *area;
 	int rc = 0;
 
-	pthread_mutex_lock(&iopt->lock);
+	pthread_rwlock_wrlock(&iopt->lock);
 	iopt_for_each_area(iopt, area) {
 		struct iopt_pages *pages = area->pages;
 
@@ -349,7 +349,7 @@ static int change_process_check(struct io_pagetable *iopt)
 		if (pages->source_pid != sio_self_pid())
 			rc = -EOPNOTSUPP;
 	}
-	pthread_mutex_unlock(&iopt->lock);
+	pthread_rwlock_unlock(&iopt->lock);
 	return rc;
 }
 

@@ -298,12 +298,12 @@ static void lock_tables(struct keep_op *op, bool lock)
 {
 	if (!lock) {
 		while (op->nlocked)
-			pthread_mutex_unlock(&op->ioas[--op->nlocked]->iopt.lock);
+			pthread_rwlock_unlock(&op->ioas[--op->nlocked]->iopt.lock);
 		return;
 	}
 	qsort(op->ioas, op->nioas, sizeof(*op->ioas), ioas_cmp);
 	for (; op->nlocked != op->nioas; op->nlocked++)
-		pthread_mutex_lock(&op->ioas[op->nlocked]->iopt.lock);
+		pthread_rwlock_wrlock(&op->ioas[op->nlocked]->iopt.lock);
 }
 
 static void lock_dma(struct keep_op *op, bool lock)
@@ -364,7 +364,7 @@ static void op_release(struct keep_op *op)
 static int trylock_new_tables(struct keep_op *op)
 {
 	for (; op->nlocked != op->nioas; op->nlocked++)
-		if (pthread_mutex_trylock(&op->ioas[op->nlocked]->iopt.lock))
+		if (pthread_rwlock_trywrlock(&op->ioas[op->nlocked]->iopt.lock))
 			return -EAGAIN;
 	return 0;
 }

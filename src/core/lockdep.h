@@ -87,6 +87,15 @@ static inline int sio_lockdep_wrlock(pthread_rwlock_t *l, const char *file, int 
 	return (pthread_rwlock_wrlock)(l);
 }
 
+static inline int sio_lockdep_trywrlock(pthread_rwlock_t *l)
+{
+	int rc = (pthread_rwlock_trywrlock)(l);
+
+	if (!rc)
+		sio_lockdep_acquired_try(l);
+	return rc;
+}
+
 static inline int sio_lockdep_rwunlock(pthread_rwlock_t *l)
 {
 	sio_lockdep_release(l);
@@ -111,6 +120,7 @@ static inline int sio_lockdep_rwlock_destroy(pthread_rwlock_t *l)
 #define pthread_mutex_destroy(m) sio_lockdep_mutex_destroy(m)
 #define pthread_rwlock_rdlock(l) sio_lockdep_rdlock(l, __FILE__, __LINE__)
 #define pthread_rwlock_wrlock(l) sio_lockdep_wrlock(l, __FILE__, __LINE__)
+#define pthread_rwlock_trywrlock(l) sio_lockdep_trywrlock(l)
 #define pthread_rwlock_unlock(l) sio_lockdep_rwunlock(l)
 #define pthread_rwlock_destroy(l) sio_lockdep_rwlock_destroy(l)
 #else
@@ -128,6 +138,18 @@ static inline void sio_mutex_init(pthread_mutex_t *m, enum sio_lock_class cls)
 static inline void sio_rwlock_init(pthread_rwlock_t *l, enum sio_lock_class cls)
 {
 	pthread_rwlock_init(l, NULL);
+	sio_lockdep_set_class(l, cls);
+}
+
+/* A rwlock whose waiting writers go before new readers: steady reads cannot starve them */
+static inline void sio_rwlock_init_writer_first(pthread_rwlock_t *l, enum sio_lock_class cls)
+{
+	pthread_rwlockattr_t attr;
+
+	pthread_rwlockattr_init(&attr);
+	pthread_rwlockattr_setkind_np(&attr, PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
+	pthread_rwlock_init(l, &attr);
+	pthread_rwlockattr_destroy(&attr);
 	sio_lockdep_set_class(l, cls);
 }
 

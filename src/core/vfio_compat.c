@@ -177,7 +177,7 @@ static uint64_t vfio_pagesizes(struct sio_ioas *ioas)
 	struct io_pagetable *iopt = &ioas->iopt;
 	uint64_t pgsizes = UINT64_MAX;
 
-	pthread_mutex_lock(&iopt->lock);
+	pthread_rwlock_wrlock(&iopt->lock);
 	for (size_t i = 0; i != iopt->ndomains; i++)
 		pgsizes &= iopt->domains[i]->pgsize_bitmap;
 	if (pgsizes & ~SIO_PAGE_MASK) {
@@ -185,7 +185,7 @@ static uint64_t vfio_pagesizes(struct sio_ioas *ioas)
 		pgsizes |= SIO_PAGE_SIZE;
 	}
 	pgsizes = max_t(uint64_t, pgsizes, iopt->iova_alignment);
-	pthread_mutex_unlock(&iopt->lock);
+	pthread_rwlock_unlock(&iopt->lock);
 	return pgsizes;
 }
 
