@@ -1000,9 +1000,15 @@ static int iopt_area_split(struct io_pagetable *iopt, struct iopt_area *area, ui
 	rhs->start_byte = iopt_area_start_byte(area, new_start);
 	lhs_last_idx = (area->start_byte + (new_start - area->iova) - 1) / SIO_PAGE_SIZE;
 	rhs_first_idx = iopt_area_first_index(rhs);
-	if (area->filled && lhs_last_idx == rhs_first_idx) {
-		/* Both halves now hold the page they share */
-		rc = iopt_pages_pin(area->pages, rhs_first_idx, rhs_first_idx);
+	if (area->filled) {
+		/*
+		 * Each half unpins its own pages later: both now hold the page they share, or,
+		 * cut on a page boundary, the one pin becomes two
+		 */
+		if (lhs_last_idx == rhs_first_idx)
+			rc = iopt_pages_pin(area->pages, rhs_first_idx, rhs_first_idx);
+		else
+			rc = iopt_pages_split_pin(area->pages);
 		if (rc) {
 			sio_free(rhs);
 			return rc;

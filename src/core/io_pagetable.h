@@ -229,6 +229,7 @@ static inline bool iopt_get_pages_unless_zero(struct iopt_pages *pages)
 }
 int iopt_pages_pin(struct iopt_pages *pages, size_t first, size_t last);
 void iopt_pages_unpin(struct iopt_pages *pages, size_t first, size_t last);
+int iopt_pages_split_pin(struct iopt_pages *pages);
 int iopt_pages_update_pinned(struct iopt_pages *pages, size_t npages, bool inc);
 int iopt_pages_rw(struct iopt_pages *pages, uint64_t start_byte, void *data, size_t len,
 		  unsigned int flags);

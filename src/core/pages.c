@@ -822,6 +822,23 @@ out:
 	return rc;
 }
 
+/*
+ * One pin becomes two (an area cut in two on a page boundary): the pages stay pinned once
+ * and each half unpins on its own, so it counts as a pin held, and the run boundary the first
+ * half's unpin makes at the cut needs room. On failure nothing changed.
+ */
+int iopt_pages_split_pin(struct iopt_pages *pages)
+{
+	int rc;
+
+	pthread_mutex_lock(&pages->mutex);
+	rc = runs_reserve(pages, max_t(size_t, 2 * (pages->pin_ops + 1), pages->nruns + 2));
+	if (!rc)
+		pages->pin_ops++;
+	pthread_mutex_unlock(&pages->mutex);
+	return rc;
+}
+
 void iopt_pages_unpin(struct iopt_pages *pages, size_t first, size_t last)
 {
 	size_t nfreed = 0, pos, lo;

@@ -87,6 +87,49 @@ static void test_vfio_info(int fd)
 	CHECK_ERR(ENODEV, softiommu_ioctl(fd, IOMMU_VFIO_IOAS, &v));
 }
 
+/*
+ * VFIO type1 (v0) unmaps part of a mapping by cutting its area: each half then unpins its
+ * own pages (vfio_v0_cut_unpins_both_halves)
+ */
+static void test_vfio_v0_cut_unpins(int fd)
+{
+	struct iommu_vfio_ioas v = { .size = sizeof(v), .op = IOMMU_VFIO_IOAS_SET };
+	char *mem = mmap(NULL, 2 * 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
+			 -1, 0);
+	struct vfio_iommu_type1_dma_map map = { .argsz = sizeof(map),
+						.flags = VFIO_DMA_MAP_FLAG_READ |
+							 VFIO_DMA_MAP_FLAG_WRITE,
+						.vaddr = (uintptr_t)mem, .iova = 1 << 24,
+						.size = 2 * 4096 };
+	struct vfio_iommu_type1_dma_unmap un = { .argsz = sizeof(un),
+						 .iova = (1 << 24) + 4096, .size = 4096 };
+	struct iommu_ioas_copy cp = { .size = sizeof(cp), .src_iova = 1 << 24, .length = 4096,
+				      .flags = IOMMU_IOAS_MAP_READABLE };
+	uint32_t ioas = t_ioas_alloc(fd), stdev;
+	unsigned long before = t_pinned();
+
+	v.ioas_id = ioas;
+	CHECK_OK(softiommu_ioctl(fd, IOMMU_VFIO_IOAS, &v));
+	stdev = t_mock_domain(fd, ioas, NULL, NULL);
+	CHECK_OK(softiommu_ioctl(fd, VFIO_SET_IOMMU, (void *)VFIO_TYPE1_IOMMU));
+	CHECK_OK(softiommu_ioctl(fd, VFIO_IOMMU_MAP_DMA, &map));
+	CHECK(t_pinned() == before + 2);
+	CHECK_OK(softiommu_ioctl(fd, VFIO_IOMMU_UNMAP_DMA, &un));
+	CHECK(un.size == 4096);
+	CHECK(t_pinned() == before + 1);
+	/* the pages stay referenced (a copy into an IOAS without domains pins nothing) */
+	cp.dst_ioas_id = t_ioas_alloc(fd);
+	cp.src_ioas_id = ioas;
+	CHECK_OK(softiommu_ioctl(fd, IOMMU_IOAS_COPY, &cp));
+	un.iova = 1 << 24;
+	CHECK_OK(softiommu_ioctl(fd, VFIO_IOMMU_UNMAP_DMA, &un));
+	CHECK(t_pinned() == before);
+	CHECK_OK(t_destroy(fd, cp.dst_ioas_id));
+	CHECK_OK(t_destroy(fd, stdev));
+	CHECK_OK(t_destroy(fd, ioas));
+	munmap(mem, 2 * 4096);
+}
+
 static void test_corners(int fd)
 {
 	uint32_t ioas = t_ioas_alloc(fd);
@@ -601,6 +644,7 @@ int main(void)
 	test_auto_domain_shared(fd);
 	test_hw_info(fd);
 	test_vfio_info(fd);
+	test_vfio_v0_cut_unpins(fd);
 	test_corners(fd);
 	test_dirty_bitmap_order(fd);
 	test_allow_iovas_huge_count(fd);
