@@ -2,7 +2,7 @@
 # replay.sh PROGRAM [PRELOAD] — replay the committed kernel traces (tests/diff/traces, made by
 # gen-traces.sh on Linux 7.2) under softiommu: run PROGRAM (difftest) for each block of seeds,
 # with PRELOAD as LD_PRELOAD when given (the shim), and fail on the first line that differs
-# from the kernel's, printing it. With DIFFTEST_SUMMARY=1 it also prints the figures.
+# from the kernel's, printing it, or on a "softiommu: BUG" line on its standard error. With DIFFTEST_SUMMARY=1 it also prints the figures.
 set -uo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 PROG=$1
@@ -23,6 +23,11 @@ for f in "${files[@]}"; do
 	else
 		"$PROG" "$seeds" "$nops" >"$tmp/soft" 2>"$tmp/err"
 	fi || { echo "replay: $PROG $seeds $nops failed:"; cat "$tmp/err"; rc=1; continue; }
+	# An inconsistency softiommu caught in itself fails the replay too, traces equal or not
+	if grep -q 'softiommu: BUG' "$tmp/err"; then
+		echo "replay: $PROG $seeds $nops: $(grep -m1 'softiommu: BUG' "$tmp/err")"
+		rc=1
+	fi
 	if ! cmp -s "$tmp/linux" "$tmp/soft"; then
 		n=$(cmp "$tmp/linux" "$tmp/soft" 2>&1 | sed -n 's/.* line \([0-9]*\).*/\1/p')
 		n=${n:-$(($(wc -l <"$tmp/soft") + 1))}
