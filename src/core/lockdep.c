@@ -13,6 +13,7 @@
  */
 #define SIO_LOCKDEP_IMPL
 #include <stdatomic.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -74,8 +75,12 @@ static struct {
 	_Atomic unsigned char cls;
 } table[TABLE_SIZE];
 static atomic_flag table_busy = ATOMIC_FLAG_INIT;
-#define TOMBSTONE ((const void *)1)
 
+/*
+ * Open addressing with linear probing, and deletion by shifting back the entries after the
+ * freed slot (no tombstones): locks are made and destroyed by the million in a long run (the
+ * fuzzer), and tombstones would make every lookup of a lock without a class walk the table.
+ */
 static unsigned int slot_of(const void *lock)
 {
 	uintptr_t x = (uintptr_t)lock;
@@ -97,67 +102,80 @@ static void table_unlock(void)
 	atomic_flag_clear_explicit(&table_busy, memory_order_release);
 }
 
+/* The slot holding @lock, or the empty slot ending its probe sequence; table locked */
+static unsigned int table_find(const void *lock)
+{
+	unsigned int i = slot_of(lock);
+
+	for (unsigned int n = 0; n != TABLE_SIZE; n++, i = (i + 1) & (TABLE_SIZE - 1)) {
+		const void *cur = atomic_load_explicit(&table[i].lock, memory_order_relaxed);
+
+		if (!cur || cur == lock)
+			return i;
+	}
+	return TABLE_SIZE; /* full */
+}
+
 void sio_lockdep_set_class(const void *lock, enum sio_lock_class cls)
 {
-	unsigned int i = slot_of(lock), tomb = TABLE_SIZE;
+	unsigned int i;
 
 	if (lockdep_off)
 		return;
 	table_lock();
-	for (unsigned int n = 0; n != TABLE_SIZE; n++, i = (i + 1) & (TABLE_SIZE - 1)) {
-		const void *cur = atomic_load_explicit(&table[i].lock, memory_order_relaxed);
-
-		if (cur == lock || !cur) {
-			if (!cur && tomb != TABLE_SIZE)
-				i = tomb;
-			atomic_store_explicit(&table[i].cls, (unsigned char)cls,
-					      memory_order_relaxed);
-			atomic_store_explicit(&table[i].lock, lock, memory_order_release);
-			break;
-		}
-		if (cur == TOMBSTONE && tomb == TABLE_SIZE)
-			tomb = i;
+	i = table_find(lock);
+	if (i != TABLE_SIZE) {
+		atomic_store_explicit(&table[i].cls, (unsigned char)cls, memory_order_relaxed);
+		atomic_store_explicit(&table[i].lock, lock, memory_order_release);
 	}
 	table_unlock();
 }
 
 static enum sio_lock_class class_of(const void *lock)
 {
-	unsigned int i = slot_of(lock);
 	enum sio_lock_class cls = SIO_LOCK_NONE;
+	unsigned int i;
 
 	table_lock();
-	for (unsigned int n = 0; n != TABLE_SIZE; n++, i = (i + 1) & (TABLE_SIZE - 1)) {
-		const void *cur = atomic_load_explicit(&table[i].lock, memory_order_relaxed);
-
-		if (!cur)
-			break;
-		if (cur == lock) {
-			cls = atomic_load_explicit(&table[i].cls, memory_order_relaxed);
-			break;
-		}
-	}
+	i = table_find(lock);
+	if (i != TABLE_SIZE && atomic_load_explicit(&table[i].lock, memory_order_relaxed))
+		cls = atomic_load_explicit(&table[i].cls, memory_order_relaxed);
 	table_unlock();
 	return cls;
 }
 
+/* Whether slot @h lies cyclically in (@lo, @hi] */
+static bool cyclic_between(unsigned int lo, unsigned int h, unsigned int hi)
+{
+	return lo <= hi ? lo < h && h <= hi : lo < h || h <= hi;
+}
+
 void sio_lockdep_forget(const void *lock)
 {
-	unsigned int i = slot_of(lock);
+	unsigned int i, j;
 
 	if (lockdep_off)
 		return;
 	table_lock();
-	for (unsigned int n = 0; n != TABLE_SIZE; n++, i = (i + 1) & (TABLE_SIZE - 1)) {
-		const void *cur = atomic_load_explicit(&table[i].lock, memory_order_relaxed);
+	i = table_find(lock);
+	if (i == TABLE_SIZE || !atomic_load_explicit(&table[i].lock, memory_order_relaxed))
+		goto out;
+	/* Shift back every entry after @i whose probe sequence passes over the hole */
+	for (j = (i + 1) & (TABLE_SIZE - 1);; j = (j + 1) & (TABLE_SIZE - 1)) {
+		const void *cur = atomic_load_explicit(&table[j].lock, memory_order_relaxed);
 
 		if (!cur)
 			break;
-		if (cur == lock) {
-			atomic_store_explicit(&table[i].lock, TOMBSTONE, memory_order_relaxed);
-			break;
-		}
+		if (cyclic_between(i, slot_of(cur), j))
+			continue;
+		atomic_store_explicit(&table[i].cls,
+				      atomic_load_explicit(&table[j].cls, memory_order_relaxed),
+				      memory_order_relaxed);
+		atomic_store_explicit(&table[i].lock, cur, memory_order_relaxed);
+		i = j;
 	}
+	atomic_store_explicit(&table[i].lock, NULL, memory_order_relaxed);
+out:
 	table_unlock();
 }
 
