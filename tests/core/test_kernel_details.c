@@ -470,25 +470,6 @@ static void test_access_pages_top(int fd)
 	munmap(mem, 4096);
 }
 
-static long access_rw(int fd, uint32_t access, uint64_t iova, void *buf, size_t len,
-		      uint32_t flags)
-{
-	struct iommu_test_cmd rw = { .size = sizeof(rw), .op = IOMMU_TEST_OP_ACCESS_RW,
-				     .id = access, .access_rw.iova = iova,
-				     .access_rw.length = len, .access_rw.uptr = (uintptr_t)buf,
-				     .access_rw.flags = flags };
-
-	return softiommu_ioctl(fd, IOMMU_TEST_CMD, &rw);
-}
-
-static uint32_t access_create(int fd, uint32_t ioas)
-{
-	struct iommu_test_cmd ca = { .size = sizeof(ca), .op = IOMMU_TEST_OP_CREATE_ACCESS,
-				     .id = ioas };
-
-	return softiommu_ioctl(fd, IOMMU_TEST_CMD, &ca) ? 0 : ca.create_access.out_access_fd;
-}
-
 /*
  * Read-only memory mapped writable, without a domain (nothing pinned): the slow access path
  * pins the pages as their mapping does (FOLL_WRITE), one page only for the copy's direction
@@ -502,17 +483,17 @@ static void test_access_rw_readonly_mapped_writable(int fd)
 
 	CHECK_OK(t_map(fd, ioas, mem, 2 * 4096, &iova, IOMMU_IOAS_MAP_READABLE |
 		       IOMMU_IOAS_MAP_WRITEABLE | IOMMU_IOAS_MAP_FIXED_IOVA));
-	access = access_create(fd, ioas);
+	access = t_access_create(fd, ioas, 0);
 	CHECK(access != 0);
 	/* access_rw_ro_fast_read: copy_from_user only */
-	CHECK_OK(access_rw(fd, access, iova + 4090, buf, 12, 0));
+	CHECK_OK(t_access_rw(fd, access, iova + 4090, buf, 12, 0));
 	/* access_rw_ro_slow_one_page_read: one page, pinned for reading */
-	CHECK_OK(access_rw(fd, access, iova + 100, buf, 12, MOCK_ACCESS_RW_SLOW_PATH));
+	CHECK_OK(t_access_rw(fd, access, iova + 100, buf, 12, MOCK_ACCESS_RW_SLOW_PATH));
 	/* access_rw_ro_slow_read_efault: two pages, pinned for writing as mapped */
-	CHECK_ERR(EFAULT, access_rw(fd, access, iova + 4090, buf, 12, MOCK_ACCESS_RW_SLOW_PATH));
+	CHECK_ERR(EFAULT, t_access_rw(fd, access, iova + 4090, buf, 12, MOCK_ACCESS_RW_SLOW_PATH));
 	/* access_rw_ro_write_efault: both paths */
-	CHECK_ERR(EFAULT, access_rw(fd, access, iova + 100, buf, 12, MOCK_ACCESS_RW_WRITE));
-	CHECK_ERR(EFAULT, access_rw(fd, access, iova + 100, buf, 12,
+	CHECK_ERR(EFAULT, t_access_rw(fd, access, iova + 100, buf, 12, MOCK_ACCESS_RW_WRITE));
+	CHECK_ERR(EFAULT, t_access_rw(fd, access, iova + 100, buf, 12,
 				    MOCK_ACCESS_RW_WRITE | MOCK_ACCESS_RW_SLOW_PATH));
 	CHECK_OK(softiommu_close((int)access));
 	CHECK_OK(t_destroy(fd, ioas));
@@ -529,11 +510,11 @@ static void test_map_last_page(int fd)
 	/* map_last_page_lazy: no domain, nothing pinned */
 	CHECK_OK(t_map(fd, ioas, (void *)(uintptr_t)top, 100, &iova,
 		       IOMMU_IOAS_MAP_READABLE | IOMMU_IOAS_MAP_FIXED_IOVA));
-	access = access_create(fd, ioas);
+	access = t_access_create(fd, ioas, 0);
 	CHECK(access != 0);
 	/* access_rw_last_page_efault: copy_from_user, and one page by remote GUP */
-	CHECK_ERR(EFAULT, access_rw(fd, access, iova, buf, 12, 0));
-	CHECK_ERR(EFAULT, access_rw(fd, access, iova, buf, 12, MOCK_ACCESS_RW_SLOW_PATH));
+	CHECK_ERR(EFAULT, t_access_rw(fd, access, iova, buf, 12, 0));
+	CHECK_ERR(EFAULT, t_access_rw(fd, access, iova, buf, 12, MOCK_ACCESS_RW_SLOW_PATH));
 	CHECK_OK(softiommu_close((int)access));
 	/* map_last_page_pinned_eoverflow: a domain pins it (2 KiB: the mock's IOVA granule), and the page count wraps */
 	stdev = t_mock_domain(fd, ioas2, NULL, NULL);

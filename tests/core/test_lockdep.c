@@ -15,16 +15,7 @@
 
 #include "../../src/core/lockdep.h"
 
-static int failures;
-
-#define CHECK(cond)                                                                   \
-	do {                                                                          \
-		if (!(cond)) {                                                        \
-			failures++;                                                   \
-			fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, \
-				#cond);                                               \
-		}                                                                     \
-	} while (0)
+#include "../common/check.h"
 
 /* Whether taking @first then @second aborts (in a child, its report sent to /dev/null) */
 static bool order_aborts(pthread_mutex_t *first, pthread_mutex_t *second)
@@ -117,6 +108,5 @@ int main(void)
 {
 	test_order();
 	test_churn();
-	printf("%s\n", failures ? "FAIL" : "ok");
-	return failures ? 1 : 0;
+	return check_done("test_lockdep");
 }

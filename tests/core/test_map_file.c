@@ -116,17 +116,6 @@ static void test_outlives_client(int fd)
 	CHECK_OK(t_destroy(fd, ioas));
 }
 
-static long access_rw(int fd, uint32_t access, uint64_t iova, void *buf, size_t len,
-		      uint32_t flags)
-{
-	struct iommu_test_cmd rw = { .size = sizeof(rw), .op = IOMMU_TEST_OP_ACCESS_RW,
-				     .id = access, .access_rw.iova = iova,
-				     .access_rw.length = len, .access_rw.uptr = (uintptr_t)buf,
-				     .access_rw.flags = flags };
-
-	return softiommu_ioctl(fd, IOMMU_TEST_CMD, &rw);
-}
-
 /*
  * An area far longer than its file (1 PiB: more than a process's address space), mapped
  * without a domain: Linux pins only what an access asks for, so the pages inside the file
@@ -149,9 +138,9 @@ static void test_far_past_eof(int fd)
 	CHECK_OK(softiommu_ioctl(fd, IOMMU_TEST_CMD, &ca));
 	access = ca.create_access.out_access_fd;
 	/* map_file_far_past_eof_rw: inside the file, both paths */
-	CHECK_OK(access_rw(fd, access, iova + PG + 8, out, 4, 0));
+	CHECK_OK(t_access_rw(fd, access, iova + PG + 8, out, 4, 0));
 	CHECK(!strcmp(out, "far"));
-	CHECK_OK(access_rw(fd, access, iova + PG + 8, out, 4, MOCK_ACCESS_RW_SLOW_PATH));
+	CHECK_OK(t_access_rw(fd, access, iova + PG + 8, out, 4, MOCK_ACCESS_RW_SLOW_PATH));
 	/* map_file_far_past_eof_pin: an access pins the pages it asks for */
 	ap.id = access;
 	ap.access_pages.iova = iova;
@@ -170,10 +159,10 @@ static void test_far_past_eof(int fd)
 	}
 	CHECK(t_pinned() == 0);
 	/* map_file_rw_past_eof_einval: the page past the end, and the partial last page */
-	CHECK_ERR(EINVAL, access_rw(fd, access, iova + 5 * PG, out, 4, 0));
-	CHECK_ERR(EINVAL, access_rw(fd, access, iova + 4 * PG, out, 4, MOCK_ACCESS_RW_SLOW_PATH));
-	CHECK_ERR(EINVAL, access_rw(fd, access, iova + 3 * PG, out, 2 * PG, 0));
-	CHECK_OK(access_rw(fd, access, iova + 3 * PG, out, 4, MOCK_ACCESS_RW_WRITE));
+	CHECK_ERR(EINVAL, t_access_rw(fd, access, iova + 5 * PG, out, 4, 0));
+	CHECK_ERR(EINVAL, t_access_rw(fd, access, iova + 4 * PG, out, 4, MOCK_ACCESS_RW_SLOW_PATH));
+	CHECK_ERR(EINVAL, t_access_rw(fd, access, iova + 3 * PG, out, 2 * PG, 0));
+	CHECK_OK(t_access_rw(fd, access, iova + 3 * PG, out, 4, MOCK_ACCESS_RW_WRITE));
 	ap.access_pages.iova = iova + 3 * PG;
 	CHECK_ERR(EINVAL, softiommu_ioctl(fd, IOMMU_TEST_CMD, &ap));
 	CHECK(t_pinned() == 0);

@@ -18,16 +18,7 @@
 #define NPAGES 300
 #define PG 4096UL
 
-static int failures;
-
-#define CHECK(cond)                                                                   \
-	do {                                                                          \
-		if (!(cond)) {                                                        \
-			failures++;                                                   \
-			fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, \
-				#cond);                                               \
-		}                                                                     \
-	} while (0)
+#include "../common/check.h"
 
 static unsigned long pinned_vm(void)
 {
@@ -164,6 +155,5 @@ int main(void)
 	test_random(mem);
 	test_one_run();
 	test_bugs(mem);
-	printf("test_pin_runs: %s\n", failures ? "FAILED" : "passed");
-	return failures != 0;
+	return check_done("test_pin_runs");
 }

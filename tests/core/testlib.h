@@ -132,6 +132,27 @@ static inline long t_destroy(int fd, uint32_t id)
 	return softiommu_ioctl(fd, IOMMU_DESTROY, &cmd);
 }
 
+/* A selftest access object on @ioas (its descriptor number as the ID), or 0 */
+static inline uint32_t t_access_create(int fd, uint32_t ioas, uint32_t flags)
+{
+	struct iommu_test_cmd ca = { .size = sizeof(ca), .op = IOMMU_TEST_OP_CREATE_ACCESS,
+				     .id = ioas, .create_access.flags = flags };
+
+	return softiommu_ioctl(fd, IOMMU_TEST_CMD, &ca) ? 0 : ca.create_access.out_access_fd;
+}
+
+/* IOMMU_TEST_OP_ACCESS_RW of @len bytes at @iova, MOCK_ACCESS_RW_* @flags */
+static inline long t_access_rw(int fd, uint32_t access, uint64_t iova, void *buf, size_t len,
+			       uint32_t flags)
+{
+	struct iommu_test_cmd rw = { .size = sizeof(rw), .op = IOMMU_TEST_OP_ACCESS_RW,
+				     .id = access, .access_rw.iova = iova,
+				     .access_rw.length = len, .access_rw.uptr = (uintptr_t)buf,
+				     .access_rw.flags = flags };
+
+	return softiommu_ioctl(fd, IOMMU_TEST_CMD, &rw);
+}
+
 static inline unsigned long t_pinned(void)
 {
 	unsigned long p;

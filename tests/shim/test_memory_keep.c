@@ -42,16 +42,7 @@
 
 #define PG 4096UL
 
-static int failures;
-
-#define CHECK(cond)                                                                   \
-	do {                                                                          \
-		if (!(cond)) {                                                        \
-			failures++;                                                   \
-			fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, \
-				#cond);                                               \
-		}                                                                     \
-	} while (0)
+#include "../common/check.h"
 
 static int fd;
 static uint32_t ioas;
@@ -459,6 +450,5 @@ int main(void)
 	softiommu_dev_destroy(dev2);
 	close(fd);
 	CHECK(softiommu_live_objects() == 0);
-	printf("test_memory_keep: %s\n", failures ? "FAILED" : "passed");
-	return failures != 0;
+	return check_done("test_memory_keep");
 }
