@@ -1147,6 +1147,25 @@ static void op_test_dirty(void)
 	end();
 }
 
+/* An object that came with a descriptor (fault queue, vEVENTQ): recorded and printed */
+static void add_obj_with_fd(uint32_t id, int kind, uint32_t fd)
+{
+	int i = add_obj(id, kind, 0, 0);
+
+	objs[i].fd = (int)fd;
+	add_fd((int)fd, 0, 0);
+	out(" id=%s fd=%s", N(id), F((int)fd));
+}
+
+/* @dflt, or, each time with probability @percent, the latest device with a vDEVICE */
+static uint32_t pick_dev_with_vdev(uint32_t dflt, int percent)
+{
+	for (int i = nobj - 1; i >= 0 && pc(percent); i--)
+		if (objs[i].alive && objs[i].kind == K_DEV && objs[i].has_vdev)
+			return objs[i].id;
+	return dflt;
+}
+
 static void op_fault_alloc(void)
 {
 	struct iommu_fault_alloc c = { .size = sizeof(c) };
@@ -1156,11 +1175,7 @@ static void op_fault_alloc(void)
 		c.flags = PICK(1, 0x80000000u);
 	out(" flags=%#x", c.flags);
 	if (result(issue(IOMMU_FAULT_QUEUE_ALLOC, &c, sizeof(c))) == 0) {
-		int i = add_obj(c.out_fault_id, K_FAULT, 0, 0);
-
-		objs[i].fd = (int)c.out_fault_fd;
-		add_fd((int)c.out_fault_fd, 0, 0);
-		out(" id=%s fd=%s", N(c.out_fault_id), F((int)c.out_fault_fd));
+		add_obj_with_fd(c.out_fault_id, K_FAULT, c.out_fault_fd);
 	}
 	end();
 }
@@ -1170,12 +1185,8 @@ static void op_trigger_iopf(void)
 	struct iommu_test_cmd c;
 
 	test_cmd_begin(&c, "TEST_TRIGGER_IOPF", IOMMU_TEST_OP_TRIGGER_IOPF);
-	c.trigger_iopf.dev_id = pick_id(K_DEV);
-	for (int i = nobj - 1; i >= 0 && pc(60); i--)	/* one on a faultable HWPT, mostly */
-		if (objs[i].alive && objs[i].kind == K_DEV && objs[i].has_vdev) {
-			c.trigger_iopf.dev_id = objs[i].id;
-			break;
-		}
+	/* one on a faultable HWPT, mostly */
+	c.trigger_iopf.dev_id = pick_dev_with_vdev(pick_id(K_DEV), 60);
 	c.trigger_iopf.pasid = bad() ? PICK(1, 0xfffff, 0xffffffffu) : 0;
 	c.trigger_iopf.grpid = rn(4);
 	c.trigger_iopf.perm = PICK(IOMMU_PGFAULT_PERM_READ,
@@ -1344,11 +1355,7 @@ static void op_veventq_alloc(void)
 	out(" viommu=%s type=%#x depth=%" PRIu32 " flags=%#x%s", N(c.viommu_id), c.type,
 	    c.veventq_depth, c.flags, c.__reserved ? " rsv" : "");
 	if (result(issue(IOMMU_VEVENTQ_ALLOC, &c, sizeof(c))) == 0) {
-		int i = add_obj(c.out_veventq_id, K_VEVENTQ, 0, 0);
-
-		objs[i].fd = (int)c.out_veventq_fd;
-		add_fd((int)c.out_veventq_fd, 0, 0);
-		out(" id=%s fd=%s", N(c.out_veventq_id), F((int)c.out_veventq_fd));
+		add_obj_with_fd(c.out_veventq_id, K_VEVENTQ, c.out_veventq_fd);
 	}
 	end();
 }
@@ -1358,12 +1365,8 @@ static void op_trigger_vevent(void)
 	struct iommu_test_cmd c;
 
 	test_cmd_begin(&c, "TEST_TRIGGER_VEVENT", IOMMU_TEST_OP_TRIGGER_VEVENT);
-	c.trigger_vevent.dev_id = pick_id(K_DEV);
-	for (int i = nobj - 1; i >= 0 && pc(70); i--)	/* a device with a vDEVICE, mostly */
-		if (objs[i].alive && objs[i].kind == K_DEV && objs[i].has_vdev) {
-			c.trigger_vevent.dev_id = objs[i].id;
-			break;
-		}
+	/* a device with a vDEVICE, mostly */
+	c.trigger_vevent.dev_id = pick_dev_with_vdev(pick_id(K_DEV), 70);
 	out(" dev=%s", N(c.trigger_vevent.dev_id));
 	result(issue(IOMMU_TEST_CMD, &c, sizeof(c)));
 	end();
@@ -1858,11 +1861,7 @@ static void op_event_scenario(void)
 	snprintf(a, sizeof(a), "viommu=%s type=%#x depth=%u", N(qa.viommu_id), qa.type,
 		 qa.veventq_depth);
 	if (step("VEVENTQ_ALLOC", IOMMU_VEVENTQ_ALLOC, &qa, sizeof(qa), a) == 0) {
-		int i = add_obj(qa.out_veventq_id, K_VEVENTQ, 0, 0);
-
-		objs[i].fd = (int)qa.out_veventq_fd;
-		add_fd((int)qa.out_veventq_fd, 0, 0);
-		out(" id=%s fd=%s", N(qa.out_veventq_id), F((int)qa.out_veventq_fd));
+		add_obj_with_fd(qa.out_veventq_id, K_VEVENTQ, qa.out_veventq_fd);
 	}
 	end();
 	vd.viommu_id = va.out_viommu_id;
@@ -1876,11 +1875,7 @@ static void op_event_scenario(void)
 	}
 	end();
 	if (step("FAULT_QUEUE_ALLOC", IOMMU_FAULT_QUEUE_ALLOC, &fa, sizeof(fa), "flags=0") == 0) {
-		int i = add_obj(fa.out_fault_id, K_FAULT, 0, 0);
-
-		objs[i].fd = (int)fa.out_fault_fd;
-		add_fd((int)fa.out_fault_fd, 0, 0);
-		out(" id=%s fd=%s", N(fa.out_fault_id), F((int)fa.out_fault_fd));
+		add_obj_with_fd(fa.out_fault_id, K_FAULT, fa.out_fault_fd);
 	}
 	end();
 	hn.dev_id = hp.dev_id;
