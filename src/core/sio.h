@@ -304,6 +304,8 @@ void sio_device_detach(struct sio_device *idev, uint32_t pasid);
 void sio_device_detach_all(struct sio_device *idev);
 struct sio_hw_pagetable *sio_device_pasid_hwpt(struct sio_device *idev, uint32_t pasid);
 struct sio_hw_pagetable *__sio_device_pasid_hwpt(struct sio_device *idev, uint32_t pasid);
+struct sio_hw_pagetable *__sio_device_xlate_hwpt(struct sio_device *idev, uint32_t pasid,
+						 bool pasid_valid, uint32_t *attach_pasid);
 struct sio_device *sio_get_device(struct sio_ucmd *ucmd, uint32_t id);
 void sio_device_destroy(struct sio_object *obj);
 void sio_device_pre_destroy(struct sio_object *obj);
@@ -415,6 +417,7 @@ int sio_report_iopf(struct sio_device *idev, uint32_t pasid, uint32_t flags, uin
 		    uint32_t perm, uint64_t addr);
 int __sio_report_iopf(struct sio_device *idev, uint32_t pasid, uint32_t flags, uint32_t grpid,
 		      uint32_t perm, uint64_t addr);
+void sio_fault_forget_dev(struct sio_hw_pagetable *hwpt, struct sio_dev *dev);
 void sio_fault_auto_response(struct sio_hw_pagetable *hwpt, struct sio_igroup *igroup,
 			     uint32_t pasid);
 

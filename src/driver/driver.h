@@ -24,6 +24,7 @@
 #include "../core/lockdep.h"
 
 struct sio_dev;
+struct sio_driver;
 struct sio_domain;
 struct sio_iommu_group;
 struct sio_viommu;
@@ -70,21 +71,105 @@ struct sio_user_data_array {
 #define SIO_DMA_READ 0x1
 #define SIO_DMA_WRITE 0x2
 
+/**
+ * struct sio_dma_req - one translation the DMA path asks a domain for
+ * @dev: the device issuing it (the model's StreamID / RID is in its driver part); NULL for
+ *       an access of the IOMMU itself (a table or queue fetch through a stage-2 domain)
+ * @pasid: the PASID / SubstreamID, meaningful when @pasid_valid
+ * @pasid_valid: the request carries a PASID (SMMUv3 SSV, PCIe PASID prefix)
+ * @iova: the input address
+ * @access: SIO_DMA_*
+ */
+struct sio_dma_req {
+	struct sio_dev *dev;
+	uint32_t pasid;
+	bool pasid_valid;
+	uint64_t iova;
+	unsigned int access;
+};
+
+/* What went wrong, as the page-table library classes it plus what only the DMA path sees */
 enum sio_dma_fault_kind {
 	SIO_DMA_FAULT_NONE,
 	SIO_DMA_FAULT_BLOCKED,     /* nothing attached / a blocking domain */
 	SIO_DMA_FAULT_TRANSLATION, /* no valid mapping */
 	SIO_DMA_FAULT_PERMISSION,  /* mapped without the access */
 	SIO_DMA_FAULT_ACCESS,      /* the memory behind the mapping is gone (a bus error) */
+	SIO_DMA_FAULT_ACCESS_FLAG, /* VMSAv8 AF == 0 (F_ACCESS) */
+	SIO_DMA_FAULT_ADDR_SIZE,   /* a table or output address beyond the OAS (F_ADDR_SIZE) */
+	SIO_DMA_FAULT_WALK_EABT,   /* a table or descriptor fetch failed (F_WALK_EABT) */
+	SIO_DMA_FAULT_CONFIG,      /* bad configuration (C_BAD_STE, C_BAD_CD, ...): see @event */
 };
 
+/* Which fetch faulted (SMMUv3 event CLASS: CD fetch, table walk, the input address) */
+enum sio_dma_fault_class {
+	SIO_DMA_CLASS_IN,
+	SIO_DMA_CLASS_TT,
+	SIO_DMA_CLASS_CD,
+};
+
+/**
+ * struct sio_dma_fault - a failed translation, as data (turned into an IOPF or an event in
+ * one place, the DMA path's router)
+ * @kind: the fault class
+ * @iova: the input address of the access (for SIO_DMA_FAULT_ACCESS: the first byte not moved)
+ * @ipa: stage-2 faults: the IPA stage 2 could not translate (a table's, when @s2_walk)
+ * @pasid, @pasid_valid: the request's PASID / SubstreamID (SSV)
+ * @access: SIO_DMA_* of the request
+ * @stage: 1 or 2 for a nested translation, 0 otherwise
+ * @level: the table level, as the format numbers it
+ * @s2_walk: stage 2 faulted translating the address of a stage-1 table (or CD), not the
+ *       final IPA
+ * @cls: SIO_DMA_CLASS_*
+ * @event: a model's own event code (e.g. its C_BAD_STE), 0 when @kind says it all
+ */
 struct sio_dma_fault {
 	enum sio_dma_fault_kind kind;
 	uint64_t iova;
+	uint64_t ipa;
 	uint32_t pasid;
-	unsigned int access;       /* SIO_DMA_* */
-	unsigned int stage;        /* 1 or 2 for nested translations, 0 otherwise */
-	unsigned int level;        /* table level, as the format numbers it */
+	bool pasid_valid;
+	unsigned int access;
+	unsigned int stage;
+	unsigned int level;
+	bool s2_walk;
+	enum sio_dma_fault_class cls;
+	uint32_t event;
+};
+
+/**
+ * enum sio_fault_disposition - where the router sends a fault (a domain's @fault_disposition)
+ * @SIO_FAULT_UNHANDLED: count and log it (a terminated transaction nobody hears of)
+ * @SIO_FAULT_IOPF: a page request on the HWPT's fault queue (a stalled transaction); with no
+ *       queue, or when queueing fails, the router goes on as for @SIO_FAULT_EVENT
+ * @SIO_FAULT_EVENT: the model's event (@fault_event: a vEVENTQ record); when that declines,
+ *       unhandled
+ */
+enum sio_fault_disposition {
+	SIO_FAULT_UNHANDLED,
+	SIO_FAULT_IOPF,
+	SIO_FAULT_EVENT,
+};
+
+/**
+ * sio_fault_default_disposition() - what a domain without @fault_disposition gets: an IOPF
+ * for a translation or permission fault, an event for anything else
+ */
+enum sio_fault_disposition sio_fault_default_disposition(const struct sio_dma_fault *fault);
+
+/**
+ * struct sio_page_response - user space's answer to a page request (a fault queue write)
+ * @pasid, @pasid_valid: of the request it answers
+ * @grpid: the request's page group
+ * @code: IOMMUFD_PAGE_RESP_SUCCESS or _INVALID
+ * @addr: the faulting address the request reported
+ */
+struct sio_page_response {
+	uint32_t pasid;
+	bool pasid_valid;
+	uint32_t grpid;
+	uint32_t code;
+	uint64_t addr;
 };
 
 /**
@@ -139,15 +224,21 @@ struct sio_dirty_bitmap {
  * @iova_to_phys: 0 and *@pa, or -ENOENT
  * @cache_invalidate_user: process @array (driver-format entries); on return
  *       @array->entry_num is the number handled, even on error
- * @translate: the DMA path's walk: translate @iova for @access (SIO_DMA_*) into @xlate;
- *       -EFAULT with @fault filled in when the hardware would fault. Runs concurrently with
+ * @translate: the DMA path's walk: translate @req (device, PASID, IOVA, access) into @xlate;
+ *       -EFAULT with @fault filled in when the hardware would fault (the core has set its
+ *       iova, pasid, pasid_valid and access; the driver sets the rest). Runs concurrently with
  *       map (lock free) but never with unmap of the same domain, nor of a nested domain's
  *       parent (the core's dma_lock). The result is cached in the IOTLB under the domain's
  *       tag (and a nested domain's parent's): a driver whose translation depends on state
  *       it changes in other hooks (cache_invalidate_user, a stage-1 table) must invalidate
- *       the tag after the change.
+ *       the tag after the change. Runs in a DMA read-side section: it takes no lock (read
+ *       guest memory with __sio_guest_read(), never sio_guest_read()).
+ * @fault_disposition: where a fault of this domain goes (stall or terminate: an IOPF, an
+ *       event, nothing); NULL means sio_fault_default_disposition(). Called with the
+ *       device's attachment held (the core's group lock for reading), outside any section.
  * @fault_event: report a DMA fault as the model's event on its vIOMMU (a nested domain's
- *       vEVENTQ, with the device's virtual ID); 0 when reported
+ *       vEVENTQ, with the device's virtual ID); 0 when reported. Called as
+ *       @fault_disposition.
  * @free: release the domain (never called while attached)
  */
 struct sio_domain_ops {
@@ -159,8 +250,11 @@ struct sio_domain_ops {
 	uint64_t (*unmap)(struct sio_domain *domain, uint64_t iova, uint64_t len);
 	int (*iova_to_phys)(struct sio_domain *domain, uint64_t iova, uint64_t *pa);
 	int (*cache_invalidate_user)(struct sio_domain *domain, struct sio_user_data_array *array);
-	int (*translate)(struct sio_domain *domain, uint64_t iova, unsigned int access,
+	int (*translate)(struct sio_domain *domain, const struct sio_dma_req *req,
 			 struct sio_dma_xlate *xlate, struct sio_dma_fault *fault);
+	enum sio_fault_disposition (*fault_disposition)(struct sio_domain *domain,
+							 struct sio_dev *dev,
+							 const struct sio_dma_fault *fault);
 	int (*fault_event)(struct sio_domain *domain, struct sio_dev *dev,
 			   const struct sio_dma_fault *fault);
 	void (*free)(struct sio_domain *domain);
@@ -210,6 +304,10 @@ struct sio_domain {
  * @get_viommu_size / @viommu_init: driver-sized vIOMMU objects (seed 003)
  * @user_pasid_table: the PASID table belongs to user space (nested stage 1), so a PASID the
  *       host did not attach is translated by the RID's nested domain
+ * @page_response: user space answered a page request of @dev (a stalled transaction may
+ *       resume or terminate); also called with IOMMUFD_PAGE_RESP_INVALID for requests whose
+ *       attachment went away unanswered. Called under the fault queue's lock: take no lock
+ *       of the core, and do not DMA.
  */
 struct sio_iommu_ops {
 	const char *name;
@@ -225,6 +323,7 @@ struct sio_iommu_ops {
 	size_t (*get_viommu_size)(struct sio_dev *dev, uint32_t viommu_type);
 	int (*viommu_init)(struct sio_viommu *viommu, struct sio_domain *parent,
 			   const struct sio_user_data *user_data);
+	void (*page_response)(struct sio_dev *dev, const struct sio_page_response *resp);
 };
 
 /**
@@ -233,6 +332,8 @@ struct sio_iommu_ops {
  *              whose PASID width is 0 has one (PASID 0), and any other PASID is EINVAL, as in
  *              Linux (the mock's plain devices: "pasid-num-bits" 0)
  * @max_pasid_log2: log2 of @max_pasids (0 for 0 or 1), as GET_HW_INFO reports it
+ * @driver: the registered driver that made it (sio_driver_dev_create), or NULL
+ * @iommufd_device: the core's: its binding to an iommufd while bound
  */
 struct sio_dev {
 	const struct sio_iommu_ops *ops;
@@ -241,6 +342,8 @@ struct sio_dev {
 	uint32_t max_pasid_log2;
 	char name[32];
 	void (*release)(struct sio_dev *dev);
+	const struct sio_driver *driver;
+	void *iommufd_device;
 };
 
 /**
@@ -321,6 +424,7 @@ struct sio_viommu_ops {
 void sio_viommu_lock_vdevs(struct sio_viommu *viommu);
 void sio_viommu_unlock_vdevs(struct sio_viommu *viommu);
 struct sio_dev *sio_viommu_find_dev(struct sio_viommu *viommu, uint64_t virt_id);
+void sio_viommu_put_dev(struct sio_dev *dev);
 int sio_viommu_get_vdev_id(struct sio_viommu *viommu, struct sio_dev *dev, uint64_t *virt_id);
 int sio_viommu_report_event(struct sio_viommu *viommu, uint32_t type, const void *data,
 			    size_t len);

@@ -140,7 +140,6 @@ static int mock_walk(struct mock_domain *mock, uint64_t iova, unsigned int acces
 		fault->kind = pf.kind == PT_FAULT_PERMISSION ? SIO_DMA_FAULT_PERMISSION :
 							       SIO_DMA_FAULT_TRANSLATION;
 		fault->level = pf.level;
-		fault->iova = iova;
 		return -EFAULT;
 	}
 	xlate->pa = res.oa;
@@ -151,10 +150,10 @@ static int mock_walk(struct mock_domain *mock, uint64_t iova, unsigned int acces
 	return 0;
 }
 
-static int mock_domain_translate(struct sio_domain *domain, uint64_t iova, unsigned int access,
+static int mock_domain_translate(struct sio_domain *domain, const struct sio_dma_req *req,
 				 struct sio_dma_xlate *xlate, struct sio_dma_fault *fault)
 {
-	return mock_walk(to_mock_domain(domain), iova, access, xlate, fault);
+	return mock_walk(to_mock_domain(domain), req->iova, req->access, xlate, fault);
 }
 
 static void mock_domain_free(struct sio_domain *domain)
@@ -328,13 +327,15 @@ out:
 }
 
 /* The mock's stage 1 is an identity: a nested translation is its parent's stage 2 */
-static int mock_nested_translate(struct sio_domain *domain, uint64_t iova, unsigned int access,
+static int mock_nested_translate(struct sio_domain *domain, const struct sio_dma_req *req,
 				 struct sio_dma_xlate *xlate, struct sio_dma_fault *fault)
 {
-	int rc = mock_walk(to_mock_nested(domain)->parent, iova, access, xlate, fault);
+	int rc = mock_walk(to_mock_nested(domain)->parent, req->iova, req->access, xlate, fault);
 
-	if (rc)
+	if (rc) {
 		fault->stage = 2;
+		fault->ipa = req->iova;
+	}
 	return rc;
 }
 
@@ -436,6 +437,12 @@ static bool mock_capable(struct sio_dev *dev, enum sio_cap cap)
 	return false;
 }
 
+/* A page request was answered: the mock stalls nothing, so it only counts the answer */
+static void mock_page_response(struct sio_dev *dev, const struct sio_page_response *resp)
+{
+	atomic_fetch_add(&to_mock_dev(dev)->page_responses, 1);
+}
+
 const struct sio_iommu_ops mock_iommu_ops = {
 	.name = "mock",
 	.user_pasid_table = true,
@@ -446,6 +453,7 @@ const struct sio_iommu_ops mock_iommu_ops = {
 	.domain_alloc_nested = mock_alloc_nested,
 	.get_viommu_size = mock_get_viommu_size,
 	.viommu_init = mock_viommu_init,
+	.page_response = mock_page_response,
 };
 
 struct mock_dev *mock_dev_create(uint32_t dev_flags)

@@ -22,6 +22,7 @@ struct mock_dev {
 	uint32_t flags;
 	uint32_t cache[MOCK_DEV_CACHE_NUM];
 	atomic_int pasid_1024_fake_error;
+	atomic_uint page_responses; /* answers to its page requests (the model resumes none) */
 	int id;
 };
 
