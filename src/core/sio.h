@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * softiommu core: the private header shared by the core object files (layer 3), the uAPI
- * dispatcher (layer 2) and the drivers' selftest hooks.
+ * dispatcher (layer 2) and the mock's selftest extension (IOMMU_TEST_CMD).
  *
  * Object model (as Linux iommufd): every user-visible object has an ID in its context's object
  * table and a `users` count. users == 1 is the table's own reference; every object that
@@ -53,7 +53,7 @@ enum sio_obj_type {
 	SIO_OBJ_VDEVICE,
 	SIO_OBJ_VEVENTQ,
 	SIO_OBJ_HW_QUEUE,
-	SIO_OBJ_SELFTEST,
+	SIO_OBJ_DRIVER, /* a driver extension's own object (struct sio_driver_object) */
 	SIO_OBJ_MAX,
 };
 
@@ -427,8 +427,15 @@ long sio_vfio_ioctl(struct sio_ctx *ctx, unsigned long cmd, uint64_t arg);
 struct sio_ioas *sio_get_compat_ioas(struct sio_ctx *ctx);
 
 /* Selftest (mock driver) hooks */
-int sio_test_cmd_ioctl(struct sio_ucmd *ucmd);
-void sio_selftest_destroy(struct sio_object *obj);
+/*
+ * An object a driver's extension ioctl makes (the mock's selftest devices): the core
+ * destroys it through @destroy (NULL: nothing to release), set before it is finalized
+ */
+struct sio_driver_object {
+	struct sio_object obj;
+	void (*destroy)(struct sio_driver_object *dobj);
+};
+void sio_driver_object_destroy(struct sio_object *obj);
 
 /* context.c: objects that outlive an ioctl (accesses, fault queues) keep the context alive */
 struct sio_ctx *sio_ctx_from_fd(int fd);

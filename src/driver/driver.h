@@ -435,6 +435,69 @@ int sio_hw_queue_depend(struct sio_hw_queue *dependent, struct sio_hw_queue *dep
 void sio_hw_queue_undepend(struct sio_hw_queue *dependent, struct sio_hw_queue *depended);
 struct sio_domain *sio_viommu_parent_domain(struct sio_viommu *viommu);
 
+/*
+ * The driver registry (registry.c): front-ends create devices of a model by its name
+ * ("mock", later "smmuv3", "vtd"), and a model may add its own ioctls to the uAPI (the
+ * mock's IOMMU_TEST_CMD), so neither the core nor the dispatcher knows any model.
+ */
+struct sio_ucmd;
+
+/* The largest command struct an extension ioctl may have */
+#define SIO_UAPI_EXT_MAX_SIZE 256
+
+/**
+ * struct sio_uapi_ext - an ioctl a driver adds to the iommufd uAPI
+ * @ioctl_num: the full command number (its _IOC_NR in the iommufd range, unused by the core)
+ * @size: sizeof the command struct (at most SIO_UAPI_EXT_MAX_SIZE)
+ * @min_size: offsetofend of its last mandatory field
+ * @execute: the handler; the dispatcher has copied the struct in with the kernel's rules
+ *       (ucmd->cmd) and finalizes or aborts ucmd->new_obj, as for the core's commands
+ */
+struct sio_uapi_ext {
+	unsigned int ioctl_num;
+	unsigned int size;
+	unsigned int min_size;
+	int (*execute)(struct sio_ucmd *ucmd);
+};
+
+/**
+ * struct sio_driver - a hardware model, as front-ends see it
+ * @name: what front-ends call it
+ * @dev_create: a new device, not yet bound; @flags are the model's (the mock's
+ *       MOCK_FLAGS_DEVICE_*). Return: the device, or ERR_PTR.
+ * @dev_destroy: release a device @dev_create made, after its unbind
+ * @uapi_ext / @nr_uapi_ext: the model's own ioctls
+ */
+struct sio_driver {
+	const char *name;
+	struct sio_dev *(*dev_create)(uint32_t flags);
+	void (*dev_destroy)(struct sio_dev *dev);
+	const struct sio_uapi_ext *uapi_ext;
+	unsigned int nr_uapi_ext;
+};
+
+/**
+ * sio_driver_register() - add a driver (the built-in ones are always there)
+ * Return: 0; -EEXIST for a name taken; -ENOSPC when the registry is full.
+ */
+int sio_driver_register(const struct sio_driver *drv);
+/** sio_driver_unregister() - remove @drv; none of its devices may be left */
+void sio_driver_unregister(const struct sio_driver *drv);
+/** sio_driver_find() - the driver called @name, or NULL */
+const struct sio_driver *sio_driver_find(const char *name);
+/** sio_driver_find_ext() - the extension ioctl with _IOC_NR @nr, or NULL */
+const struct sio_uapi_ext *sio_driver_find_ext(unsigned int nr);
+/** sio_driver_ext_nr_end() - one past the highest _IOC_NR of any extension ioctl (0: none) */
+unsigned int sio_driver_ext_nr_end(void);
+/**
+ * sio_driver_dev_create() - a device of the model called @name
+ * Return: the device (dev->driver set), ERR_PTR(-ENODEV) for no such model, or the
+ * model's ERR_PTR.
+ */
+struct sio_dev *sio_driver_dev_create(const char *name, uint32_t flags);
+/** sio_driver_dev_destroy() - release a device sio_driver_dev_create() made (NULL is fine) */
+void sio_driver_dev_destroy(struct sio_dev *dev);
+
 #define SIO_VIOMMU_STRUCT_SIZE(drv_struct, member)                                        \
 	(sizeof(drv_struct) +                                                              \
 	 0 * sizeof(char[offsetof(drv_struct, member) == 0 ? 1 : -1]))

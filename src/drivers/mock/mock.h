@@ -64,6 +64,8 @@ int mock_viommu_init(struct sio_viommu *viommu, struct sio_domain *parent,
 		     const struct sio_user_data *user_data);
 struct sio_domain *mock_alloc_nested_common(const struct sio_user_data *user_data);
 
+int sio_test_cmd_ioctl(struct sio_ucmd *ucmd);
+
 struct mock_dev *mock_dev_create(uint32_t dev_flags);
 void mock_dev_destroy(struct mock_dev *mdev);
 static inline struct mock_dev *to_mock_dev(struct sio_dev *dev)
