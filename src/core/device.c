@@ -180,6 +180,28 @@ struct sio_hw_pagetable *__sio_device_xlate_hwpt(struct sio_device *idev, uint32
 	return hwpt;
 }
 
+/**
+ * sio_dev_invalidate_iotlb() - every translation @dev's IOTLBs cached (all PASIDs, every
+ * domain) is gone, and no DMA of the device still uses one, when this returns: what a
+ * model's ATC invalidation or a change of the device's configuration (its STE, its
+ * context entry) needs. The caller keeps @dev bound (it holds sio_viommu_find_dev()'s
+ * reference, or an ioctl of its attachment); an unbound device caches nothing. Never call
+ * it in a DMA section; it takes no lock.
+ */
+void sio_dev_invalidate_iotlb(struct sio_dev *dev)
+{
+	struct sio_device *idev = dev->iommufd_device;
+
+	if (!idev)
+		return;
+	/*
+	 * Entries are checked against the group's attachment generation on every hit; a new
+	 * one needs no lock (a walk that read the old one stores an entry that never hits)
+	 */
+	sio_dma_attach_changed(idev->igroup);
+	sio_dma_synchronize();
+}
+
 /* As above; the result is only a snapshot unless the caller holds the attachment */
 struct sio_hw_pagetable *sio_device_pasid_hwpt(struct sio_device *idev, uint32_t pasid)
 {

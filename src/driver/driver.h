@@ -208,6 +208,9 @@ void sio_iotlb_invalidate_range(struct sio_iotlb_tag *tag, uint64_t iova, uint64
 /** sio_iotlb_invalidate_all() - as sio_iotlb_invalidate_range() for every IOVA of @tag */
 void sio_iotlb_invalidate_all(struct sio_iotlb_tag *tag);
 
+struct sio_dev;
+void sio_dev_invalidate_iotlb(struct sio_dev *dev);
+
 /* Collects dirty IOVA ranges for IOMMU_HWPT_GET_DIRTY_BITMAP */
 struct sio_dirty_bitmap {
 	void (*record)(struct sio_dirty_bitmap *b, uint64_t iova, uint64_t length);
