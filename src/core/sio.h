@@ -40,31 +40,6 @@
 struct sio_ctx;
 struct sio_object;
 
-enum sio_obj_type {
-	SIO_OBJ_NONE,
-	SIO_OBJ_ANY = SIO_OBJ_NONE,
-	SIO_OBJ_DEVICE,
-	SIO_OBJ_HWPT_PAGING,
-	SIO_OBJ_HWPT_NESTED,
-	SIO_OBJ_IOAS,
-	SIO_OBJ_ACCESS,
-	SIO_OBJ_FAULT,
-	SIO_OBJ_VIOMMU,
-	SIO_OBJ_VDEVICE,
-	SIO_OBJ_VEVENTQ,
-	SIO_OBJ_HW_QUEUE,
-	SIO_OBJ_DRIVER, /* a driver extension's own object (struct sio_driver_object) */
-	SIO_OBJ_MAX,
-};
-
-struct sio_object {
-	enum sio_obj_type type;
-	uint32_t id;
-	atomic_int users;
-	atomic_int shortterm;
-	struct sio_ctx *ctx;
-};
-
 /* Per-type behaviour of objects */
 struct sio_object_ops {
 	void (*pre_destroy)(struct sio_object *obj);
@@ -348,40 +323,7 @@ int sio_access_rw(struct sio_access *access, uint64_t iova, void *data, size_t l
 void sio_access_notify_unmap(struct io_pagetable *iopt, uint64_t iova, uint64_t length);
 void sio_access_destroy_object(struct sio_object *obj);
 
-/* vIOMMU objects (viommu.c, veventq.c, mmap.c) */
-struct sio_viommu {
-	struct sio_object obj;
-	struct sio_ctx *ctx;
-	struct sio_hwpt_paging *hwpt;
-	const struct sio_viommu_ops *ops;
-	const struct sio_iommu_ops *iommu_ops; /* the physical IOMMU model it sits on */
-	uint32_t type;
-	pthread_mutex_t vdevs_lock;            /* protects vdevs */
-	struct sio_vdevice **vdevs;
-	size_t nvdevs;
-	pthread_rwlock_t veventqs_rwsem;       /* protects veventqs */
-	struct list_head veventqs;
-};
-
-struct sio_vdevice {
-	struct sio_object obj;
-	struct sio_viommu *viommu;
-	struct sio_device *idev;
-	uint64_t virt_id;
-	bool published;                        /* visible to lookups once init succeeded */
-	void (*destroy)(struct sio_vdevice *vdev);
-};
-
-struct sio_hw_queue {
-	struct sio_object obj;
-	struct sio_viommu *viommu;
-	struct sio_access *access;
-	uint32_t type;
-	uint64_t base_addr;
-	uint64_t length;
-	void (*destroy)(struct sio_hw_queue *hw_queue);
-};
-
+/* vIOMMU objects (viommu.c, veventq.c, mmap.c): struct sio_viommu etc. are in driver.h */
 int sio_viommu_alloc_ioctl(struct sio_ucmd *ucmd);
 int sio_vdevice_alloc_ioctl(struct sio_ucmd *ucmd);
 int sio_veventq_alloc_ioctl(struct sio_ucmd *ucmd);

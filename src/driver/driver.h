@@ -21,9 +21,13 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "../core/lockdep.h"
+#include "../core/util.h"
 
+struct sio_ctx;
 struct sio_dev;
+struct sio_device;
+struct sio_access;
+struct sio_hwpt_paging;
 struct sio_driver;
 struct sio_domain;
 struct sio_iommu_group;
@@ -421,6 +425,69 @@ struct sio_viommu_ops {
 	int (*vdevice_init)(struct sio_vdevice *vdev);
 	size_t (*get_hw_queue_size)(struct sio_viommu *viommu, uint32_t queue_type);
 	int (*hw_queue_init_phys)(struct sio_hw_queue *hw_queue, uint32_t index, uint64_t base_pa);
+};
+
+/* Object types of the core's object table (core/sio.h has the object model) */
+enum sio_obj_type {
+	SIO_OBJ_NONE,
+	SIO_OBJ_ANY = SIO_OBJ_NONE,
+	SIO_OBJ_DEVICE,
+	SIO_OBJ_HWPT_PAGING,
+	SIO_OBJ_HWPT_NESTED,
+	SIO_OBJ_IOAS,
+	SIO_OBJ_ACCESS,
+	SIO_OBJ_FAULT,
+	SIO_OBJ_VIOMMU,
+	SIO_OBJ_VDEVICE,
+	SIO_OBJ_VEVENTQ,
+	SIO_OBJ_HW_QUEUE,
+	SIO_OBJ_DRIVER, /* a driver extension's own object (struct sio_driver_object) */
+	SIO_OBJ_MAX,
+};
+
+struct sio_object {
+	enum sio_obj_type type;
+	uint32_t id;
+	atomic_int users;
+	atomic_int shortterm;
+	struct sio_ctx *ctx;
+};
+
+/*
+ * The core objects a driver embeds or reads (as Linux's include/linux/iommufd.h): every
+ * object's header, and the vIOMMU, vDEVICE and HW queue a driver may size.
+ */
+struct sio_viommu {
+	struct sio_object obj;
+	struct sio_ctx *ctx;
+	struct sio_hwpt_paging *hwpt;
+	const struct sio_viommu_ops *ops;
+	const struct sio_iommu_ops *iommu_ops; /* the physical IOMMU model it sits on */
+	uint32_t type;
+	pthread_mutex_t vdevs_lock;            /* protects vdevs */
+	struct sio_vdevice **vdevs;
+	size_t nvdevs;
+	pthread_rwlock_t veventqs_rwsem;       /* protects veventqs */
+	struct list_head veventqs;
+};
+
+struct sio_vdevice {
+	struct sio_object obj;
+	struct sio_viommu *viommu;
+	struct sio_device *idev;
+	uint64_t virt_id;
+	bool published;                        /* visible to lookups once init succeeded */
+	void (*destroy)(struct sio_vdevice *vdev);
+};
+
+struct sio_hw_queue {
+	struct sio_object obj;
+	struct sio_viommu *viommu;
+	struct sio_access *access;
+	uint32_t type;
+	uint64_t base_addr;
+	uint64_t length;
+	void (*destroy)(struct sio_hw_queue *hw_queue);
 };
 
 /* Helpers the core offers drivers (viommu.c, veventq.c, mmap.c) */

@@ -8,7 +8,9 @@
 #ifndef SIO_MOCK_H
 #define SIO_MOCK_H
 
-#include "../../core/sio.h"
+#include <linux/iommufd.h>
+
+#include "../../driver/driver.h"
 #include "iommufd_test.h"
 #include "pt.h"
 
@@ -64,6 +66,7 @@ int mock_viommu_init(struct sio_viommu *viommu, struct sio_domain *parent,
 		     const struct sio_user_data *user_data);
 struct sio_domain *mock_alloc_nested_common(const struct sio_user_data *user_data);
 
+/* IOMMU_TEST_CMD (selftest.c, the one mock file that plays the core's in-kernel users) */
 int sio_test_cmd_ioctl(struct sio_ucmd *ucmd);
 
 struct mock_dev *mock_dev_create(uint32_t dev_flags);

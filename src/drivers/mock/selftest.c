@@ -7,6 +7,7 @@
 #include <fcntl.h>
 
 #include "mock.h"
+#include "../../core/sio.h"
 #include "../../core/file.h"
 
 enum selftest_obj_type {
