@@ -414,7 +414,9 @@ struct sio_hw_queue;
  * @vdevice_size: size of the driver's vDEVICE (0: the core's); needs @vdevice_init
  * @vdevice_init: set up a vDEVICE; may set vdev->destroy
  * @get_hw_queue_size: size of the driver's HW queue of @type, 0 if unsupported
- * @hw_queue_init_phys: set up HW queue @index whose memory starts at @base_pa
+ * @hw_queue_init_phys: set up HW queue @index whose memory starts at @base_pa (pinned by
+ *       the core while the queue lives; read it with sio_host_read() from src/model, which
+ *       is fault-safe, rather than by dereferencing it)
  */
 struct sio_viommu_ops {
 	void (*destroy)(struct sio_viommu *viommu);
