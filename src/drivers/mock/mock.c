@@ -470,6 +470,8 @@ struct mock_dev *mock_dev_create(uint32_t dev_flags)
 		mdev->dev.max_pasids = 1u << MOCK_PASID_WIDTH;
 	}
 	snprintf(mdev->dev.name, sizeof(mdev->dev.name), "iommufd_mock%d", mdev->id);
+	/* However it was made, sio_driver_dev_destroy() releases it */
+	mdev->dev.driver = &sio_mock_driver;
 	sio_iommu_dev_add(&mdev->dev, &mock_iommu_ops, group);
 	sio_iommu_group_put(group);
 	return mdev;

@@ -60,6 +60,7 @@ struct mock_viommu {
 };
 
 extern const struct sio_iommu_ops mock_iommu_ops;
+extern const struct sio_driver sio_mock_driver;
 
 size_t mock_get_viommu_size(struct sio_dev *dev, uint32_t viommu_type);
 int mock_viommu_init(struct sio_viommu *viommu, struct sio_domain *parent,
