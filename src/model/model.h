@@ -37,17 +37,41 @@ static inline unsigned int sio_model_pt_access(unsigned int access)
  * @cacheable: the SIO_DMA_* accesses the IOTLB may serve without another walk (a model that
  *       sets an access or dirty flag on a walk leaves out what would need it)
  */
-void sio_model_xlate_from_pt(struct sio_dma_xlate *x, const struct pt_walk_result *res,
-			     unsigned int cacheable);
+static inline void sio_model_xlate_from_pt(struct sio_dma_xlate *x,
+					   const struct pt_walk_result *res,
+					   unsigned int cacheable)
+{
+	x->pa = res->oa;
+	x->leaf_lg2 = res->leaf_lg2;
+	x->access = cacheable & (((res->prot & PT_PROT_READ) ? SIO_DMA_READ : 0) |
+				 ((res->prot & PT_PROT_WRITE) ? SIO_DMA_WRITE : 0));
+}
 
 /**
  * sio_model_walk() - translate @req through @s1 (and @s2 when not NULL: a nested walk whose
- * table addresses are IPAs), as the domain's translate hook does
+ * table addresses are IPAs), as the domain's translate hook does; inline, as it is the
+ * DMA path's miss
  *
  * Return: 0 with @x filled in, or -EFAULT with @f filled in.
  */
-int sio_model_walk(const struct pt_table *s1, const struct pt_table *s2,
-		   const struct sio_dma_req *req, struct sio_dma_xlate *x, struct sio_dma_fault *f);
+static inline int sio_model_walk(const struct pt_table *s1, const struct pt_table *s2,
+				 const struct sio_dma_req *req, struct sio_dma_xlate *x,
+				 struct sio_dma_fault *f)
+{
+	unsigned int access = sio_model_pt_access(req->access);
+	struct pt_walk_result res;
+	struct pt_fault pf;
+	int rc;
+
+	rc = s2 ? pt_walk_nested(s1, s2, req->iova, access, &res, &pf) :
+		  pt_walk(s1, req->iova, access, &res, &pf);
+	if (rc) {
+		sio_model_fault_from_pt(f, &pf);
+		return -EFAULT;
+	}
+	sio_model_xlate_from_pt(x, &res, SIO_DMA_READ | SIO_DMA_WRITE);
+	return 0;
+}
 
 /**
  * sio_model_read_desc() - a pt_cfg.read_desc for guest-owned tables: a fault-safe load of

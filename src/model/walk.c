@@ -38,33 +38,6 @@ void sio_model_fault_from_pt(struct sio_dma_fault *f, const struct pt_fault *pf)
 								      SIO_DMA_CLASS_IN;
 }
 
-void sio_model_xlate_from_pt(struct sio_dma_xlate *x, const struct pt_walk_result *res,
-			     unsigned int cacheable)
-{
-	x->pa = res->oa;
-	x->leaf_lg2 = res->leaf_lg2;
-	x->access = cacheable & (((res->prot & PT_PROT_READ) ? SIO_DMA_READ : 0) |
-				 ((res->prot & PT_PROT_WRITE) ? SIO_DMA_WRITE : 0));
-}
-
-int sio_model_walk(const struct pt_table *s1, const struct pt_table *s2,
-		   const struct sio_dma_req *req, struct sio_dma_xlate *x, struct sio_dma_fault *f)
-{
-	unsigned int access = sio_model_pt_access(req->access);
-	struct pt_walk_result res;
-	struct pt_fault pf;
-	int rc;
-
-	rc = s2 ? pt_walk_nested(s1, s2, req->iova, access, &res, &pf) :
-		  pt_walk(s1, req->iova, access, &res, &pf);
-	if (rc) {
-		sio_model_fault_from_pt(f, &pf);
-		return -EFAULT;
-	}
-	sio_model_xlate_from_pt(x, &res, SIO_DMA_READ | SIO_DMA_WRITE);
-	return 0;
-}
-
 int sio_model_read_desc(void *priv, uint64_t pa, uint64_t *desc)
 {
 	(void)priv;
