@@ -61,6 +61,8 @@ void sio_device_destroy(struct sio_object *obj)
 {
 	struct sio_device *idev = container_of(obj, struct sio_device, obj);
 
+	if (idev->dev->iommufd_device == idev)
+		idev->dev->iommufd_device = NULL;
 	sio_iommu_release_dma_owner(idev->dev);
 	igroup_put(idev->igroup);
 }
@@ -95,6 +97,7 @@ struct sio_device *sio_device_bind(struct sio_ctx *ctx, struct sio_dev *dev, uin
 	idev->igroup = igroup;
 	/* The binding driver is a user until sio_device_unbind() */
 	atomic_fetch_add(&idev->obj.users, 1);
+	dev->iommufd_device = idev;
 	sio_object_finalize(ctx, &idev->obj);
 	*id = idev->obj.id;
 	return idev;
@@ -147,6 +150,56 @@ struct sio_hw_pagetable *__sio_device_pasid_hwpt(struct sio_device *idev, uint32
 	struct sio_attach *attach = attach_find(idev->igroup, pasid);
 
 	return attach && attach_has_dev(attach, idev) ? attach->hwpt : NULL;
+}
+
+/**
+ * __sio_device_xlate_hwpt() - the HWPT a request of (@idev, @pasid) translates through
+ * @pasid_valid: the request carries a PASID
+ * @attach_pasid: out (may be NULL): the PASID of the attachment that takes it
+ *
+ * A PASID attached on its own translates through its HWPT. With a PASID table owned by user
+ * space (nested stage 1, ops->user_pasid_table), a PASID the host never attached is
+ * translated by the RID's nested domain, which then also takes its faults. The fault queue
+ * and the DMA path both ask here. idev->igroup->lock held (read or write).
+ * Return: the HWPT, or NULL (the request is blocked).
+ */
+struct sio_hw_pagetable *__sio_device_xlate_hwpt(struct sio_device *idev, uint32_t pasid,
+						 bool pasid_valid, uint32_t *attach_pasid)
+{
+	struct sio_hw_pagetable *hwpt = __sio_device_pasid_hwpt(idev, pasid);
+
+	if (attach_pasid)
+		*attach_pasid = pasid;
+	if (hwpt || !pasid_valid || !idev->dev->ops->user_pasid_table)
+		return hwpt;
+	hwpt = __sio_device_pasid_hwpt(idev, SIO_NO_PASID);
+	if (!hwpt || hwpt->domain->type != SIO_DOMAIN_NESTED)
+		return NULL;
+	if (attach_pasid)
+		*attach_pasid = SIO_NO_PASID;
+	return hwpt;
+}
+
+/**
+ * sio_dev_invalidate_iotlb() - every translation @dev's IOTLBs cached (all PASIDs, every
+ * domain) is gone, and no DMA of the device still uses one, when this returns: what a
+ * model's ATC invalidation or a change of the device's configuration (its STE, its
+ * context entry) needs. The caller keeps @dev bound (it holds sio_viommu_find_dev()'s
+ * reference, or an ioctl of its attachment); an unbound device caches nothing. Never call
+ * it in a DMA section; it takes no lock.
+ */
+void sio_dev_invalidate_iotlb(struct sio_dev *dev)
+{
+	struct sio_device *idev = dev->iommufd_device;
+
+	if (!idev)
+		return;
+	/*
+	 * Entries are checked against the group's attachment generation on every hit; a new
+	 * one needs no lock (a walk that read the old one stores an entry that never hits)
+	 */
+	sio_dma_attach_changed(idev->igroup);
+	sio_dma_synchronize();
 }
 
 /* As above; the result is only a snapshot unless the caller holds the attachment */
@@ -298,6 +351,9 @@ static struct sio_hw_pagetable *hwpt_detach(struct sio_device *idev, uint32_t pa
 		domain_detach(idev, pasid, hwpt->domain);
 		attach_remove(igroup, attach);
 		sio_fault_auto_response(hwpt, igroup, pasid);
+	} else {
+		/* Its faults stay pending on the group's attachment; no answer reaches it */
+		sio_fault_forget_dev(hwpt, idev->dev);
 	}
 	sio_dma_attach_changed(igroup);
 	pthread_rwlock_unlock(&igroup->lock);

@@ -22,7 +22,7 @@ static const char *const type_names[SIO_OBJ_MAX] = {
 	[SIO_OBJ_IOAS] = "ioas",		[SIO_OBJ_ACCESS] = "access",
 	[SIO_OBJ_FAULT] = "fault",		[SIO_OBJ_VIOMMU] = "viommu",
 	[SIO_OBJ_VDEVICE] = "vdevice",		[SIO_OBJ_VEVENTQ] = "veventq",
-	[SIO_OBJ_HW_QUEUE] = "hw_queue",	[SIO_OBJ_SELFTEST] = "selftest",
+	[SIO_OBJ_HW_QUEUE] = "hw_queue",	[SIO_OBJ_DRIVER] = "driver",
 };
 
 struct out {

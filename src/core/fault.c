@@ -6,6 +6,9 @@
  * struct iommu_hwpt_page_response with that cookie completes the group. Faults still pending
  * when their attachment goes away are completed as INVALID, as Linux does.
  *
+ * Every completion — a response written, or INVALID when the attachment goes — reaches the
+ * device's model (its page_response op), which resumes or terminates the stalled request.
+ *
  * The descriptor holds a users reference on the object, so the object outlives it (DESTROY is
  * EBUSY while the descriptor is open). Locking: fault->lock protects both lists.
  */
@@ -19,6 +22,7 @@ struct sio_iopf_group {
 	struct iommu_hwpt_pgfault rec; /* one fault per group: PRI "last page" requests */
 	uint32_t cookie;
 	struct sio_igroup *igroup;
+	struct sio_dev *dev; /* alive while attached: its detach completes the group */
 	uint32_t pasid;
 };
 
@@ -41,6 +45,21 @@ static void fault_update_readable(struct sio_fault *fault)
 		sio_file_set_readable(fault->file, readable);
 		fault->signalled = readable;
 	}
+}
+
+/* Tell the model how @g ended; fault->lock held, @g's attachment still in place */
+static void group_respond(struct sio_iopf_group *g, uint32_t code)
+{
+	struct sio_page_response resp = {
+		.pasid = g->rec.pasid,
+		.pasid_valid = g->rec.flags & IOMMU_PGFAULT_FLAGS_PASID_VALID,
+		.grpid = g->rec.grpid,
+		.code = code,
+		.addr = g->rec.addr,
+	};
+
+	if (g->dev && g->dev->ops->page_response)
+		g->dev->ops->page_response(g->dev, &resp);
 }
 
 static void free_groups(struct list_head *list)
@@ -171,7 +190,7 @@ static ssize_t fault_write(struct sio_file *f, const void *buf, size_t count)
 			rc = -EINVAL;
 			break;
 		}
-		/* The device model would resume the faulting request here */
+		group_respond(found, resp.code);
 		list_del_init(&found->node);
 		sio_free(found);
 		done += resp_size;
@@ -242,22 +261,14 @@ int sio_fault_alloc_ioctl(struct sio_ucmd *ucmd)
 int __sio_report_iopf(struct sio_device *idev, uint32_t pasid, uint32_t flags, uint32_t grpid,
 		      uint32_t perm, uint64_t addr)
 {
-	uint32_t handle_pasid = pasid;
 	struct sio_hw_pagetable *hwpt;
+	uint32_t handle_pasid;
 	struct sio_iopf_group *g;
 	struct sio_fault *fault;
 
-	hwpt = __sio_device_pasid_hwpt(idev, pasid);
-	/*
-	 * With a PASID table owned by user space (nested stage 1), a PASID the host never
-	 * attached is translated by the RID's nested domain, which then takes the fault.
-	 */
-	if (!hwpt && (flags & IOMMU_PGFAULT_FLAGS_PASID_VALID) && idev->dev->ops->user_pasid_table) {
-		hwpt = __sio_device_pasid_hwpt(idev, SIO_NO_PASID);
-		if (hwpt && hwpt->domain->type != SIO_DOMAIN_NESTED)
-			hwpt = NULL;
-		handle_pasid = SIO_NO_PASID;
-	}
+	/* The attachment that translates the request takes its fault */
+	hwpt = __sio_device_xlate_hwpt(idev, pasid, flags & IOMMU_PGFAULT_FLAGS_PASID_VALID,
+				       &handle_pasid);
 	if (!hwpt || !hwpt->fault)
 		return -EOPNOTSUPP;
 	g = sio_zalloc(sizeof(*g));
@@ -269,6 +280,7 @@ int __sio_report_iopf(struct sio_device *idev, uint32_t pasid, uint32_t flags, u
 	};
 	/* The attachment that took the fault; its departure completes the fault */
 	g->igroup = idev->igroup;
+	g->dev = idev->dev;
 	g->pasid = handle_pasid;
 	fault = hwpt->fault;
 	pthread_mutex_lock(&fault->lock);
@@ -307,10 +319,30 @@ void sio_fault_auto_response(struct sio_hw_pagetable *hwpt, struct sio_igroup *i
 		list_for_each_entry_safe(g, n, lists[i], node) {
 			if (g->igroup != igroup || g->pasid != pasid)
 				continue;
+			group_respond(g, IOMMUFD_PAGE_RESP_INVALID);
 			list_del_init(&g->node);
 			sio_free(g);
 		}
 	}
 	fault_update_readable(fault);
+	pthread_mutex_unlock(&fault->lock);
+}
+
+/* @dev left the attachment of @hwpt that its pending faults were taken on (others remain) */
+void sio_fault_forget_dev(struct sio_hw_pagetable *hwpt, struct sio_dev *dev)
+{
+	struct sio_fault *fault = hwpt->fault;
+	struct list_head *lists[2];
+	struct sio_iopf_group *g;
+
+	if (!fault)
+		return;
+	lists[0] = &fault->deliver;
+	lists[1] = &fault->response;
+	pthread_mutex_lock(&fault->lock);
+	for (int i = 0; i < 2; i++)
+		list_for_each_entry(g, lists[i], node)
+			if (g->dev == dev)
+				g->dev = NULL;
 	pthread_mutex_unlock(&fault->lock);
 }

@@ -2,6 +2,13 @@
 /* Per-type destroy/abort operations of every object type. */
 #include "sio.h"
 
+void sio_driver_object_destroy(struct sio_object *obj)
+{
+	struct sio_driver_object *dobj = container_of(obj, struct sio_driver_object, obj);
+
+	if (dobj->destroy)
+		dobj->destroy(dobj);
+}
 
 const struct sio_object_ops sio_object_ops[SIO_OBJ_MAX] = {
 	[SIO_OBJ_ACCESS] = { .destroy = sio_access_destroy_object },
@@ -17,5 +24,5 @@ const struct sio_object_ops sio_object_ops[SIO_OBJ_MAX] = {
 	[SIO_OBJ_VDEVICE] = { .destroy = sio_vdevice_destroy, .abort = sio_vdevice_abort },
 	[SIO_OBJ_VEVENTQ] = { .destroy = sio_veventq_destroy, .abort = sio_veventq_abort },
 	[SIO_OBJ_HW_QUEUE] = { .destroy = sio_hw_queue_destroy },
-	[SIO_OBJ_SELFTEST] = { .destroy = sio_selftest_destroy },
+	[SIO_OBJ_DRIVER] = { .destroy = sio_driver_object_destroy },
 };

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * softiommu core: the private header shared by the core object files (layer 3), the uAPI
- * dispatcher (layer 2) and the drivers' selftest hooks.
+ * dispatcher (layer 2) and the mock's selftest extension (IOMMU_TEST_CMD).
  *
  * Object model (as Linux iommufd): every user-visible object has an ID in its context's object
  * table and a `users` count. users == 1 is the table's own reference; every object that
@@ -39,31 +39,6 @@
 
 struct sio_ctx;
 struct sio_object;
-
-enum sio_obj_type {
-	SIO_OBJ_NONE,
-	SIO_OBJ_ANY = SIO_OBJ_NONE,
-	SIO_OBJ_DEVICE,
-	SIO_OBJ_HWPT_PAGING,
-	SIO_OBJ_HWPT_NESTED,
-	SIO_OBJ_IOAS,
-	SIO_OBJ_ACCESS,
-	SIO_OBJ_FAULT,
-	SIO_OBJ_VIOMMU,
-	SIO_OBJ_VDEVICE,
-	SIO_OBJ_VEVENTQ,
-	SIO_OBJ_HW_QUEUE,
-	SIO_OBJ_SELFTEST,
-	SIO_OBJ_MAX,
-};
-
-struct sio_object {
-	enum sio_obj_type type;
-	uint32_t id;
-	atomic_int users;
-	atomic_int shortterm;
-	struct sio_ctx *ctx;
-};
 
 /* Per-type behaviour of objects */
 struct sio_object_ops {
@@ -306,6 +281,8 @@ void sio_device_detach(struct sio_device *idev, uint32_t pasid);
 void sio_device_detach_all(struct sio_device *idev);
 struct sio_hw_pagetable *sio_device_pasid_hwpt(struct sio_device *idev, uint32_t pasid);
 struct sio_hw_pagetable *__sio_device_pasid_hwpt(struct sio_device *idev, uint32_t pasid);
+struct sio_hw_pagetable *__sio_device_xlate_hwpt(struct sio_device *idev, uint32_t pasid,
+						 bool pasid_valid, uint32_t *attach_pasid);
 struct sio_device *sio_get_device(struct sio_ucmd *ucmd, uint32_t id);
 void sio_device_destroy(struct sio_object *obj);
 void sio_device_pre_destroy(struct sio_object *obj);
@@ -348,40 +325,7 @@ int sio_access_rw(struct sio_access *access, uint64_t iova, void *data, size_t l
 void sio_access_notify_unmap(struct io_pagetable *iopt, uint64_t iova, uint64_t length);
 void sio_access_destroy_object(struct sio_object *obj);
 
-/* vIOMMU objects (viommu.c, veventq.c, mmap.c) */
-struct sio_viommu {
-	struct sio_object obj;
-	struct sio_ctx *ctx;
-	struct sio_hwpt_paging *hwpt;
-	const struct sio_viommu_ops *ops;
-	const struct sio_iommu_ops *iommu_ops; /* the physical IOMMU model it sits on */
-	uint32_t type;
-	pthread_mutex_t vdevs_lock;            /* protects vdevs */
-	struct sio_vdevice **vdevs;
-	size_t nvdevs;
-	pthread_rwlock_t veventqs_rwsem;       /* protects veventqs */
-	struct list_head veventqs;
-};
-
-struct sio_vdevice {
-	struct sio_object obj;
-	struct sio_viommu *viommu;
-	struct sio_device *idev;
-	uint64_t virt_id;
-	bool published;                        /* visible to lookups once init succeeded */
-	void (*destroy)(struct sio_vdevice *vdev);
-};
-
-struct sio_hw_queue {
-	struct sio_object obj;
-	struct sio_viommu *viommu;
-	struct sio_access *access;
-	uint32_t type;
-	uint64_t base_addr;
-	uint64_t length;
-	void (*destroy)(struct sio_hw_queue *hw_queue);
-};
-
+/* vIOMMU objects (viommu.c, veventq.c, mmap.c): struct sio_viommu etc. are in driver.h */
 int sio_viommu_alloc_ioctl(struct sio_ucmd *ucmd);
 int sio_vdevice_alloc_ioctl(struct sio_ucmd *ucmd);
 int sio_veventq_alloc_ioctl(struct sio_ucmd *ucmd);
@@ -417,6 +361,7 @@ int sio_report_iopf(struct sio_device *idev, uint32_t pasid, uint32_t flags, uin
 		    uint32_t perm, uint64_t addr);
 int __sio_report_iopf(struct sio_device *idev, uint32_t pasid, uint32_t flags, uint32_t grpid,
 		      uint32_t perm, uint64_t addr);
+void sio_fault_forget_dev(struct sio_hw_pagetable *hwpt, struct sio_dev *dev);
 void sio_fault_auto_response(struct sio_hw_pagetable *hwpt, struct sio_igroup *igroup,
 			     uint32_t pasid);
 
@@ -426,8 +371,15 @@ long sio_vfio_ioctl(struct sio_ctx *ctx, unsigned long cmd, uint64_t arg);
 struct sio_ioas *sio_get_compat_ioas(struct sio_ctx *ctx);
 
 /* Selftest (mock driver) hooks */
-int sio_test_cmd_ioctl(struct sio_ucmd *ucmd);
-void sio_selftest_destroy(struct sio_object *obj);
+/*
+ * An object a driver's extension ioctl makes (the mock's selftest devices): the core
+ * destroys it through @destroy (NULL: nothing to release), set before it is finalized
+ */
+struct sio_driver_object {
+	struct sio_object obj;
+	void (*destroy)(struct sio_driver_object *dobj);
+};
+void sio_driver_object_destroy(struct sio_object *obj);
 
 /* context.c: objects that outlive an ioctl (accesses, fault queues) keep the context alive */
 struct sio_ctx *sio_ctx_from_fd(int fd);

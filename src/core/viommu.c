@@ -164,8 +164,8 @@ int sio_viommu_cache_invalidate(struct sio_object *viommu_obj, struct sio_user_d
 /* vDEVICEs. viommu->vdevs_lock protects the array and every vdev's published flag. */
 
 /**
- * sio_viommu_lock_vdevs() - hold @viommu's vDEVICEs still: a device sio_viommu_find_dev()
- * returns stays bound to its vDEVICE, and so alive, until sio_viommu_unlock_vdevs()
+ * sio_viommu_lock_vdevs() - hold @viommu's vDEVICEs still (none is published or removed)
+ * until sio_viommu_unlock_vdevs()
  */
 void sio_viommu_lock_vdevs(struct sio_viommu *viommu)
 {
@@ -180,18 +180,35 @@ void sio_viommu_unlock_vdevs(struct sio_viommu *viommu)
 /**
  * sio_viommu_find_dev() - the device whose vDEVICE on @viommu has virtual ID @virt_id
  *
- * The caller holds sio_viommu_lock_vdevs() and uses the device only until it drops it (the
- * vDEVICE holds the device; its destroy takes the same lock to unpublish it).
+ * Takes a reference on the device's binding: the device stays alive (its unbind waits)
+ * until sio_viommu_put_dev(), even if its vDEVICE goes meanwhile. Call it without
+ * sio_viommu_lock_vdevs() (it takes that lock) and outside any DMA read-side section.
  * Return: the device, or NULL.
  */
 struct sio_dev *sio_viommu_find_dev(struct sio_viommu *viommu, uint64_t virt_id)
 {
-	sio_lockdep_assert_held(&viommu->vdevs_lock);
+	struct sio_dev *dev = NULL;
+
+	pthread_mutex_lock(&viommu->vdevs_lock);
 	for (size_t i = 0; i != viommu->nvdevs; i++) {
-		if (viommu->vdevs[i]->published && viommu->vdevs[i]->virt_id == virt_id)
-			return viommu->vdevs[i]->idev->dev;
+		struct sio_vdevice *vdev = viommu->vdevs[i];
+
+		if (vdev->published && vdev->virt_id == virt_id) {
+			if (sio_lock_obj(&vdev->idev->obj))
+				dev = vdev->idev->dev;
+			break;
+		}
 	}
-	return NULL;
+	pthread_mutex_unlock(&viommu->vdevs_lock);
+	return dev;
+}
+
+/** sio_viommu_put_dev() - drop the reference sio_viommu_find_dev() took on @dev */
+void sio_viommu_put_dev(struct sio_dev *dev)
+{
+	struct sio_device *idev = dev->iommufd_device;
+
+	sio_put_object(idev->ctx, &idev->obj);
 }
 
 /* The virtual ID of @dev on @viommu (seed 000: the reverse lookup drivers report with) */

@@ -2,11 +2,12 @@
 /*
  * The DMA path (layer 7 of DESIGN.md): a device model's read or write at an IOVA (or a
  * scatter list of them), translated through whatever the device (and PASID) is attached to,
- * and faults routed as Linux routes them (seed 000):
- *   - a recoverable fault on a HWPT with a fault queue becomes an I/O page fault record there;
- *   - otherwise, when the domain belongs to a vIOMMU, the model reports its event on the
+ * and faults routed as Linux routes them (seed 000), in one place (route_fault). The model
+ * chooses (its domain's fault_disposition: stall or terminate), the router delivers:
+ *   - SIO_FAULT_IOPF: an I/O page fault record on the HWPT's fault queue, when it has one;
+ *   - SIO_FAULT_EVENT (and an IOPF with no queue): the model reports its event, e.g. on the
  *     vIOMMU's vEVENTQ with the device's virtual ID;
- *   - otherwise it is counted (and logged) as unhandled.
+ *   - otherwise (or when the model declines) it is counted (and logged) as unhandled.
  * The access itself fails with -EFAULT in every case (a real device would wait for the page
  * response and retry; a model retries by calling again).
  *
@@ -56,20 +57,24 @@ static void route_fault(struct sio_device *idev, struct sio_hw_pagetable *hwpt,
 			const struct sio_dma_fault *fault)
 {
 	static atomic_bool logged;
+	enum sio_fault_disposition disp = SIO_FAULT_UNHANDLED;
 	uint32_t perm = 0;
 
+	if (hwpt)
+		disp = hwpt->domain->ops->fault_disposition ?
+			       hwpt->domain->ops->fault_disposition(hwpt->domain, idev->dev, fault) :
+			       sio_fault_default_disposition(fault);
 	if (fault->access & SIO_DMA_READ)
 		perm |= IOMMU_PGFAULT_PERM_READ;
 	if (fault->access & SIO_DMA_WRITE)
 		perm |= IOMMU_PGFAULT_PERM_WRITE;
-	if (hwpt && hwpt->fault &&
-	    (fault->kind == SIO_DMA_FAULT_TRANSLATION || fault->kind == SIO_DMA_FAULT_PERMISSION) &&
+	if (disp == SIO_FAULT_IOPF && hwpt->fault &&
 	    !__sio_report_iopf(idev, fault->pasid,
 			       IOMMU_PGFAULT_FLAGS_LAST_PAGE |
-				       (fault->pasid ? IOMMU_PGFAULT_FLAGS_PASID_VALID : 0),
+				       (fault->pasid_valid ? IOMMU_PGFAULT_FLAGS_PASID_VALID : 0),
 			       0, perm, fault->iova))
 		return;
-	if (hwpt && hwpt->domain->ops->fault_event &&
+	if (disp != SIO_FAULT_UNHANDLED && hwpt->domain->ops->fault_event &&
 	    !hwpt->domain->ops->fault_event(hwpt->domain, idev->dev, fault))
 		return;
 	atomic_fetch_add(&unhandled_faults, 1);
@@ -77,6 +82,13 @@ static void route_fault(struct sio_device *idev, struct sio_hw_pagetable *hwpt,
 	    !atomic_exchange(&logged, true))
 		fprintf(stderr, "softiommu: unhandled DMA fault (kind %d) at IOVA 0x%llx from %s\n",
 			fault->kind, (unsigned long long)fault->iova, idev->dev->name);
+}
+
+enum sio_fault_disposition sio_fault_default_disposition(const struct sio_dma_fault *fault)
+{
+	if (fault->kind == SIO_DMA_FAULT_TRANSLATION || fault->kind == SIO_DMA_FAULT_PERMISSION)
+		return SIO_FAULT_IOPF;
+	return SIO_FAULT_EVENT;
 }
 
 void sio_dma_attach_changed(struct sio_igroup *igroup)
@@ -221,7 +233,7 @@ static int dma_hit_path(struct sio_iotlb *tlb, uint32_t pasid, struct dma_cursor
 
 /* Walk @c's next leaves into @b, caching them; the table lock held, in a section */
 static int batch_walk(struct sio_iotlb *tlb, struct sio_hw_pagetable *hwpt,
-		      const struct sio_iotlb_fill *fill, uint32_t pasid,
+		      const struct sio_iotlb_fill *fill, struct sio_dma_req *req,
 		      const struct dma_cursor *c, struct dma_batch *b, struct sio_dma_fault *f)
 {
 	uint64_t iova = cursor_iova(c);
@@ -234,11 +246,13 @@ static int batch_walk(struct sio_iotlb *tlb, struct sio_hw_pagetable *hwpt,
 		struct sio_dma_xlate x;
 		int rc;
 
-		rc = hwpt->domain->ops->translate(hwpt->domain, at, c->access, &x, f);
+		req->iova = at;
+		f->iova = at;
+		rc = hwpt->domain->ops->translate(hwpt->domain, req, &x, f);
 		if (rc)
 			return rc;
 		if (tlb)
-			sio_iotlb_insert(tlb, fill, pasid, at, &x);
+			sio_iotlb_insert(tlb, fill, req->pasid, at, &x);
 		contig = (1ULL << x.leaf_lg2) - (at & ((1ULL << x.leaf_lg2) - 1));
 		batch_push(b, at, x.pa, min_t(uint64_t, contig, rest - b->len));
 	}
@@ -253,7 +267,9 @@ static int dma_walk_path(struct sio_device *idev, struct sio_iotlb *tlb, uint32_
 			 struct dma_cursor *c, struct sio_dma_fault *f,
 			 struct sio_hw_pagetable **hwpt_out)
 {
-	struct sio_hw_pagetable *hwpt = __sio_device_pasid_hwpt(idev, pasid);
+	struct sio_dma_req req = { .dev = idev->dev, .pasid = pasid,
+				   .pasid_valid = pasid != SIO_NO_PASID, .access = c->access };
+	struct sio_hw_pagetable *hwpt = __sio_device_xlate_hwpt(idev, pasid, req.pasid_valid, NULL);
 	struct sio_iotlb_tag *parent_tag;
 	uint64_t attach_gen;
 	struct sio_domain *tdom;
@@ -278,7 +294,7 @@ static int dma_walk_path(struct sio_device *idev, struct sio_iotlb *tlb, uint32_
 			return -ENOMEM;
 		}
 		sio_iotlb_snapshot(&fill, attach_gen, &hwpt->domain->iotlb, parent_tag);
-		rc = batch_walk(tlb, hwpt, &fill, pasid, c, &b, f);
+		rc = batch_walk(tlb, hwpt, &fill, &req, c, &b, f);
 		pthread_rwlock_unlock(&tdom->dma_lock);
 		crc = batch_copy(c, &b, f);
 		sio_dma_read_unlock();
@@ -317,7 +333,8 @@ int sio_dma_rwv(struct sio_device *idev, struct sio_iotlb *tlb, uint32_t pasid,
 {
 	unsigned int access = write ? SIO_DMA_WRITE : SIO_DMA_READ;
 	struct dma_cursor c = { .seg = segs, .end = segs + nr, .access = access, .write = write };
-	struct sio_dma_fault f = { .pasid = pasid, .access = access };
+	struct sio_dma_fault f = { .pasid = pasid, .pasid_valid = pasid != SIO_NO_PASID,
+				   .access = access };
 	struct sio_hw_pagetable *hwpt;
 	int rc;
 
@@ -328,11 +345,12 @@ int sio_dma_rwv(struct sio_device *idev, struct sio_iotlb *tlb, uint32_t pasid,
 	if (rc || c.seg != c.end) {
 		pthread_rwlock_rdlock(&idev->igroup->lock);
 		if (rc)
-			hwpt = __sio_device_pasid_hwpt(idev, pasid);
+			hwpt = __sio_device_xlate_hwpt(idev, pasid, f.pasid_valid, NULL);
 		else
 			rc = dma_walk_path(idev, tlb, pasid, &c, &f, &hwpt);
 		if (rc == -EFAULT) {
 			f.pasid = pasid;
+			f.pasid_valid = pasid != SIO_NO_PASID;
 			f.access = access;
 			route_fault(idev, hwpt, &f);
 		}

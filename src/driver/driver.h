@@ -21,9 +21,14 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "../core/lockdep.h"
+#include "../core/util.h"
 
+struct sio_ctx;
 struct sio_dev;
+struct sio_device;
+struct sio_access;
+struct sio_hwpt_paging;
+struct sio_driver;
 struct sio_domain;
 struct sio_iommu_group;
 struct sio_viommu;
@@ -70,21 +75,105 @@ struct sio_user_data_array {
 #define SIO_DMA_READ 0x1
 #define SIO_DMA_WRITE 0x2
 
+/**
+ * struct sio_dma_req - one translation the DMA path asks a domain for
+ * @dev: the device issuing it (the model's StreamID / RID is in its driver part); NULL for
+ *       an access of the IOMMU itself (a table or queue fetch through a stage-2 domain)
+ * @pasid: the PASID / SubstreamID, meaningful when @pasid_valid
+ * @pasid_valid: the request carries a PASID (SMMUv3 SSV, PCIe PASID prefix)
+ * @iova: the input address
+ * @access: SIO_DMA_*
+ */
+struct sio_dma_req {
+	struct sio_dev *dev;
+	uint32_t pasid;
+	bool pasid_valid;
+	uint64_t iova;
+	unsigned int access;
+};
+
+/* What went wrong, as the page-table library classes it plus what only the DMA path sees */
 enum sio_dma_fault_kind {
 	SIO_DMA_FAULT_NONE,
 	SIO_DMA_FAULT_BLOCKED,     /* nothing attached / a blocking domain */
 	SIO_DMA_FAULT_TRANSLATION, /* no valid mapping */
 	SIO_DMA_FAULT_PERMISSION,  /* mapped without the access */
 	SIO_DMA_FAULT_ACCESS,      /* the memory behind the mapping is gone (a bus error) */
+	SIO_DMA_FAULT_ACCESS_FLAG, /* VMSAv8 AF == 0 (F_ACCESS) */
+	SIO_DMA_FAULT_ADDR_SIZE,   /* a table or output address beyond the OAS (F_ADDR_SIZE) */
+	SIO_DMA_FAULT_WALK_EABT,   /* a table or descriptor fetch failed (F_WALK_EABT) */
+	SIO_DMA_FAULT_CONFIG,      /* bad configuration (C_BAD_STE, C_BAD_CD, ...): see @event */
 };
 
+/* Which fetch faulted (SMMUv3 event CLASS: CD fetch, table walk, the input address) */
+enum sio_dma_fault_class {
+	SIO_DMA_CLASS_IN,
+	SIO_DMA_CLASS_TT,
+	SIO_DMA_CLASS_CD,
+};
+
+/**
+ * struct sio_dma_fault - a failed translation, as data (turned into an IOPF or an event in
+ * one place, the DMA path's router)
+ * @kind: the fault class
+ * @iova: the input address of the access (for SIO_DMA_FAULT_ACCESS: the first byte not moved)
+ * @ipa: stage-2 faults: the IPA stage 2 could not translate (a table's, when @s2_walk)
+ * @pasid, @pasid_valid: the request's PASID / SubstreamID (SSV)
+ * @access: SIO_DMA_* of the request
+ * @stage: 1 or 2 for a nested translation, 0 otherwise
+ * @level: the table level, as the format numbers it
+ * @s2_walk: stage 2 faulted translating the address of a stage-1 table (or CD), not the
+ *       final IPA
+ * @cls: SIO_DMA_CLASS_*
+ * @event: a model's own event code (e.g. its C_BAD_STE), 0 when @kind says it all
+ */
 struct sio_dma_fault {
 	enum sio_dma_fault_kind kind;
 	uint64_t iova;
+	uint64_t ipa;
 	uint32_t pasid;
-	unsigned int access;       /* SIO_DMA_* */
-	unsigned int stage;        /* 1 or 2 for nested translations, 0 otherwise */
-	unsigned int level;        /* table level, as the format numbers it */
+	bool pasid_valid;
+	unsigned int access;
+	unsigned int stage;
+	unsigned int level;
+	bool s2_walk;
+	enum sio_dma_fault_class cls;
+	uint32_t event;
+};
+
+/**
+ * enum sio_fault_disposition - where the router sends a fault (a domain's @fault_disposition)
+ * @SIO_FAULT_UNHANDLED: count and log it (a terminated transaction nobody hears of)
+ * @SIO_FAULT_IOPF: a page request on the HWPT's fault queue (a stalled transaction); with no
+ *       queue, or when queueing fails, the router goes on as for @SIO_FAULT_EVENT
+ * @SIO_FAULT_EVENT: the model's event (@fault_event: a vEVENTQ record); when that declines,
+ *       unhandled
+ */
+enum sio_fault_disposition {
+	SIO_FAULT_UNHANDLED,
+	SIO_FAULT_IOPF,
+	SIO_FAULT_EVENT,
+};
+
+/**
+ * sio_fault_default_disposition() - what a domain without @fault_disposition gets: an IOPF
+ * for a translation or permission fault, an event for anything else
+ */
+enum sio_fault_disposition sio_fault_default_disposition(const struct sio_dma_fault *fault);
+
+/**
+ * struct sio_page_response - user space's answer to a page request (a fault queue write)
+ * @pasid, @pasid_valid: of the request it answers
+ * @grpid: the request's page group
+ * @code: IOMMUFD_PAGE_RESP_SUCCESS or _INVALID
+ * @addr: the faulting address the request reported
+ */
+struct sio_page_response {
+	uint32_t pasid;
+	bool pasid_valid;
+	uint32_t grpid;
+	uint32_t code;
+	uint64_t addr;
 };
 
 /**
@@ -123,6 +212,9 @@ void sio_iotlb_invalidate_range(struct sio_iotlb_tag *tag, uint64_t iova, uint64
 /** sio_iotlb_invalidate_all() - as sio_iotlb_invalidate_range() for every IOVA of @tag */
 void sio_iotlb_invalidate_all(struct sio_iotlb_tag *tag);
 
+struct sio_dev;
+void sio_dev_invalidate_iotlb(struct sio_dev *dev);
+
 /* Collects dirty IOVA ranges for IOMMU_HWPT_GET_DIRTY_BITMAP */
 struct sio_dirty_bitmap {
 	void (*record)(struct sio_dirty_bitmap *b, uint64_t iova, uint64_t length);
@@ -139,15 +231,21 @@ struct sio_dirty_bitmap {
  * @iova_to_phys: 0 and *@pa, or -ENOENT
  * @cache_invalidate_user: process @array (driver-format entries); on return
  *       @array->entry_num is the number handled, even on error
- * @translate: the DMA path's walk: translate @iova for @access (SIO_DMA_*) into @xlate;
- *       -EFAULT with @fault filled in when the hardware would fault. Runs concurrently with
+ * @translate: the DMA path's walk: translate @req (device, PASID, IOVA, access) into @xlate;
+ *       -EFAULT with @fault filled in when the hardware would fault (the core has set its
+ *       iova, pasid, pasid_valid and access; the driver sets the rest). Runs concurrently with
  *       map (lock free) but never with unmap of the same domain, nor of a nested domain's
  *       parent (the core's dma_lock). The result is cached in the IOTLB under the domain's
  *       tag (and a nested domain's parent's): a driver whose translation depends on state
  *       it changes in other hooks (cache_invalidate_user, a stage-1 table) must invalidate
- *       the tag after the change.
+ *       the tag after the change. Runs in a DMA read-side section: it takes no lock (read
+ *       guest memory with __sio_guest_read(), never sio_guest_read()).
+ * @fault_disposition: where a fault of this domain goes (stall or terminate: an IOPF, an
+ *       event, nothing); NULL means sio_fault_default_disposition(). Called with the
+ *       device's attachment held (the core's group lock for reading), outside any section.
  * @fault_event: report a DMA fault as the model's event on its vIOMMU (a nested domain's
- *       vEVENTQ, with the device's virtual ID); 0 when reported
+ *       vEVENTQ, with the device's virtual ID); 0 when reported. Called as
+ *       @fault_disposition.
  * @free: release the domain (never called while attached)
  */
 struct sio_domain_ops {
@@ -159,8 +257,11 @@ struct sio_domain_ops {
 	uint64_t (*unmap)(struct sio_domain *domain, uint64_t iova, uint64_t len);
 	int (*iova_to_phys)(struct sio_domain *domain, uint64_t iova, uint64_t *pa);
 	int (*cache_invalidate_user)(struct sio_domain *domain, struct sio_user_data_array *array);
-	int (*translate)(struct sio_domain *domain, uint64_t iova, unsigned int access,
+	int (*translate)(struct sio_domain *domain, const struct sio_dma_req *req,
 			 struct sio_dma_xlate *xlate, struct sio_dma_fault *fault);
+	enum sio_fault_disposition (*fault_disposition)(struct sio_domain *domain,
+							 struct sio_dev *dev,
+							 const struct sio_dma_fault *fault);
 	int (*fault_event)(struct sio_domain *domain, struct sio_dev *dev,
 			   const struct sio_dma_fault *fault);
 	void (*free)(struct sio_domain *domain);
@@ -210,6 +311,10 @@ struct sio_domain {
  * @get_viommu_size / @viommu_init: driver-sized vIOMMU objects (seed 003)
  * @user_pasid_table: the PASID table belongs to user space (nested stage 1), so a PASID the
  *       host did not attach is translated by the RID's nested domain
+ * @page_response: user space answered a page request of @dev (a stalled transaction may
+ *       resume or terminate); also called with IOMMUFD_PAGE_RESP_INVALID for requests whose
+ *       attachment went away unanswered. Called under the fault queue's lock: take no lock
+ *       of the core, and do not DMA.
  */
 struct sio_iommu_ops {
 	const char *name;
@@ -225,6 +330,7 @@ struct sio_iommu_ops {
 	size_t (*get_viommu_size)(struct sio_dev *dev, uint32_t viommu_type);
 	int (*viommu_init)(struct sio_viommu *viommu, struct sio_domain *parent,
 			   const struct sio_user_data *user_data);
+	void (*page_response)(struct sio_dev *dev, const struct sio_page_response *resp);
 };
 
 /**
@@ -233,6 +339,8 @@ struct sio_iommu_ops {
  *              whose PASID width is 0 has one (PASID 0), and any other PASID is EINVAL, as in
  *              Linux (the mock's plain devices: "pasid-num-bits" 0)
  * @max_pasid_log2: log2 of @max_pasids (0 for 0 or 1), as GET_HW_INFO reports it
+ * @driver: the registered driver that made it (sio_driver_dev_create), or NULL
+ * @iommufd_device: the core's: its binding to an iommufd while bound
  */
 struct sio_dev {
 	const struct sio_iommu_ops *ops;
@@ -241,6 +349,8 @@ struct sio_dev {
 	uint32_t max_pasid_log2;
 	char name[32];
 	void (*release)(struct sio_dev *dev);
+	const struct sio_driver *driver;
+	void *iommufd_device;
 };
 
 /**
@@ -304,7 +414,9 @@ struct sio_hw_queue;
  * @vdevice_size: size of the driver's vDEVICE (0: the core's); needs @vdevice_init
  * @vdevice_init: set up a vDEVICE; may set vdev->destroy
  * @get_hw_queue_size: size of the driver's HW queue of @type, 0 if unsupported
- * @hw_queue_init_phys: set up HW queue @index whose memory starts at @base_pa
+ * @hw_queue_init_phys: set up HW queue @index whose memory starts at @base_pa (pinned by
+ *       the core while the queue lives; read it with sio_host_read() from src/model, which
+ *       is fault-safe, rather than by dereferencing it)
  */
 struct sio_viommu_ops {
 	void (*destroy)(struct sio_viommu *viommu);
@@ -317,10 +429,74 @@ struct sio_viommu_ops {
 	int (*hw_queue_init_phys)(struct sio_hw_queue *hw_queue, uint32_t index, uint64_t base_pa);
 };
 
+/* Object types of the core's object table (core/sio.h has the object model) */
+enum sio_obj_type {
+	SIO_OBJ_NONE,
+	SIO_OBJ_ANY = SIO_OBJ_NONE,
+	SIO_OBJ_DEVICE,
+	SIO_OBJ_HWPT_PAGING,
+	SIO_OBJ_HWPT_NESTED,
+	SIO_OBJ_IOAS,
+	SIO_OBJ_ACCESS,
+	SIO_OBJ_FAULT,
+	SIO_OBJ_VIOMMU,
+	SIO_OBJ_VDEVICE,
+	SIO_OBJ_VEVENTQ,
+	SIO_OBJ_HW_QUEUE,
+	SIO_OBJ_DRIVER, /* a driver extension's own object (struct sio_driver_object) */
+	SIO_OBJ_MAX,
+};
+
+struct sio_object {
+	enum sio_obj_type type;
+	uint32_t id;
+	atomic_int users;
+	atomic_int shortterm;
+	struct sio_ctx *ctx;
+};
+
+/*
+ * The core objects a driver embeds or reads (as Linux's include/linux/iommufd.h): every
+ * object's header, and the vIOMMU, vDEVICE and HW queue a driver may size.
+ */
+struct sio_viommu {
+	struct sio_object obj;
+	struct sio_ctx *ctx;
+	struct sio_hwpt_paging *hwpt;
+	const struct sio_viommu_ops *ops;
+	const struct sio_iommu_ops *iommu_ops; /* the physical IOMMU model it sits on */
+	uint32_t type;
+	pthread_mutex_t vdevs_lock;            /* protects vdevs */
+	struct sio_vdevice **vdevs;
+	size_t nvdevs;
+	pthread_rwlock_t veventqs_rwsem;       /* protects veventqs */
+	struct list_head veventqs;
+};
+
+struct sio_vdevice {
+	struct sio_object obj;
+	struct sio_viommu *viommu;
+	struct sio_device *idev;
+	uint64_t virt_id;
+	bool published;                        /* visible to lookups once init succeeded */
+	void (*destroy)(struct sio_vdevice *vdev);
+};
+
+struct sio_hw_queue {
+	struct sio_object obj;
+	struct sio_viommu *viommu;
+	struct sio_access *access;
+	uint32_t type;
+	uint64_t base_addr;
+	uint64_t length;
+	void (*destroy)(struct sio_hw_queue *hw_queue);
+};
+
 /* Helpers the core offers drivers (viommu.c, veventq.c, mmap.c) */
 void sio_viommu_lock_vdevs(struct sio_viommu *viommu);
 void sio_viommu_unlock_vdevs(struct sio_viommu *viommu);
 struct sio_dev *sio_viommu_find_dev(struct sio_viommu *viommu, uint64_t virt_id);
+void sio_viommu_put_dev(struct sio_dev *dev);
 int sio_viommu_get_vdev_id(struct sio_viommu *viommu, struct sio_dev *dev, uint64_t *virt_id);
 int sio_viommu_report_event(struct sio_viommu *viommu, uint32_t type, const void *data,
 			    size_t len);
@@ -330,6 +506,69 @@ void sio_viommu_destroy_mmap(struct sio_viommu *viommu, uint64_t offset);
 int sio_hw_queue_depend(struct sio_hw_queue *dependent, struct sio_hw_queue *depended);
 void sio_hw_queue_undepend(struct sio_hw_queue *dependent, struct sio_hw_queue *depended);
 struct sio_domain *sio_viommu_parent_domain(struct sio_viommu *viommu);
+
+/*
+ * The driver registry (registry.c): front-ends create devices of a model by its name
+ * ("mock", later "smmuv3", "vtd"), and a model may add its own ioctls to the uAPI (the
+ * mock's IOMMU_TEST_CMD), so neither the core nor the dispatcher knows any model.
+ */
+struct sio_ucmd;
+
+/* The largest command struct an extension ioctl may have */
+#define SIO_UAPI_EXT_MAX_SIZE 256
+
+/**
+ * struct sio_uapi_ext - an ioctl a driver adds to the iommufd uAPI
+ * @ioctl_num: the full command number (its _IOC_NR in the iommufd range, unused by the core)
+ * @size: sizeof the command struct (at most SIO_UAPI_EXT_MAX_SIZE)
+ * @min_size: offsetofend of its last mandatory field
+ * @execute: the handler; the dispatcher has copied the struct in with the kernel's rules
+ *       (ucmd->cmd) and finalizes or aborts ucmd->new_obj, as for the core's commands
+ */
+struct sio_uapi_ext {
+	unsigned int ioctl_num;
+	unsigned int size;
+	unsigned int min_size;
+	int (*execute)(struct sio_ucmd *ucmd);
+};
+
+/**
+ * struct sio_driver - a hardware model, as front-ends see it
+ * @name: what front-ends call it
+ * @dev_create: a new device, not yet bound; @flags are the model's (the mock's
+ *       MOCK_FLAGS_DEVICE_*). Return: the device, or ERR_PTR.
+ * @dev_destroy: release a device @dev_create made, after its unbind
+ * @uapi_ext / @nr_uapi_ext: the model's own ioctls
+ */
+struct sio_driver {
+	const char *name;
+	struct sio_dev *(*dev_create)(uint32_t flags);
+	void (*dev_destroy)(struct sio_dev *dev);
+	const struct sio_uapi_ext *uapi_ext;
+	unsigned int nr_uapi_ext;
+};
+
+/**
+ * sio_driver_register() - add a driver (the built-in ones are always there)
+ * Return: 0; -EEXIST for a name taken; -ENOSPC when the registry is full.
+ */
+int sio_driver_register(const struct sio_driver *drv);
+/** sio_driver_unregister() - remove @drv; none of its devices may be left */
+void sio_driver_unregister(const struct sio_driver *drv);
+/** sio_driver_find() - the driver called @name, or NULL */
+const struct sio_driver *sio_driver_find(const char *name);
+/** sio_driver_find_ext() - the extension ioctl with _IOC_NR @nr, or NULL */
+const struct sio_uapi_ext *sio_driver_find_ext(unsigned int nr);
+/** sio_driver_ext_nr_end() - one past the highest _IOC_NR of any extension ioctl (0: none) */
+unsigned int sio_driver_ext_nr_end(void);
+/**
+ * sio_driver_dev_create() - a device of the model called @name
+ * Return: the device (dev->driver set), ERR_PTR(-ENODEV) for no such model, or the
+ * model's ERR_PTR.
+ */
+struct sio_dev *sio_driver_dev_create(const char *name, uint32_t flags);
+/** sio_driver_dev_destroy() - release a device sio_driver_dev_create() made (NULL is fine) */
+void sio_driver_dev_destroy(struct sio_dev *dev);
 
 #define SIO_VIOMMU_STRUCT_SIZE(drv_struct, member)                                        \
 	(sizeof(drv_struct) +                                                              \

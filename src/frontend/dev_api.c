@@ -12,7 +12,6 @@
 #include "../core/file.h"
 #include "../core/sio.h"
 #include "../dma/dma.h"
-#include "../drivers/mock/mock.h"
 
 /*
  * @attach_lock: serialises this device's attach/replace/detach through the API, so that the
@@ -20,7 +19,7 @@
  */
 struct softiommu_dev {
 	struct sio_ctx *ctx;
-	struct mock_dev *mdev;
+	struct sio_dev *sdev;
 	struct sio_device *idev;
 	pthread_mutex_t attach_lock;
 	struct sio_iotlb *iotlb; /* NULL: every DMA walks */
@@ -39,7 +38,7 @@ int softiommu_dev_create(int iommufd, const char *model, unsigned int flags,
 	uint32_t id;
 	int rc;
 
-	if (!model || strcmp(model, "mock"))
+	if (!model || !sio_driver_find(model))
 		return -ENODEV;
 	d = sio_zalloc(sizeof(*d));
 	if (!d)
@@ -50,12 +49,12 @@ int softiommu_dev_create(int iommufd, const char *model, unsigned int flags,
 		rc = sio_file_is_fd(iommufd) ? -EINVAL : -EBADF;
 		goto err_free;
 	}
-	d->mdev = mock_dev_create(flags);
-	if (IS_ERR(d->mdev)) {
-		rc = PTR_ERR(d->mdev);
+	d->sdev = sio_driver_dev_create(model, flags);
+	if (IS_ERR(d->sdev)) {
+		rc = PTR_ERR(d->sdev);
 		goto err_ctx;
 	}
-	d->idev = sio_device_bind(d->ctx, &d->mdev->dev, &id);
+	d->idev = sio_device_bind(d->ctx, d->sdev, &id);
 	if (IS_ERR(d->idev)) {
 		rc = PTR_ERR(d->idev);
 		goto err_mdev;
@@ -68,7 +67,7 @@ int softiommu_dev_create(int iommufd, const char *model, unsigned int flags,
 		*dev_id = id;
 	return 0;
 err_mdev:
-	mock_dev_destroy(d->mdev);
+	sio_driver_dev_destroy(d->sdev);
 err_ctx:
 	sio_ctx_put(d->ctx);
 err_free:
@@ -113,7 +112,7 @@ void softiommu_dev_destroy(struct softiommu_dev *d)
 	sio_device_unbind(d->idev);
 	/* Detaching waited out every DMA that could still look at it */
 	sio_iotlb_free(d->iotlb);
-	mock_dev_destroy(d->mdev);
+	sio_driver_dev_destroy(d->sdev);
 	sio_ctx_put(d->ctx);
 	pthread_mutex_destroy(&d->attach_lock);
 	sio_free(d);

@@ -484,6 +484,11 @@ static inline int F(fetch)(const struct pt_table *t, uint64_t tpa,
 		}
 		dpa = r.oa;
 	}
+	/*
+	 * A guest-owned table lives in memory its owner may unmap: hardware models pass a
+	 * fault-safe read_desc (sio_model_read_desc, src/model). Without one (the library's
+	 * own tests) the descriptor is a plain host load.
+	 */
 	if (t->cfg.read_desc) {
 		if (t->cfg.read_desc(t->cfg.read_priv, dpa, d))
 			return F(fault)(t, f, PT_FAULT_EXTERNAL, lvl, iova,

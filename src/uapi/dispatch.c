@@ -8,13 +8,14 @@
  *  - handlers respond with min(user size, struct size) bytes (sio_ucmd_respond);
  *  - an object a handler allocated with sio_object_alloc_ucmd() is finalized on success and
  *    aborted on failure.
- * Numbers outside the iommufd range go to the VFIO type1 compatibility layer; numbers in the
- * range without an entry are ENOTTY (the kernel's ENOIOCTLCMD).
+ * Numbers the core has no entry for may be a driver's extension (the mock's IOMMU_TEST_CMD,
+ * found through the driver registry), handled with the same rules. Otherwise, numbers outside
+ * the iommufd range go to the VFIO type1 compatibility layer; numbers in the range without
+ * an entry are ENOTTY (the kernel's ENOIOCTLCMD).
  */
 #include <linux/iommufd.h>
 
 #include "../core/sio.h"
-#include "../drivers/mock/iommufd_test.h"
 #include "dispatch.h"
 
 struct sio_ioctl_op {
@@ -71,8 +72,10 @@ static const struct sio_ioctl_op sio_ioctl_ops[] = {
 	IOCTL_OP(IOMMU_VFIO_IOAS, sio_vfio_ioas_ioctl, struct iommu_vfio_ioas, __reserved),
 	IOCTL_OP(IOMMU_VIOMMU_ALLOC, sio_viommu_alloc_ioctl, struct iommu_viommu_alloc,
 		 out_viommu_id),
-	IOCTL_OP(IOMMU_TEST_CMD, sio_test_cmd_ioctl, struct iommu_test_cmd, last),
 };
+
+/* A number in the iommufd range that nothing handles */
+static const struct sio_ioctl_op no_op;
 
 /* Large enough for every command struct in the table */
 union ucmd_buffer {
@@ -97,27 +100,39 @@ union ucmd_buffer {
 	struct iommu_veventq_alloc veventq;
 	struct iommu_vfio_ioas vfio_ioas;
 	struct iommu_viommu_alloc viommu;
-	struct iommu_test_cmd test;
+	uint64_t ext[SIO_UAPI_EXT_MAX_SIZE / 8];
 };
 
 long sio_dispatch_ioctl(struct sio_ctx *ctx, unsigned long cmd, uint64_t arg)
 {
-	const struct sio_ioctl_op *op;
+	const struct sio_ioctl_op *op = NULL;
 	struct sio_ucmd ucmd = { .ctx = ctx, .ubuffer = arg };
+	const struct sio_uapi_ext *ext;
+	struct sio_ioctl_op ext_op;
 	union ucmd_buffer buf;
 	unsigned int nr = _IOC_NR(cmd);
 	size_t got;
 	int rc;
 
-	if (nr < IOMMUFD_CMD_BASE || nr - IOMMUFD_CMD_BASE >= ARRAY_SIZE(sio_ioctl_ops))
+	if (nr >= IOMMUFD_CMD_BASE && nr - IOMMUFD_CMD_BASE < ARRAY_SIZE(sio_ioctl_ops))
+		op = &sio_ioctl_ops[nr - IOMMUFD_CMD_BASE];
+	if ((!op || !op->execute) && nr >= IOMMUFD_CMD_BASE && (ext = sio_driver_find_ext(nr))) {
+		ext_op = (struct sio_ioctl_op){ .size = ext->size, .min_size = ext->min_size,
+						.ioctl_num = ext->ioctl_num,
+						.execute = ext->execute };
+		op = &ext_op;
+	}
+	/* Numbers below the highest extension's are in the iommufd range, as in Linux's table */
+	if (!op && (nr < IOMMUFD_CMD_BASE || nr >= sio_driver_ext_nr_end()))
 		return sio_vfio_ioctl(ctx, cmd, arg);
+	if (!op)
+		op = &no_op;
 
 	/*
 	 * Fast path: one read of the whole struct as we know it. When the user buffer is
 	 * shorter than that (or ends at an unmapped page) fall back to the kernel's exact
 	 * sequence: read the size, then copy_struct_from_user.
 	 */
-	op = &sio_ioctl_ops[nr - IOMMUFD_CMD_BASE];
 	got = op->size ? sio_copy_from_user_partial(&buf, arg, op->size) : 0;
 	if (got >= sizeof(ucmd.user_size))
 		memcpy(&ucmd.user_size, &buf, sizeof(ucmd.user_size));

@@ -6,6 +6,7 @@
 #include <stdio.h>
 
 #include "mock.h"
+#include "../../model/model.h"
 
 enum {
 	MOCK_APERTURE_HUGE_LAST = (1ULL << 38) - 1, /* top level 2 of 2 KiB pages */
@@ -127,34 +128,18 @@ static int mock_domain_iova_to_phys(struct sio_domain *domain, uint64_t iova, ui
 	return pt_iova_to_phys(to_mock_domain(domain)->pt, iova, pa, NULL, NULL);
 }
 
-/* The DMA path: walk the mock table as the hardware would */
-static int mock_walk(struct mock_domain *mock, uint64_t iova, unsigned int access,
+/* The DMA path: walk the mock table as the hardware would (the shared walk driver) */
+static int mock_walk(struct mock_domain *mock, const struct sio_dma_req *req,
 		     struct sio_dma_xlate *xlate, struct sio_dma_fault *fault)
 {
-	unsigned int pt_access = ((access & SIO_DMA_READ) ? PT_ACCESS_READ : 0) |
-				 ((access & SIO_DMA_WRITE) ? PT_ACCESS_WRITE : 0);
-	struct pt_walk_result res;
-	struct pt_fault pf;
-
-	if (pt_walk(mock->pt, iova, pt_access, &res, &pf)) {
-		fault->kind = pf.kind == PT_FAULT_PERMISSION ? SIO_DMA_FAULT_PERMISSION :
-							       SIO_DMA_FAULT_TRANSLATION;
-		fault->level = pf.level;
-		fault->iova = iova;
-		return -EFAULT;
-	}
-	xlate->pa = res.oa;
-	xlate->leaf_lg2 = res.leaf_lg2;
 	/* The mock sets no access or dirty flag on a DMA: the IOTLB may serve all it allows */
-	xlate->access = ((res.prot & PT_PROT_READ) ? SIO_DMA_READ : 0) |
-			((res.prot & PT_PROT_WRITE) ? SIO_DMA_WRITE : 0);
-	return 0;
+	return sio_model_walk(mock->pt, NULL, req, xlate, fault);
 }
 
-static int mock_domain_translate(struct sio_domain *domain, uint64_t iova, unsigned int access,
+static int mock_domain_translate(struct sio_domain *domain, const struct sio_dma_req *req,
 				 struct sio_dma_xlate *xlate, struct sio_dma_fault *fault)
 {
-	return mock_walk(to_mock_domain(domain), iova, access, xlate, fault);
+	return mock_walk(to_mock_domain(domain), req, xlate, fault);
 }
 
 static void mock_domain_free(struct sio_domain *domain)
@@ -328,13 +313,15 @@ out:
 }
 
 /* The mock's stage 1 is an identity: a nested translation is its parent's stage 2 */
-static int mock_nested_translate(struct sio_domain *domain, uint64_t iova, unsigned int access,
+static int mock_nested_translate(struct sio_domain *domain, const struct sio_dma_req *req,
 				 struct sio_dma_xlate *xlate, struct sio_dma_fault *fault)
 {
-	int rc = mock_walk(to_mock_nested(domain)->parent, iova, access, xlate, fault);
+	int rc = mock_walk(to_mock_nested(domain)->parent, req, xlate, fault);
 
-	if (rc)
+	if (rc) {
 		fault->stage = 2;
+		fault->ipa = req->iova;
+	}
 	return rc;
 }
 
@@ -436,6 +423,12 @@ static bool mock_capable(struct sio_dev *dev, enum sio_cap cap)
 	return false;
 }
 
+/* A page request was answered: the mock stalls nothing, so it only counts the answer */
+static void mock_page_response(struct sio_dev *dev, const struct sio_page_response *resp)
+{
+	atomic_fetch_add(&to_mock_dev(dev)->page_responses, 1);
+}
+
 const struct sio_iommu_ops mock_iommu_ops = {
 	.name = "mock",
 	.user_pasid_table = true,
@@ -446,6 +439,7 @@ const struct sio_iommu_ops mock_iommu_ops = {
 	.domain_alloc_nested = mock_alloc_nested,
 	.get_viommu_size = mock_get_viommu_size,
 	.viommu_init = mock_viommu_init,
+	.page_response = mock_page_response,
 };
 
 struct mock_dev *mock_dev_create(uint32_t dev_flags)
@@ -476,6 +470,8 @@ struct mock_dev *mock_dev_create(uint32_t dev_flags)
 		mdev->dev.max_pasids = 1u << MOCK_PASID_WIDTH;
 	}
 	snprintf(mdev->dev.name, sizeof(mdev->dev.name), "iommufd_mock%d", mdev->id);
+	/* However it was made, sio_driver_dev_destroy() releases it */
+	mdev->dev.driver = &sio_mock_driver;
 	sio_iommu_dev_add(&mdev->dev, &mock_iommu_ops, group);
 	sio_iommu_group_put(group);
 	return mdev;

@@ -8,7 +8,9 @@
 #ifndef SIO_MOCK_H
 #define SIO_MOCK_H
 
-#include "../../core/sio.h"
+#include <linux/iommufd.h>
+
+#include "../../driver/driver.h"
 #include "iommufd_test.h"
 #include "pt.h"
 
@@ -22,6 +24,7 @@ struct mock_dev {
 	uint32_t flags;
 	uint32_t cache[MOCK_DEV_CACHE_NUM];
 	atomic_int pasid_1024_fake_error;
+	atomic_uint page_responses; /* answers to its page requests (the model resumes none) */
 	int id;
 };
 
@@ -57,11 +60,15 @@ struct mock_viommu {
 };
 
 extern const struct sio_iommu_ops mock_iommu_ops;
+extern const struct sio_driver sio_mock_driver;
 
 size_t mock_get_viommu_size(struct sio_dev *dev, uint32_t viommu_type);
 int mock_viommu_init(struct sio_viommu *viommu, struct sio_domain *parent,
 		     const struct sio_user_data *user_data);
 struct sio_domain *mock_alloc_nested_common(const struct sio_user_data *user_data);
+
+/* IOMMU_TEST_CMD (selftest.c, the one mock file that plays the core's in-kernel users) */
+int sio_test_cmd_ioctl(struct sio_ucmd *ucmd);
 
 struct mock_dev *mock_dev_create(uint32_t dev_flags);
 void mock_dev_destroy(struct mock_dev *mdev);

@@ -7,6 +7,7 @@
 #include <fcntl.h>
 
 #include "mock.h"
+#include "../../core/sio.h"
 #include "../../core/file.h"
 
 enum selftest_obj_type {
@@ -14,7 +15,7 @@ enum selftest_obj_type {
 };
 
 struct selftest_obj {
-	struct sio_object obj;
+	struct sio_driver_object dobj;
 	enum selftest_obj_type type;
 	struct sio_device *idev;
 	struct mock_dev *mock_dev;
@@ -53,6 +54,20 @@ static int test_add_reserved(struct sio_ucmd *ucmd, uint32_t ioas_id, uint64_t s
 	return rc;
 }
 
+static void selftest_obj_destroy(struct sio_driver_object *dobj)
+{
+	struct selftest_obj *sobj = container_of(dobj, struct selftest_obj, dobj);
+
+	/*
+	 * Linux 7.2's mock detaches only the PASID-less attachment here: with a PASID still
+	 * attached, iommufd_device_unbind() WARNs and the device is freed under the attachment
+	 * (a later ioctl on it is a use after free). Deliberately, every attachment goes.
+	 */
+	sio_device_detach_all(sobj->idev);
+	sio_device_unbind(sobj->idev);
+	mock_dev_destroy(sobj->mock_dev);
+}
+
 static int test_mock_domain(struct sio_ucmd *ucmd, struct iommu_test_cmd *cmd)
 {
 	struct selftest_obj *sobj;
@@ -60,9 +75,10 @@ static int test_mock_domain(struct sio_ucmd *ucmd, struct iommu_test_cmd *cmd)
 	struct sio_device *idev;
 	int rc;
 
-	sobj = sio_object_alloc_type(ucmd->ctx, sobj, SIO_OBJ_SELFTEST);
+	sobj = sio_object_alloc_type(ucmd->ctx, sobj, SIO_OBJ_DRIVER);
 	if (IS_ERR(sobj))
 		return PTR_ERR(sobj);
+	sobj->dobj.destroy = selftest_obj_destroy;
 	sobj->type = TYPE_IDEV;
 	if (cmd->op == IOMMU_TEST_OP_MOCK_DOMAIN_FLAGS)
 		dev_flags = cmd->mock_domain_flags.dev_flags;
@@ -81,12 +97,12 @@ static int test_mock_domain(struct sio_ucmd *ucmd, struct iommu_test_cmd *cmd)
 	if (rc)
 		goto out_unbind;
 	cmd->mock_domain.out_hwpt_id = pt_id;
-	cmd->mock_domain.out_stdev_id = sobj->obj.id;
+	cmd->mock_domain.out_stdev_id = sobj->dobj.obj.id;
 	cmd->mock_domain.out_idev_id = idev_id;
 	rc = sio_ucmd_respond(ucmd, sizeof(*cmd));
 	if (rc)
 		goto out_detach;
-	sio_object_finalize(ucmd->ctx, &sobj->obj);
+	sio_object_finalize(ucmd->ctx, &sobj->dobj.obj);
 	return 0;
 out_detach:
 	sio_device_detach(idev, SIO_NO_PASID);
@@ -95,17 +111,17 @@ out_unbind:
 out_mdev:
 	mock_dev_destroy(sobj->mock_dev);
 out_sobj:
-	sio_object_abort(ucmd->ctx, &sobj->obj);
+	sio_object_abort(ucmd->ctx, &sobj->dobj.obj);
 	return rc;
 }
 
 static struct selftest_obj *get_selftest_obj(struct sio_ctx *ctx, uint32_t id)
 {
-	struct sio_object *obj = sio_get_object(ctx, id, SIO_OBJ_SELFTEST);
+	struct sio_object *obj = sio_get_object(ctx, id, SIO_OBJ_DRIVER);
 
 	if (IS_ERR(obj))
 		return ERR_CAST(obj);
-	return container_of(obj, struct selftest_obj, obj);
+	return container_of(obj, struct selftest_obj, dobj.obj);
 }
 
 static int test_mock_domain_replace(struct sio_ucmd *ucmd, uint32_t stdev_id, uint32_t pt_id,
@@ -121,22 +137,8 @@ static int test_mock_domain_replace(struct sio_ucmd *ucmd, uint32_t stdev_id, ui
 		cmd->mock_domain_replace.pt_id = pt_id;
 		rc = sio_ucmd_respond(ucmd, sizeof(*cmd));
 	}
-	sio_put_object(ucmd->ctx, &sobj->obj);
+	sio_put_object(ucmd->ctx, &sobj->dobj.obj);
 	return rc;
-}
-
-void sio_selftest_destroy(struct sio_object *obj)
-{
-	struct selftest_obj *sobj = container_of(obj, struct selftest_obj, obj);
-
-	/*
-	 * Linux 7.2's mock detaches only the PASID-less attachment here: with a PASID still
-	 * attached, iommufd_device_unbind() WARNs and the device is freed under the attachment
-	 * (a later ioctl on it is a use after free). Deliberately, every attachment goes.
-	 */
-	sio_device_detach_all(sobj->idev);
-	sio_device_unbind(sobj->idev);
-	mock_dev_destroy(sobj->mock_dev);
 }
 
 /* A paging HWPT of the mock driver */
@@ -627,7 +629,7 @@ static int test_pasid_check_hwpt(struct sio_ucmd *ucmd, struct iommu_test_cmd *c
 	}
 	sio_put_object(ucmd->ctx, obj);
 out_put:
-	sio_put_object(ucmd->ctx, &sobj->obj);
+	sio_put_object(ucmd->ctx, &sobj->dobj.obj);
 	return rc;
 }
 
@@ -649,7 +651,7 @@ static int test_pasid_attach(struct sio_ucmd *ucmd, struct iommu_test_cmd *cmd, 
 		if (rc && !replace)
 			sio_device_detach(sobj->idev, cmd->pasid_attach.pasid);
 	}
-	sio_put_object(ucmd->ctx, &sobj->obj);
+	sio_put_object(ucmd->ctx, &sobj->dobj.obj);
 	return rc;
 }
 
@@ -660,7 +662,7 @@ static int test_pasid_detach(struct sio_ucmd *ucmd, struct iommu_test_cmd *cmd)
 	if (IS_ERR(sobj))
 		return PTR_ERR(sobj);
 	sio_device_detach(sobj->idev, cmd->pasid_detach.pasid);
-	sio_put_object(ucmd->ctx, &sobj->obj);
+	sio_put_object(ucmd->ctx, &sobj->dobj.obj);
 	return 0;
 }
 

@@ -74,19 +74,20 @@ static int mock_viommu_cache_invalidate(struct sio_viommu *viommu,
 			rc = -EINVAL;
 			break;
 		}
-		sio_viommu_lock_vdevs(viommu);
 		dev = sio_viommu_find_dev(viommu, cur->vdev_id);
 		if (!dev) {
-			sio_viommu_unlock_vdevs(viommu);
 			rc = -EINVAL;
 			break;
 		}
 		mdev = to_mock_dev(dev);
+		/* The vDEVICE lock serialises the invalidations of the device's caches */
+		sio_viommu_lock_vdevs(viommu);
 		if (cur->flags & IOMMU_TEST_INVALIDATE_FLAG_ALL)
 			memset(mdev->cache, 0, sizeof(mdev->cache));
 		else
 			mdev->cache[cur->cache_id] = 0;
 		sio_viommu_unlock_vdevs(viommu);
+		sio_viommu_put_dev(dev);
 	}
 	array->entry_num = done;
 	sio_free(cmds);
