@@ -225,7 +225,8 @@ static void dev_free(struct svfio_dev *d)
 
 /**
  * sio_vfio_create() - make a new emulated VFIO device
- * @spec: "MODEL[,iommu=IOMMU]": the model is "edu", the IOMMU "mock" (the default)
+ * @spec: "MODEL[,iommu=IOMMU]": the model is "edu", the IOMMU "mock" (the default; its
+ *        paging domains take IOVAs from 0, see MOCK_DEV_VMM_APERTURE)
  *
  * The device gets the next index N (/dev/vfio/devices/vfioN) and its sysfs-like directory.
  * Return: N, or -ENODEV (unknown model), -EINVAL (bad option), -ENOSPC (too many devices),
@@ -258,8 +259,11 @@ int sio_vfio_create(const char *spec)
 		struct mock_dev *mdev = mock_dev_create(MOCK_FLAGS_DEVICE_PASID);
 
 		rc = IS_ERR(mdev) ? (int)PTR_ERR(mdev) : 0;
-		if (!rc)
+		if (!rc) {
+			/* guest RAM starts at IOVA 0: not the selftests' aperture */
+			mdev->flags |= MOCK_DEV_VMM_APERTURE;
 			d->sdev = &mdev->dev;
+		}
 	}
 	d->cfg_saved = d->cfg;
 	rc = rc ? rc : sysfs_create(d);
