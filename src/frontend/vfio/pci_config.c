@@ -14,6 +14,7 @@
  */
 #include <errno.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include <linux/pci_regs.h>
 
@@ -46,6 +47,58 @@ uint16_t svfio_cfg_get16(const struct svfio_cfg *c, unsigned int off)
 uint32_t svfio_cfg_get32(const struct svfio_cfg *c, unsigned int off)
 {
 	return svfio_cfg_get16(c, off) | (uint32_t)svfio_cfg_get16(c, off + 2) << 16;
+}
+
+/**
+ * svfio_cfg_init_type0() - the type-0 header fields every model shares
+ * @c: the config space
+ *
+ * The command register as pci_enable_device() leaves it (memory decode on, as vfio-pci hands
+ * the device over) with its writable bits, the status register's write-1-to-clear error bits,
+ * cache line size, latency timer, header type, and INTA# with a writable interrupt line. The
+ * model sets its IDs, class and capabilities after this.
+ */
+void svfio_cfg_init_type0(struct svfio_cfg *c)
+{
+	svfio_cfg_set16(c, PCI_COMMAND, PCI_COMMAND_MEMORY,
+			PCI_COMMAND_IO | PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER |
+			PCI_COMMAND_PARITY | PCI_COMMAND_SERR | PCI_COMMAND_INTX_DISABLE);
+	svfio_cfg_set16(c, PCI_STATUS, 0, 0);
+	c->w1cmask[PCI_STATUS + 1] = 0xf9; /* parity, aborts, SERR: write 1 to clear */
+	svfio_cfg_set8(c, PCI_CACHE_LINE_SIZE, 0, 0xff);
+	svfio_cfg_set8(c, PCI_LATENCY_TIMER, 0, 0xff);
+	svfio_cfg_set8(c, PCI_HEADER_TYPE, PCI_HEADER_TYPE_NORMAL, 0);
+	svfio_cfg_set8(c, PCI_INTERRUPT_LINE, 0, 0xff);
+	svfio_cfg_set8(c, PCI_INTERRUPT_PIN, 1, 0);
+}
+
+/**
+ * svfio_bar_add_ram() - declare BAR @bar as @size bytes of plain memory a VMM may mmap
+ * @d: the device being initialised
+ * @bar: the BAR index
+ * @size: bytes, a power of two
+ *
+ * The memory is shared, so that every mapping of the BAR sees the same bytes; the model's
+ * destroy hook frees it with svfio_bar_free_ram(). Return: 0 or -ENOMEM.
+ */
+int svfio_bar_add_ram(struct svfio_dev *d, int bar, uint64_t size)
+{
+	void *ram = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+
+	if (ram == MAP_FAILED)
+		return -ENOMEM;
+	d->bars[bar] = (struct svfio_bar){ .size = size, .prefetch = true, .mmap = true, .ram = ram };
+	return 0;
+}
+
+/* Free the memory of every BAR svfio_bar_add_ram() declared */
+void svfio_bar_free_ram(struct svfio_dev *d)
+{
+	for (int i = 0; i < SVFIO_NUM_BARS; i++) {
+		if (d->bars[i].ram)
+			munmap(d->bars[i].ram, d->bars[i].size);
+		d->bars[i].ram = NULL;
+	}
 }
 
 /* The BAR registers for what the model declared in d->bars (32-bit memory BARs) */

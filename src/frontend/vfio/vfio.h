@@ -12,7 +12,9 @@
  *   pread/pwrite at index << 40, mmap, RESET, FEATURE.
  * - vfio_irq.c: GET_IRQ_INFO, SET_IRQS and the eventfds the model's interrupts signal.
  * - pci_config.c: a PCI function's config space (read-only, writable and RW1C bits).
- * - edu.c: the device model, QEMU's documented "edu" educational device (DMA, MSI, INTx).
+ * - edu.c: a device model, QEMU's documented "edu" educational device (DMA, MSI, INTx).
+ * - epf_test.c: a device model for Linux's pci_endpoint_test driver (READ/WRITE/COPY DMA with
+ *   CRC-32 checks, MSI, INTx).
  *
  * Locking: each device has one mutex (@lock) serialising its config space, registers,
  * interrupt state and binding. It is taken before any core lock (a DMA the model starts
@@ -174,6 +176,9 @@ void svfio_cfg_set16(struct svfio_cfg *c, unsigned int off, uint16_t v, uint16_t
 void svfio_cfg_set32(struct svfio_cfg *c, unsigned int off, uint32_t v, uint32_t wmask);
 uint16_t svfio_cfg_get16(const struct svfio_cfg *c, unsigned int off);
 uint32_t svfio_cfg_get32(const struct svfio_cfg *c, unsigned int off);
+void svfio_cfg_init_type0(struct svfio_cfg *c);
+int svfio_bar_add_ram(struct svfio_dev *d, int bar, uint64_t size);
+void svfio_bar_free_ram(struct svfio_dev *d);
 void svfio_cfg_add_bars(struct svfio_dev *d);
 int svfio_cfg_add_msi(struct svfio_cfg *c, unsigned int off);
 ssize_t svfio_cfg_rw(struct svfio_dev *d, void *buf, size_t len, uint64_t pos, bool write);
@@ -184,5 +189,6 @@ bool svfio_bus_master(const struct svfio_dev *d);
 int svfio_dma(struct svfio_dev *d, uint64_t iova, void *buf, size_t len, bool write);
 
 extern const struct svfio_model_ops svfio_edu_ops;
+extern const struct svfio_model_ops svfio_epf_test_ops;
 
 #endif
