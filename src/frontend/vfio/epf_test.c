@@ -29,8 +29,10 @@
  * DST_ADDR_INVALID with the command's FAIL bit; the interrupt is still raised, so the driver
  * sees an error status and never hangs. FLAG_USE_DMA changes nothing (every transfer is a DMA).
  * INTx is a pulse (asserted then released), MSI needs bus mastering, MSI-X is not offered.
+ * SOFTIOMMU_VFIO_TRACE=1 prints each transfer's addresses and status.
  */
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 
 #include <linux/pci_regs.h>
@@ -224,6 +226,10 @@ static void epf_command(struct svfio_dev *d, uint32_t cmd)
 	}
 	e->commands++;
 	set_reg32(e, EPF_STATUS, st);
+	if (svfio_trace_enabled() && st)
+		fprintf(stderr, "softiommu: vfio%u: epf-test command %#x src %#llx dst %#llx size %u: "
+			"status %#x\n", d->index, cmd, (unsigned long long)reg_addr(e, EPF_SRC_LO),
+			(unsigned long long)reg_addr(e, EPF_DST_LO), reg32(e, EPF_SIZE), st);
 	epf_raise_irq(d);
 }
 
