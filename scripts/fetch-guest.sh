@@ -8,7 +8,8 @@
 #   cache/guest/initrd.img         busybox-static, pci_endpoint_test.ko, pci_endpoint_test
 #                                  (the selftest that replaced tools/pci/pcitest), tests/qemu/init
 #   cache/guest/build-root/        a sid root (the QEMU root plus gcc and the kernel headers)
-#                                  that builds the module and the test program
+#                                  that builds the module and the test program (about 900 MB;
+#                                  removed at the end unless KEEP_BUILD_ROOT=1)
 #
 # Debian's config leaves CONFIG_PCI_ENDPOINT_TEST unset, so the module is built here, as an
 # external module from the same kernel source (linux-source-7.2, drivers/misc/), against
@@ -16,7 +17,9 @@
 # signatures). Kernel 7.2 has no tools/pci/pcitest: its replacement is
 # tools/testing/selftests/pci_endpoint/pci_endpoint_test.c, built static.
 #
-# Environment: SOFTIOMMU_CACHE (default: <repo>/.cache), MIRROR (default: the system's).
+# Made again when tests/qemu/guest-init.sh or this script change (their hash is kept in
+# cache/guest/made-from). Environment: SOFTIOMMU_CACHE (default: <repo>/.cache), MIRROR (for
+# fetch-qemu-root.sh), KEEP_BUILD_ROOT.
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")/.." && pwd)
 C=${SOFTIOMMU_CACHE:-$HERE/.cache}
@@ -24,7 +27,8 @@ G=$C/guest
 BR=$G/build-root
 INIT=$HERE/tests/qemu/guest-init.sh
 
-if [ -s "$G/vmlinuz" ] && [ -s "$G/initrd.img" ] && [ "$G/initrd.img" -nt "$INIT" ]; then
+SUM=$(cat "$INIT" "$0" | sha256sum | cut -d' ' -f1) # what the initramfs is made from
+if [ -s "$G/vmlinuz" ] && [ -s "$G/initrd.img" ] && [ "$(cat "$G/made-from" 2>/dev/null)" = "$SUM" ]; then
 	echo "guest: $G ($(cat "$G/version" 2>/dev/null))"
 	exit 0
 fi
@@ -85,4 +89,6 @@ cp "$INIT" "$R/init" && chmod 755 "$R/init"
 cp "$BR/tmp/kimg/usr/lib/modules/$KVER/vmlinuz" "$G/vmlinuz"
 mv "$G/initrd.img.tmp" "$G/initrd.img"
 echo "$KVER" >"$G/version"
+echo "$SUM" >"$G/made-from"
+[ "${KEEP_BUILD_ROOT:-0}" = 1 ] || rm -rf "$BR"
 echo "guest: $G ($KVER)"
