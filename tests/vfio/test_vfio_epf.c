@@ -3,7 +3,8 @@
  * The epf-test model driven as Linux's pci_endpoint_test driver drives it: its IDs, the
  * register BAR (MAGIC read/write, CAPS read-only), READ/WRITE/COPY of several sizes through
  * the IOAS the device is attached to with the driver's CRC-32, MSI and INTx after each
- * command, and a DMA to an IOVA nothing maps: an error status and an interrupt, no crash.
+ * command, 32 MSI and 32 MSI-X vectors (capabilities, GET_IRQ_INFO, SET_IRQS blocks), and a
+ * DMA to an IOVA nothing maps: an error status and an interrupt, no crash.
  * Run under the shim with SOFTIOMMU_VFIO_DEVICES="epf-test" (vfio0).
  */
 #include <sys/mman.h>
@@ -62,11 +63,85 @@ static void test_ids_and_registers(int dev)
 	CHECK(v_cfg16(dev, PCI_VENDOR_ID) == 0x104c && v_cfg16(dev, PCI_DEVICE_ID) == 0xb500);
 	CHECK(v_cfg32(dev, PCI_CLASS_REVISION) >> 8 == 0xff0000);
 	CHECK(v_cfg16(dev, PCI_STATUS) & PCI_STATUS_CAP_LIST);
-	CHECK(v_reg(dev, EPF_CAPS) == 0xb); /* unaligned access, MSI, INTx */
+	CHECK(v_reg(dev, EPF_CAPS) == 0xf); /* unaligned access, MSI, MSI-X, INTx */
 	v_reg_write(dev, EPF_CAPS, 0);
-	CHECK(v_reg(dev, EPF_CAPS) == 0xb);
+	CHECK(v_reg(dev, EPF_CAPS) == 0xf);
 	v_reg_write(dev, EPF_MAGIC, 0xa0a0a0a0); /* the driver's BAR test on the register BAR */
 	CHECK(v_reg(dev, EPF_MAGIC) == 0xa0a0a0a0);
+}
+
+/* The capability list: MSI-X (0x70) then MSI (0x50), their vector counts as VFIO reports */
+static void test_irq_caps(int dev)
+{
+	struct vfio_irq_info info = { .argsz = sizeof(info), .index = VFIO_PCI_MSI_IRQ_INDEX };
+
+	CHECK(v_cfg16(dev, PCI_CAPABILITY_LIST) % 256 == 0x70);
+	CHECK(v_cfg16(dev, 0x70) == (0x50 << 8 | PCI_CAP_ID_MSIX));
+	CHECK((v_cfg16(dev, 0x70 + PCI_MSIX_FLAGS) & PCI_MSIX_FLAGS_QSIZE) == 31);
+	CHECK(v_cfg32(dev, 0x70 + PCI_MSIX_TABLE) == 0x800 && v_cfg32(dev, 0x70 + PCI_MSIX_PBA) == 0xc00);
+	CHECK(v_cfg16(dev, 0x50) % 256 == PCI_CAP_ID_MSI);
+	CHECK((v_cfg16(dev, 0x50 + PCI_MSI_FLAGS) & PCI_MSI_FLAGS_QMASK) == 5 << 1);
+	CHECK_OK(v_ioctl(dev, VFIO_DEVICE_GET_IRQ_INFO, &info));
+	CHECK(info.count == 32 && info.flags == (VFIO_IRQ_INFO_EVENTFD | VFIO_IRQ_INFO_NORESIZE));
+	info.index = VFIO_PCI_MSIX_IRQ_INDEX;
+	CHECK_OK(v_ioctl(dev, VFIO_DEVICE_GET_IRQ_INFO, &info));
+	CHECK(info.count == 32 && info.flags == (VFIO_IRQ_INFO_EVENTFD | VFIO_IRQ_INFO_NORESIZE));
+}
+
+/* SET_IRQS with @n eventfds from vector @start (fds[i] < 0: none) */
+static long set_vectors(int dev, uint32_t index, uint32_t start, uint32_t n, const int *fds)
+{
+	struct {
+		struct vfio_irq_set hdr;
+		int32_t fd[33];
+	} s = { .hdr = { .argsz = sizeof(s.hdr) + 4 * n, .index = index, .start = start,
+			 .count = n, .flags = VFIO_IRQ_SET_DATA_EVENTFD |
+					      VFIO_IRQ_SET_ACTION_TRIGGER } };
+
+	for (uint32_t i = 0; i < n; i++)
+		s.fd[i] = fds[i];
+	return v_ioctl(dev, VFIO_DEVICE_SET_IRQS, &s);
+}
+
+/* All 32 MSI-X vectors, each raised by its IRQ_NUMBER; then MSI 32 */
+static void test_msix(int dev, int msi)
+{
+	int fds[33];
+
+	for (int i = 0; i < 33; i++)
+		fds[i] = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	CHECK_ERR(EINVAL, set_vectors(dev, VFIO_PCI_MSIX_IRQ_INDEX, 0, 32, fds)); /* MSI is on */
+	CHECK_OK(v_set_irq_none(dev, VFIO_PCI_MSI_IRQ_INDEX, VFIO_IRQ_SET_ACTION_TRIGGER, 0));
+	CHECK_ERR(EINVAL, set_vectors(dev, VFIO_PCI_MSIX_IRQ_INDEX, 0, 33, fds)); /* past 32 */
+	CHECK_OK(set_vectors(dev, VFIO_PCI_MSIX_IRQ_INDEX, 0, 32, fds));
+	v_reg_write(dev, EPF_IRQ_TYPE, 2);
+	for (int i = 1; i <= 32; i++) {
+		v_reg_write(dev, EPF_IRQ_NUMBER, (uint32_t)i);
+		v_reg_write(dev, EPF_COMMAND, 1 << 2); /* RAISE_MSIX_IRQ */
+		CHECK(v_reg(dev, EPF_STATUS) == ST_IRQ);
+		for (int k = 0; k < 32; k++)
+			CHECK(v_fired(fds[k]) == (k == i - 1));
+	}
+	/* a transfer's MSI-X goes to vector 1; vector 33 does not exist */
+	CHECK(epf_cmd(dev, CMD_COPY, IOVA, IOVA + 8192, 4096, 2) == (ST_COPY_OK | ST_IRQ));
+	CHECK(v_fired(fds[0]) == 1);
+	v_reg_write(dev, EPF_IRQ_NUMBER, 33);
+	v_reg_write(dev, EPF_COMMAND, 1 << 2);
+	CHECK(v_fired(fds[31]) == 0);
+	CHECK(epf_cmd(dev, CMD_RAISE_MSI, 0, 0, 0, 1) == ST_IRQ); /* MSI is off now */
+	CHECK_OK(v_set_irq_none(dev, VFIO_PCI_MSIX_IRQ_INDEX, VFIO_IRQ_SET_ACTION_TRIGGER, 0));
+	/* 32 MSI vectors: the last one */
+	fds[31] = msi;
+	CHECK_OK(set_vectors(dev, VFIO_PCI_MSI_IRQ_INDEX, 0, 32, fds));
+	v_reg_write(dev, EPF_IRQ_NUMBER, 32);
+	v_reg_write(dev, EPF_COMMAND, CMD_RAISE_MSI);
+	CHECK(v_fired(msi) == 1 && v_fired(fds[0]) == 0);
+	CHECK_OK(v_set_irq_none(dev, VFIO_PCI_MSI_IRQ_INDEX, VFIO_IRQ_SET_ACTION_TRIGGER, 0));
+	for (int i = 0; i < 33; i++)
+		if (i != 31)
+			close(fds[i]);
+	/* back to one MSI vector for the tests after this one */
+	CHECK_OK(v_set_irq_fd(dev, VFIO_PCI_MSI_IRQ_INDEX, VFIO_IRQ_SET_ACTION_TRIGGER, msi));
 }
 
 static void test_transfers(int dev, int efd, uint8_t *buf)
@@ -167,6 +242,7 @@ int main(void)
 	CHECK(iommufd >= 0 && efd >= 0 && buf != MAP_FAILED);
 	CHECK_OK(v_bind(dev, iommufd, NULL));
 	test_ids_and_registers(dev);
+	test_irq_caps(dev);
 	ioas = pt = t_ioas_alloc(iommufd);
 	CHECK_OK(t_map(iommufd, ioas, buf, BUF_SIZE, &iova, IOMMU_IOAS_MAP_FIXED_IOVA |
 				 IOMMU_IOAS_MAP_READABLE | IOMMU_IOAS_MAP_WRITEABLE));
@@ -175,10 +251,11 @@ int main(void)
 	CHECK_OK(v_set_irq_fd(dev, VFIO_PCI_MSI_IRQ_INDEX, VFIO_IRQ_SET_ACTION_TRIGGER, efd));
 	test_transfers(dev, efd, buf);
 	test_unmapped(dev, efd, buf);
+	test_msix(dev, efd);
 	test_interrupts(dev, efd);
 	/* RESET clears the registers but keeps CAPS */
 	CHECK_OK(v_ioctl(dev, VFIO_DEVICE_RESET, NULL));
-	CHECK(v_reg(dev, EPF_MAGIC) == 0 && v_reg(dev, EPF_CAPS) == 0xb);
+	CHECK(v_reg(dev, EPF_MAGIC) == 0 && v_reg(dev, EPF_CAPS) == 0xf);
 	CHECK_OK(v_detach(dev));
 	CHECK(close(dev) == 0);
 	CHECK(close(iommufd) == 0);

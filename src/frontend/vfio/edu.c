@@ -240,7 +240,7 @@ static int edu_init(struct svfio_dev *d)
 		return rc;
 	edu_config(&d->cfg);
 	svfio_cfg_add_bars(d);
-	return svfio_cfg_add_msi(&d->cfg, EDU_MSI_CAP);
+	return svfio_cfg_add_msi(&d->cfg, EDU_MSI_CAP, 0);
 }
 
 static void edu_destroy(struct svfio_dev *d)

@@ -8,7 +8,8 @@
  * PCI 104c:b500 (TI DRA74x, an ID whose table entry gives register BAR 0 and 4 KiB alignment),
  * class 0xff0000. BAR 0 is 4 KiB: the test registers at its start (below), the rest plain
  * bytes, all of it trapped. BAR 2 is 128 KiB of memory a VMM may mmap (the driver's BAR tests
- * write and read it). One MSI vector, and INTx.
+ * write and read it). 32 MSI vectors, 32 MSI-X vectors (table at 0x800 and PBA at 0xc00 of
+ * BAR 0, which the VMM emulates), and INTx.
  *
  * Registers (32-bit, little endian; every one but CAPS is plain read/write storage):
  *   0x00 MAGIC  0x04 COMMAND  0x08 STATUS  0x0c/0x10 SRC_ADDR lo/hi  0x14/0x18 DST_ADDR lo/hi
@@ -28,7 +29,8 @@
  * (an unmapped IOVA, bus mastering off, not bound) moves nothing and sets SRC_ADDR_INVALID or
  * DST_ADDR_INVALID with the command's FAIL bit; the interrupt is still raised, so the driver
  * sees an error status and never hangs. FLAG_USE_DMA changes nothing (every transfer is a DMA).
- * INTx is a pulse (asserted then released), MSI needs bus mastering, MSI-X is not offered.
+ * INTx is a pulse (asserted then released); MSI and MSI-X need bus mastering and the vector
+ * IRQ_NUMBER names (from 1) enabled.
  * SOFTIOMMU_VFIO_TRACE=1 prints each transfer's addresses and status.
  */
 #include <errno.h>
@@ -47,6 +49,10 @@
 #define EPF_RAM_BAR 2
 #define EPF_RAM_SIZE (128u << 10)
 #define EPF_MSI_CAP 0x50
+#define EPF_MSIX_CAP 0x70
+#define EPF_NVEC_LG2 5 /* 32 vectors of MSI and of MSI-X */
+#define EPF_MSIX_TABLE 0x800 /* in BAR 0, emulated by the VMM */
+#define EPF_MSIX_PBA 0xc00
 #define EPF_MAX_XFER (16u << 20)
 
 enum {
@@ -88,7 +94,13 @@ enum {
 
 enum { IRQ_INTX = 0, IRQ_MSI = 1, IRQ_MSIX = 2 };
 
-enum { CAP_UNALIGNED_ACCESS = 1u << 0, CAP_MSI = 1u << 1, CAP_INTX = 1u << 3 };
+enum {
+	CAP_UNALIGNED_ACCESS = 1u << 0,
+	CAP_MSI = 1u << 1,
+	CAP_MSIX = 1u << 2,
+	CAP_INTX = 1u << 3,
+	EPF_CAPS_VALUE = CAP_UNALIGNED_ACCESS | CAP_MSI | CAP_MSIX | CAP_INTX,
+};
 
 struct epf_test {
 	uint8_t regs[EPF_REG_BAR_SIZE];
@@ -197,7 +209,9 @@ static void epf_raise_irq(struct svfio_dev *d)
 		if (number >= 1 && svfio_bus_master(d))
 			svfio_raise_msi(d, number - 1);
 		break;
-	default: /* MSI-X is not offered: nothing to raise */
+	case IRQ_MSIX:
+		if (number >= 1 && svfio_bus_master(d))
+			svfio_raise_msix(d, number - 1);
 		break;
 	}
 }
@@ -262,7 +276,7 @@ static void epf_reset(struct svfio_dev *d)
 	struct epf_test *e = to_epf(d);
 
 	memset(e->regs, 0, sizeof(e->regs));
-	set_reg32(e, EPF_CAPS, CAP_UNALIGNED_ACCESS | CAP_MSI | CAP_INTX);
+	set_reg32(e, EPF_CAPS, EPF_CAPS_VALUE);
 	svfio_set_intx(d, false);
 }
 
@@ -291,8 +305,10 @@ static int epf_init(struct svfio_dev *d)
 	svfio_cfg_init_type0(&d->cfg);
 	epf_config(&d->cfg);
 	svfio_cfg_add_bars(d);
-	set_reg32(e, EPF_CAPS, CAP_UNALIGNED_ACCESS | CAP_MSI | CAP_INTX);
-	return svfio_cfg_add_msi(&d->cfg, EPF_MSI_CAP);
+	set_reg32(e, EPF_CAPS, EPF_CAPS_VALUE);
+	rc = svfio_cfg_add_msi(&d->cfg, EPF_MSI_CAP, EPF_NVEC_LG2);
+	return rc ? rc : svfio_cfg_add_msix(d, EPF_MSIX_CAP, 1u << EPF_NVEC_LG2, 0, EPF_MSIX_TABLE,
+					    EPF_MSIX_PBA);
 }
 
 static void epf_destroy(struct svfio_dev *d)

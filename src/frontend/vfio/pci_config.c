@@ -118,24 +118,66 @@ void svfio_cfg_add_bars(struct svfio_dev *d)
 	}
 }
 
-/*
- * A single-vector, 64-bit MSI capability without per-vector masking at @off, first in the
- * capability list. Return: 0 or -EINVAL when it does not fit.
- */
-int svfio_cfg_add_msi(struct svfio_cfg *c, unsigned int off)
+/* Link the capability at @off first in the list */
+static void cfg_cap_link(struct svfio_cfg *c, unsigned int off, uint8_t id)
 {
-	if (off < PCI_STD_HEADER_SIZEOF || off + PCI_MSI_DATA_64 + 2 > SVFIO_CFG_SIZE || off & 3)
-		return -EINVAL;
-	svfio_cfg_set8(c, off + PCI_CAP_LIST_ID, PCI_CAP_ID_MSI, 0);
+	svfio_cfg_set8(c, off + PCI_CAP_LIST_ID, id, 0);
 	svfio_cfg_set8(c, off + PCI_CAP_LIST_NEXT, c->data[PCI_CAPABILITY_LIST], 0);
-	svfio_cfg_set16(c, off + PCI_MSI_FLAGS, PCI_MSI_FLAGS_64BIT,
+	svfio_cfg_set8(c, PCI_CAPABILITY_LIST, (uint8_t)off, 0);
+	c->data[PCI_STATUS] |= PCI_STATUS_CAP_LIST;
+}
+
+/**
+ * svfio_cfg_add_msi() - a 64-bit MSI capability without per-vector masking at @off
+ * @c: the config space
+ * @off: its offset, dword aligned, in the device-specific part
+ * @nvec_lg2: log2 of the vectors it may have (Multiple Message Capable), at most 5
+ *
+ * Return: 0 or -EINVAL when it does not fit.
+ */
+int svfio_cfg_add_msi(struct svfio_cfg *c, unsigned int off, unsigned int nvec_lg2)
+{
+	if (off < PCI_STD_HEADER_SIZEOF || off + PCI_MSI_DATA_64 + 2 > SVFIO_CFG_SIZE || off & 3 ||
+	    (1u << nvec_lg2) > SVFIO_MAX_VECTORS)
+		return -EINVAL;
+	cfg_cap_link(c, off, PCI_CAP_ID_MSI);
+	svfio_cfg_set16(c, off + PCI_MSI_FLAGS, PCI_MSI_FLAGS_64BIT | (uint16_t)(nvec_lg2 << 1),
 			PCI_MSI_FLAGS_ENABLE | PCI_MSI_FLAGS_QSIZE);
 	svfio_cfg_set32(c, off + PCI_MSI_ADDRESS_LO, 0, 0xfffffffc);
 	svfio_cfg_set32(c, off + PCI_MSI_ADDRESS_HI, 0, 0xffffffff);
 	svfio_cfg_set16(c, off + PCI_MSI_DATA_64, 0, 0xffff);
-	svfio_cfg_set8(c, PCI_CAPABILITY_LIST, (uint8_t)off, 0);
-	c->data[PCI_STATUS] |= PCI_STATUS_CAP_LIST;
 	c->msi_cap = (uint8_t)off;
+	return 0;
+}
+
+/**
+ * svfio_cfg_add_msix() - an MSI-X capability at @off
+ * @d: the device being initialised (its BARs declared)
+ * @off: the capability's offset, dword aligned
+ * @nvec: table size, at most SVFIO_MAX_VECTORS
+ * @bar: the (trapped) BAR holding the table and the pending bit array
+ * @table_off, @pba_off: their offsets in it, 8-byte aligned
+ *
+ * The table and PBA are left to the VMM, which emulates them (QEMU's vfio-pci does; Linux's
+ * vfio-pci does not let user space mmap them either): the model only sees vectors raised.
+ * Return: 0 or -EINVAL when it does not fit.
+ */
+int svfio_cfg_add_msix(struct svfio_dev *d, unsigned int off, unsigned int nvec, int bar,
+		       uint32_t table_off, uint32_t pba_off)
+{
+	struct svfio_cfg *c = &d->cfg;
+	uint64_t size = d->bars[bar].size;
+
+	if (off < PCI_STD_HEADER_SIZEOF || off + PCI_CAP_MSIX_SIZEOF > SVFIO_CFG_SIZE || off & 3 ||
+	    !nvec || nvec > SVFIO_MAX_VECTORS || (table_off | pba_off) & 7 ||
+	    table_off + 16ull * nvec > size || pba_off + 8 > size)
+		return -EINVAL;
+	cfg_cap_link(c, off, PCI_CAP_ID_MSIX);
+	svfio_cfg_set16(c, off + PCI_MSIX_FLAGS, (uint16_t)(nvec - 1),
+			PCI_MSIX_FLAGS_ENABLE | PCI_MSIX_FLAGS_MASKALL);
+	svfio_cfg_set32(c, off + PCI_MSIX_TABLE, table_off | (uint32_t)bar, 0);
+	svfio_cfg_set32(c, off + PCI_MSIX_PBA, pba_off | (uint32_t)bar, 0);
+	c->msix_cap = (uint8_t)off;
 	return 0;
 }
 
