@@ -3,7 +3,8 @@
 # epf-test`, with the emulated device passed through (-object iommufd -device
 # vfio-pci,iommufd=...,sysfsdev=...), and check the guest's pcitest results on the serial
 # console. MODE: novi (no vIOMMU: QEMU maps all guest RAM once) or vtd (-device
-# intel-iommu,caching-mode=on: QEMU shadows the guest's DMA maps with IOAS_MAP/UNMAP).
+# intel-iommu,caching-mode=on: QEMU shadows the guest's DMA maps with IOAS_MAP/UNMAP, which
+# QEMU's trace events iommufd_backend_{map,unmap}_dma count).
 #
 # QEMU runs in the Debian root of scripts/fetch-qemu-root.sh (chroot, so it needs root), the
 # guest is scripts/fetch-guest.sh's. Exit 0 pass, 1 fail, 77 skip (no root, no cache and no
@@ -35,7 +36,7 @@ SIO_SHIM=${SIO_SHIM:-$BUILD/src/frontend/shim/libsoftiommu-preload.so}
 O=/opt/softiommu-$MODE-$$
 P=$ROOT$O
 RUN=/run/sio-$MODE-$$
-trap 'rm -rf "$P" "$ROOT$RUN" "$ROOT$RUN.dump"' EXIT
+trap 'rm -rf "$P" "$ROOT$RUN" "$ROOT$RUN.dump" "$ROOT$RUN.trace"' EXIT
 mkdir -p "$P/bin" "$P/lib" "$P/guest"
 cp "$SIO_CLI" "$P/bin/softiommu"
 cp "$SIO_SHIM" "$P/lib/libsoftiommu-preload.so"
@@ -51,6 +52,7 @@ timeout -k 5 "$TIMEOUT" unshare -m --propagation private sh -c \
 	--vfio-device epf-test -- \
 	qemu-system-x86_64 -machine q35 -accel tcg -m 512 -nographic -nodefaults -no-reboot \
 	-serial stdio -monitor none "${VIOMMU[@]}" \
+	-trace "iommufd_backend_*map*dma" -D "$RUN.trace" \
 	-kernel $O/guest/vmlinuz -initrd $O/guest/initrd.img \
 	-append "console=ttyS0 panic=-1 quiet loglevel=4 $APPEND" \
 	-object iommufd,id=iommufd0 \
@@ -62,7 +64,15 @@ secs=$(( $(date +%s) - start ))
 [ -f "$ROOT$RUN.dump" ] && sed 's/^/softiommu dump: /' "$ROOT$RUN.dump" >>"$LOGF"
 
 sed 's/^/  | /' "$LOGF"
+# QEMU's own trace of its IOAS_MAP/UNMAP calls (its log file): counted, not printed
+T=$ROOT$RUN.trace
+touch "$T"
+maps=$(grep -c "iommufd_backend_map_dma " "$T")
+unmaps=$(grep -c "iommufd_backend_unmap_dma " "$T")
+bad=$(grep "iommufd_backend_.*map.*dma " "$T" | grep -vc "(0)\$")
+echo "qemu-boot: QEMU's IOMMU_IOAS_MAP calls: $maps, UNMAP: $unmaps, failed: $bad"
 fail=0
+[ "$bad" = 0 ] || { echo "qemu-boot: a map or unmap failed:"; grep "iommufd_backend_.*map.*dma " "$T" | grep -v "(0)\$" | head; fail=1; }
 want() { grep -q -- "$1" "$LOGF" || { echo "qemu-boot: missing: $1"; fail=1; }; }
 want "guest: pci_endpoint_test loaded"
 want "guest: /dev/pci-endpoint-test.0"
@@ -90,6 +100,7 @@ want "guest: again: ok 1 pci_ep_data_transfer.memcpy.COPY_TEST"
 # no RAM (and its ROM is read-only), reached memory through the maps QEMU shadowed in the IOAS.
 if [ "$MODE" = vtd ]; then
 	want "guest: iommu group type DMA"
+	[ "$maps" -gt 100 ] || { echo "qemu-boot: QEMU did not shadow the guest's maps"; fail=1; }
 	high=$(grep -c "epf-test command 0x10 src 0 dst 0xf[0-9a-f]\{7\} size [0-9]*: status 0x4\$" "$LOGF")
 	echo "qemu-boot: WRITEs to vIOMMU IOVAs at 0xf0000000 and above: $high"
 	[ "$high" -gt 0 ] || { echo "qemu-boot: no transfer used a vIOMMU IOVA"; fail=1; }
