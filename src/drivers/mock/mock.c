@@ -10,6 +10,7 @@
 
 enum {
 	MOCK_APERTURE_HUGE_LAST = (1ULL << 38) - 1, /* top level 2 of 2 KiB pages */
+	MOCK_APERTURE_VMM_LAST = (1ULL << 48) - 1, /* inside top level 4 (56 bits) */
 	MOCK_PGSIZE_BITMAP = ((1ULL << 37) - 1) & ~((1ULL << 11) - 1), /* 2 KiB .. 64 GiB */
 };
 
@@ -204,9 +205,10 @@ bool mock_is_paging(struct sio_domain *domain)
 }
 
 static struct sio_domain *mock_alloc_pgtable(const struct iommu_hwpt_selftest *cfg,
-					     uint32_t flags)
+					     uint32_t flags, bool vmm)
 {
-	struct pt_cfg pcfg = { .fmt = PT_FMT_MOCK, .top_level = 2 };
+	/* a VMM's device (MOCK_DEV_VMM_APERTURE): 48 bits from 0, what QEMU's vIOMMUs expect */
+	struct pt_cfg pcfg = { .fmt = PT_FMT_MOCK, .top_level = vmm ? 4 : 2 };
 	struct mock_domain *mock;
 	int rc;
 
@@ -237,8 +239,10 @@ static struct sio_domain *mock_alloc_pgtable(const struct iommu_hwpt_selftest *c
 		mock->domain.pgsize_bitmap = MOCK_HUGE_PAGE_SIZE | SIO_PAGE_SIZE;
 	if (flags & IOMMU_HWPT_ALLOC_DIRTY_TRACKING)
 		mock->domain.dirty_ops = &mock_dirty_ops;
+	if (vmm)
+		mock->domain.aperture_end = MOCK_APERTURE_VMM_LAST;
 	/* The default mock narrows its aperture for the tests */
-	if (cfg->pagetable_type == MOCK_IOMMUPT_DEFAULT) {
+	else if (cfg->pagetable_type == MOCK_IOMMUPT_DEFAULT) {
 		mock->domain.aperture_start = MOCK_APERTURE_START;
 		mock->domain.aperture_end = MOCK_APERTURE_LAST;
 	}
@@ -266,7 +270,7 @@ static struct sio_domain *mock_alloc_paging_flags(struct sio_dev *dev, uint32_t 
 		if (rc)
 			return ERR_PTR(rc);
 	}
-	return mock_alloc_pgtable(&cfg, flags);
+	return mock_alloc_pgtable(&cfg, flags, to_mock_dev(dev)->flags & MOCK_DEV_VMM_APERTURE);
 }
 
 static int mock_nested_invalidate(struct sio_domain *domain, struct sio_user_data_array *array)

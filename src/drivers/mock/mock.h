@@ -16,6 +16,14 @@
 
 struct mock_viommu;
 
+/*
+ * softiommu-internal device flag (not uAPI, outside MOCK_FLAGS_DEVICE_*): set by the creator
+ * after mock_dev_create(). Its paging domains have a 0-based 48-bit aperture on a deeper table
+ * (top level 4) instead of the selftests' [16 MiB, 2 GiB), so that a VMM can map guest RAM at
+ * IOVA 0 and a vIOMMU with 48-bit addresses fits (the emulated VFIO devices, docs/vfio.md).
+ */
+#define MOCK_DEV_VMM_APERTURE (1u << 31)
+
 struct mock_dev {
 	struct sio_dev dev;
 	pthread_rwlock_t viommu_rwsem; /* protects viommu, vdev_id */

@@ -4,7 +4,7 @@
  *
  *   softiommu run [--vfio-device SPEC]... [--run-dir DIR] -- CMD [ARGS...]
  *
- * Each --vfio-device (SPEC: "edu[,iommu=mock]") becomes /dev/vfio/devices/vfioN in CMD, in
+ * Each --vfio-device (SPEC: "edu|epf-test[,iommu=mock]") becomes /dev/vfio/devices/vfioN in CMD, in
  * order from vfio0, with its sysfs-like directory under the run directory; the command prints
  * each device's sysfsdev= path on stderr before CMD starts. The devices exist for CMD's
  * lifetime: softiommu waits for it, then removes the run directory (unless --run-dir named
@@ -35,7 +35,7 @@ static int add_device(const char *spec)
 
 	if (rc) {
 		fprintf(stderr, "softiommu run: --vfio-device %s: %s\n", spec,
-			rc == -ENODEV ? "unknown device model (known: edu)" : "bad option");
+			rc == -ENODEV ? "unknown device model (known: edu, epf-test)" : "bad option");
 		return -1;
 	}
 	if (ndevices == SVFIO_MAX_DEVICES || used + strlen(spec) + 2 > sizeof(devices)) {

@@ -4,7 +4,7 @@
  *
  *   softiommu demo            an end-to-end story through the iommufd uAPI, printed step by step
  *   softiommu run -- CMD ...  run CMD with /dev/iommu provided by softiommu (LD_PRELOAD)
- *   softiommu run --vfio-device edu[,iommu=mock] ... -- CMD ...
+ *   softiommu run --vfio-device edu|epf-test[,iommu=mock] ... -- CMD ...
  *                             ... with emulated VFIO devices (run_devices.c)
  *   softiommu dump [--json] [--at-exit] -- CMD ...
  *                             run CMD under softiommu and describe each iommufd's objects and
@@ -60,7 +60,7 @@ static int cmd_run(int argc, char **argv)
 		argv++;
 	}
 	if (argc < 1) {
-		fprintf(stderr, "usage: softiommu run [--vfio-device edu[,iommu=mock]]... "
+		fprintf(stderr, "usage: softiommu run [--vfio-device edu|epf-test[,iommu=mock]]... "
 				"[--run-dir DIR] -- CMD [ARGS...]\n");
 		return 2;
 	}
@@ -94,7 +94,7 @@ static int cmd_dump(int argc, char **argv)
 static void usage(FILE *f)
 {
 	fprintf(f, "usage: softiommu demo\n"
-		   "       softiommu run [--vfio-device edu[,iommu=mock]]... [--run-dir DIR]\n"
+		   "       softiommu run [--vfio-device edu|epf-test[,iommu=mock]]... [--run-dir DIR]\n"
 		   "                     -- CMD [ARGS...]\n"
 		   "       softiommu dump [--json] [--at-exit] -- CMD [ARGS...]\n"
 		   "       softiommu preload-path\n");

@@ -19,7 +19,6 @@
  */
 #include <errno.h>
 #include <string.h>
-#include <sys/mman.h>
 
 #include <linux/pci_regs.h>
 
@@ -217,52 +216,36 @@ static void edu_reset(struct svfio_dev *d)
 
 static void edu_config(struct svfio_cfg *c)
 {
+	svfio_cfg_init_type0(c);
 	svfio_cfg_set16(c, PCI_VENDOR_ID, EDU_VENDOR, 0);
 	svfio_cfg_set16(c, PCI_DEVICE_ID, EDU_DEVICE, 0);
-	/* after pci_enable_device(): memory decode on, as vfio-pci hands the device over */
-	svfio_cfg_set16(c, PCI_COMMAND, PCI_COMMAND_MEMORY,
-			PCI_COMMAND_IO | PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER |
-			PCI_COMMAND_PARITY | PCI_COMMAND_SERR | PCI_COMMAND_INTX_DISABLE);
-	svfio_cfg_set16(c, PCI_STATUS, 0, 0);
-	c->w1cmask[PCI_STATUS + 1] = 0xf9; /* parity, aborts, SERR: write 1 to clear */
 	svfio_cfg_set8(c, PCI_REVISION_ID, EDU_REVISION, 0);
 	svfio_cfg_set8(c, PCI_CLASS_PROG, 0, 0);
 	svfio_cfg_set16(c, PCI_CLASS_DEVICE, 0x00ff, 0);
-	svfio_cfg_set8(c, PCI_CACHE_LINE_SIZE, 0, 0xff);
-	svfio_cfg_set8(c, PCI_LATENCY_TIMER, 0, 0xff);
-	svfio_cfg_set8(c, PCI_HEADER_TYPE, PCI_HEADER_TYPE_NORMAL, 0);
 	svfio_cfg_set16(c, PCI_SUBSYSTEM_VENDOR_ID, 0x1af4, 0);
 	svfio_cfg_set16(c, PCI_SUBSYSTEM_ID, 0x1100, 0);
-	svfio_cfg_set8(c, PCI_INTERRUPT_LINE, 0, 0xff);
-	svfio_cfg_set8(c, PCI_INTERRUPT_PIN, 1, 0); /* INTA# */
 }
 
 static int edu_init(struct svfio_dev *d)
 {
 	struct edu *e = sio_zalloc(sizeof(*e));
-	void *ram;
+	int rc;
 
 	if (!e)
 		return -ENOMEM;
-	/* shared, so that every mapping of the BAR sees the same bytes */
-	ram = mmap(NULL, EDU_RAM_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-	if (ram == MAP_FAILED) {
-		sio_free(e);
-		return -ENOMEM;
-	}
 	d->priv = e;
 	d->bars[0] = (struct svfio_bar){ .size = EDU_BAR0_SIZE };
-	d->bars[EDU_RAM_BAR] = (struct svfio_bar){
-		.size = EDU_RAM_SIZE, .prefetch = true, .mmap = true, .ram = ram };
+	rc = svfio_bar_add_ram(d, EDU_RAM_BAR, EDU_RAM_SIZE);
+	if (rc)
+		return rc;
 	edu_config(&d->cfg);
 	svfio_cfg_add_bars(d);
-	return svfio_cfg_add_msi(&d->cfg, EDU_MSI_CAP);
+	return svfio_cfg_add_msi(&d->cfg, EDU_MSI_CAP, 0);
 }
 
 static void edu_destroy(struct svfio_dev *d)
 {
-	if (d->bars[EDU_RAM_BAR].ram)
-		munmap(d->bars[EDU_RAM_BAR].ram, EDU_RAM_SIZE);
+	svfio_bar_free_ram(d);
 	sio_free(d->priv);
 	d->priv = NULL;
 }

@@ -12,7 +12,9 @@
  *   pread/pwrite at index << 40, mmap, RESET, FEATURE.
  * - vfio_irq.c: GET_IRQ_INFO, SET_IRQS and the eventfds the model's interrupts signal.
  * - pci_config.c: a PCI function's config space (read-only, writable and RW1C bits).
- * - edu.c: the device model, QEMU's documented "edu" educational device (DMA, MSI, INTx).
+ * - edu.c: a device model, QEMU's documented "edu" educational device (DMA, MSI, INTx).
+ * - epf_test.c: a device model for Linux's pci_endpoint_test driver (READ/WRITE/COPY DMA with
+ *   CRC-32 checks, MSI, INTx).
  *
  * Locking: each device has one mutex (@lock) serialising its config space, registers,
  * interrupt state and binding. It is taken before any core lock (a DMA the model starts
@@ -42,6 +44,7 @@
 #define SVFIO_CDEV_MAJOR 237
 
 #define SVFIO_CFG_SIZE 256 /* conventional PCI */
+#define SVFIO_MAX_VECTORS 32 /* MSI's most; the MSI-X tables models declare stay within it */
 #define SVFIO_NUM_BARS 6
 
 struct svfio_dev;
@@ -92,9 +95,11 @@ struct svfio_cfg {
 	uint8_t wmask[SVFIO_CFG_SIZE];
 	uint8_t w1cmask[SVFIO_CFG_SIZE];
 	uint8_t msi_cap; /* offset of the MSI capability, 0 if none */
+	uint8_t msix_cap; /* offset of the MSI-X capability, 0 if none */
 };
 
-/* Interrupt state, as vfio-pci keeps it (irq_type is one of VFIO_PCI_*_IRQ_INDEX or -1) */
+/* Interrupt state, as vfio-pci keeps it (type is one of VFIO_PCI_*_IRQ_INDEX or -1; the
+ * vectors are MSI's or MSI-X's, whichever type is on) */
 struct svfio_irqs {
 	int type;
 	int intx_trigger; /* held eventfd descriptors, -1 when none */
@@ -102,7 +107,7 @@ struct svfio_irqs {
 	bool intx_masked;
 	bool intx_asserted;
 	int msi_nvec;
-	int msi_trigger[1];
+	int msi_trigger[SVFIO_MAX_VECTORS];
 	int req_trigger;
 };
 
@@ -155,6 +160,7 @@ int sio_vfio_open(struct svfio_dev *d, int flags);
 bool sio_vfio_file_index(struct sio_file *f, unsigned int *index);
 ssize_t sio_vfio_pread(int fd, void *buf, size_t len, uint64_t off, bool write);
 void sio_vfio_unbind_locked(struct svfio_dev *d);
+bool svfio_trace_enabled(void);
 
 /* vfio_irq.c */
 long svfio_get_irq_info(struct svfio_dev *d, void *arg);
@@ -164,9 +170,10 @@ void svfio_irqs_release(struct svfio_dev *d);
 int svfio_eventfd_hold(struct sio_file *f, int fd, int *out);
 void svfio_eventfd_drop(int *fd);
 void svfio_eventfd_signal(int fd);
-/* the model's interrupt lines: INTx level, and one MSI vector */
+/* the model's interrupt lines: INTx level, an MSI or an MSI-X vector */
 void svfio_set_intx(struct svfio_dev *d, bool level);
 void svfio_raise_msi(struct svfio_dev *d, unsigned int vector);
+void svfio_raise_msix(struct svfio_dev *d, unsigned int vector);
 
 /* pci_config.c */
 void svfio_cfg_set8(struct svfio_cfg *c, unsigned int off, uint8_t v, uint8_t wmask);
@@ -174,8 +181,13 @@ void svfio_cfg_set16(struct svfio_cfg *c, unsigned int off, uint16_t v, uint16_t
 void svfio_cfg_set32(struct svfio_cfg *c, unsigned int off, uint32_t v, uint32_t wmask);
 uint16_t svfio_cfg_get16(const struct svfio_cfg *c, unsigned int off);
 uint32_t svfio_cfg_get32(const struct svfio_cfg *c, unsigned int off);
+void svfio_cfg_init_type0(struct svfio_cfg *c);
+int svfio_bar_add_ram(struct svfio_dev *d, int bar, uint64_t size);
+void svfio_bar_free_ram(struct svfio_dev *d);
 void svfio_cfg_add_bars(struct svfio_dev *d);
-int svfio_cfg_add_msi(struct svfio_cfg *c, unsigned int off);
+int svfio_cfg_add_msi(struct svfio_cfg *c, unsigned int off, unsigned int nvec_lg2);
+int svfio_cfg_add_msix(struct svfio_dev *d, unsigned int off, unsigned int nvec, int bar,
+		       uint32_t table_off, uint32_t pba_off);
 ssize_t svfio_cfg_rw(struct svfio_dev *d, void *buf, size_t len, uint64_t pos, bool write);
 bool svfio_mem_enabled(const struct svfio_dev *d);
 bool svfio_bus_master(const struct svfio_dev *d);
@@ -184,5 +196,6 @@ bool svfio_bus_master(const struct svfio_dev *d);
 int svfio_dma(struct svfio_dev *d, uint64_t iova, void *buf, size_t len, bool write);
 
 extern const struct svfio_model_ops svfio_edu_ops;
+extern const struct svfio_model_ops svfio_epf_test_ops;
 
 #endif

@@ -177,15 +177,20 @@ __attribute__((destructor)) static void run_dir_cleanup(void)
 
 /* ---- creating devices ---- */
 
-/* "edu" or "edu,iommu=mock" */
+static const struct svfio_model_ops *const models[] = { &svfio_edu_ops, &svfio_epf_test_ops };
+
+/* "edu", "epf-test" or either with ",iommu=mock" */
 static int parse_spec(const char *spec, const struct svfio_model_ops **model)
 {
 	size_t n = strcspn(spec, ",");
 	const char *opt = spec + n;
 
-	if (n != strlen(svfio_edu_ops.name) || strncmp(spec, svfio_edu_ops.name, n))
+	*model = NULL;
+	for (size_t i = 0; i < sizeof(models) / sizeof(models[0]); i++)
+		if (n == strlen(models[i]->name) && !strncmp(spec, models[i]->name, n))
+			*model = models[i];
+	if (!*model)
 		return -ENODEV;
-	*model = &svfio_edu_ops;
 	while (*opt == ',') {
 		opt++;
 		n = strcspn(opt, ",");
@@ -225,7 +230,8 @@ static void dev_free(struct svfio_dev *d)
 
 /**
  * sio_vfio_create() - make a new emulated VFIO device
- * @spec: "MODEL[,iommu=IOMMU]": the model is "edu", the IOMMU "mock" (the default)
+ * @spec: "MODEL[,iommu=IOMMU]": the model is "edu" or "epf-test", the IOMMU "mock" (the
+ *        default; its paging domains take IOVAs from 0, see MOCK_DEV_VMM_APERTURE)
  *
  * The device gets the next index N (/dev/vfio/devices/vfioN) and its sysfs-like directory.
  * Return: N, or -ENODEV (unknown model), -EINVAL (bad option), -ENOSPC (too many devices),
@@ -258,8 +264,11 @@ int sio_vfio_create(const char *spec)
 		struct mock_dev *mdev = mock_dev_create(MOCK_FLAGS_DEVICE_PASID);
 
 		rc = IS_ERR(mdev) ? (int)PTR_ERR(mdev) : 0;
-		if (!rc)
+		if (!rc) {
+			/* guest RAM starts at IOVA 0: not the selftests' aperture */
+			mdev->flags |= MOCK_DEV_VMM_APERTURE;
 			d->sdev = &mdev->dev;
+		}
 	}
 	d->cfg_saved = d->cfg;
 	rc = rc ? rc : sysfs_create(d);

@@ -397,19 +397,25 @@ static const char *const ioctl_names[] = {
 	[VFIO_DEVICE_DETACH_IOMMUFD_PT - VFIO_DEVICE_GET_INFO] = "DETACH_IOMMUFD_PT",
 };
 
-/* SOFTIOMMU_VFIO_TRACE=1: each device ioctl and its result on stderr, to follow a VMM */
-static void trace_ioctl(const struct svfio_dev *d, unsigned long cmd, long rc)
+/* SOFTIOMMU_VFIO_TRACE=1: each device ioctl (and the models' commands) on stderr */
+bool svfio_trace_enabled(void)
 {
 	static atomic_int enabled = -1;
-	unsigned long i = cmd - VFIO_DEVICE_GET_INFO;
-	const char *name;
 
 	if (atomic_load(&enabled) < 0) {
 		const char *e = getenv("SOFTIOMMU_VFIO_TRACE");
 
 		atomic_store(&enabled, e && *e == '1');
 	}
-	if (!atomic_load(&enabled))
+	return atomic_load(&enabled);
+}
+
+static void trace_ioctl(const struct svfio_dev *d, unsigned long cmd, long rc)
+{
+	unsigned long i = cmd - VFIO_DEVICE_GET_INFO;
+	const char *name;
+
+	if (!svfio_trace_enabled())
 		return;
 	name = i < sizeof(ioctl_names) / sizeof(ioctl_names[0]) && ioctl_names[i]
 		       ? ioctl_names[i] : "?";

@@ -1,14 +1,16 @@
 // SPDX-License-Identifier: MIT
 /*
  * vfio_irq.c — a VFIO PCI device's interrupts: VFIO_DEVICE_GET_IRQ_INFO, VFIO_DEVICE_SET_IRQS
- * and the eventfds they install, signalled when the model raises INTx or an MSI.
+ * and the eventfds they install, signalled when the model raises INTx, an MSI or an MSI-X
+ * vector.
  *
  * The rules are Linux 7.2's (vfio_set_irqs_validate_and_prepare() in vfio_main.c, then
  * vfio_pci_set_irqs_ioctl() in vfio_pci_intrs.c): the header's index, start/count range and
  * data type are checked against the count the device has for that index, then the action
  * picks a handler, and an index/action pair without one is ENOTTY. INTx is level triggered
  * and automasked: the first edge masks it and signals, further assertions wait for an
- * unmask, which signals again when the line is still up.
+ * unmask, which signals again when the line is still up. MSI and MSI-X share the vector
+ * slots (one of them is on at a time); MSI-X's table and PBA are the VMM's to emulate.
  *
  * An eventfd the program passes is duplicated and held as one of softiommu's internal
  * descriptors (out of the program's close()/close_range()), as the kernel holds an
@@ -40,7 +42,8 @@ void svfio_irqs_init(struct svfio_irqs *irqs)
 	irqs->intx_unmask = -1;
 	irqs->intx_masked = false;
 	irqs->msi_nvec = 0;
-	irqs->msi_trigger[0] = -1;
+	for (int i = 0; i < SVFIO_MAX_VECTORS; i++)
+		irqs->msi_trigger[i] = -1;
 	irqs->req_trigger = -1;
 }
 
@@ -124,9 +127,14 @@ static unsigned int irq_count(const struct svfio_dev *d, uint32_t index)
 			return 0;
 		return 1U << ((svfio_cfg_get16(&d->cfg, d->cfg.msi_cap + PCI_MSI_FLAGS) &
 			       PCI_MSI_FLAGS_QMASK) >> 1);
+	case VFIO_PCI_MSIX_IRQ_INDEX:
+		if (!d->cfg.msix_cap)
+			return 0;
+		return (svfio_cfg_get16(&d->cfg, d->cfg.msix_cap + PCI_MSIX_FLAGS) &
+			PCI_MSIX_FLAGS_QSIZE) + 1;
 	case VFIO_PCI_REQ_IRQ_INDEX:
 		return 1;
-	default: /* no MSI-X capability; ERR only for PCI Express */
+	default: /* ERR only for PCI Express */
 		return 0;
 	}
 }
@@ -287,7 +295,7 @@ static int intx_trigger(struct svfio_dev *d, struct sio_file *f, uint32_t start,
 	return 0;
 }
 
-/* ---- MSI ---- */
+/* ---- MSI and MSI-X ---- */
 
 static void msi_disable(struct svfio_dev *d)
 {
@@ -301,15 +309,16 @@ static void msi_disable(struct svfio_dev *d)
 static int msi_set_block(struct svfio_dev *d, struct sio_file *f, uint32_t start,
 			 uint32_t count, const int32_t *fds)
 {
-	int held[1] = { -1 };
+	int held[SVFIO_MAX_VECTORS];
 	int rc;
 
+	for (uint32_t i = 0; i < count && i < SVFIO_MAX_VECTORS; i++)
+		held[i] = -1;
 	for (uint32_t i = 0; i < count; i++) {
 		if (start + i >= (uint32_t)d->irqs.msi_nvec) {
 			rc = -EINVAL;
 			goto unwind;
 		}
-		held[i] = -1;
 		if (fds[i] >= 0 && (rc = svfio_eventfd_hold(f, fds[i], &held[i])))
 			goto unwind;
 	}
@@ -317,15 +326,16 @@ static int msi_set_block(struct svfio_dev *d, struct sio_file *f, uint32_t start
 		trigger_replace(&d->irqs.msi_trigger[start + i], held[i]);
 	return 0;
 unwind:
-	for (uint32_t i = 0; i < count && i < 1; i++)
+	for (uint32_t i = 0; i < count && i < SVFIO_MAX_VECTORS; i++)
 		svfio_eventfd_drop(&held[i]);
 	return rc;
 }
 
-static int msi_trigger(struct svfio_dev *d, struct sio_file *f, uint32_t start,
-		       uint32_t count, uint32_t flags, const void *data)
+/* TRIGGER on the MSI or the MSI-X @index, as vfio_pci_set_msi_trigger() */
+static int msi_trigger(struct svfio_dev *d, struct sio_file *f, uint32_t index,
+		       uint32_t start, uint32_t count, uint32_t flags, const void *data)
 {
-	bool is_msi = d->irqs.type == VFIO_PCI_MSI_IRQ_INDEX;
+	bool is_msi = d->irqs.type == (int)index;
 	int rc;
 
 	if (is_msi && !count && (flags & VFIO_IRQ_SET_DATA_NONE)) {
@@ -337,7 +347,7 @@ static int msi_trigger(struct svfio_dev *d, struct sio_file *f, uint32_t start,
 	if (flags & VFIO_IRQ_SET_DATA_EVENTFD) {
 		if (is_msi)
 			return msi_set_block(d, f, start, count, data);
-		d->irqs.type = VFIO_PCI_MSI_IRQ_INDEX;
+		d->irqs.type = (int)index;
 		d->irqs.msi_nvec = (int)(start + count);
 		rc = msi_set_block(d, f, start, count, data);
 		if (rc)
@@ -358,6 +368,12 @@ static int msi_trigger(struct svfio_dev *d, struct sio_file *f, uint32_t start,
 void svfio_raise_msi(struct svfio_dev *d, unsigned int vector)
 {
 	if (d->irqs.type == VFIO_PCI_MSI_IRQ_INDEX && vector < (unsigned int)d->irqs.msi_nvec)
+		svfio_eventfd_signal(d->irqs.msi_trigger[vector]);
+}
+
+void svfio_raise_msix(struct svfio_dev *d, unsigned int vector)
+{
+	if (d->irqs.type == VFIO_PCI_MSIX_IRQ_INDEX && vector < (unsigned int)d->irqs.msi_nvec)
 		svfio_eventfd_signal(d->irqs.msi_trigger[vector]);
 }
 
@@ -447,8 +463,9 @@ static int set_irqs_dispatch(struct svfio_dev *d, struct sio_file *f,
 			return intx_trigger(d, f, s, c, fl, data);
 		break;
 	case VFIO_PCI_MSI_IRQ_INDEX:
+	case VFIO_PCI_MSIX_IRQ_INDEX:
 		if (action == VFIO_IRQ_SET_ACTION_TRIGGER)
-			return msi_trigger(d, f, s, c, fl, data);
+			return msi_trigger(d, f, hdr->index, s, c, fl, data);
 		break;
 	case VFIO_PCI_REQ_IRQ_INDEX:
 		if (action == VFIO_IRQ_SET_ACTION_TRIGGER)
@@ -470,7 +487,7 @@ static int set_irqs_dispatch(struct svfio_dev *d, struct sio_file *f,
 long svfio_set_irqs(struct svfio_dev *d, struct sio_file *f, void *arg)
 {
 	struct vfio_irq_set hdr;
-	uint8_t data[sizeof(int32_t)] = { 0 };
+	uint8_t data[SVFIO_MAX_VECTORS * sizeof(int32_t)] = { 0 };
 	size_t size = 0;
 	int rc;
 
@@ -479,7 +496,7 @@ long svfio_set_irqs(struct svfio_dev *d, struct sio_file *f, void *arg)
 	rc = set_irqs_validate(&hdr, irq_count(d, hdr.index), &size);
 	if (rc)
 		return rc;
-	/* every index has at most one vector: the data is at most one int32 */
+	/* no index has more than SVFIO_MAX_VECTORS vectors */
 	if (size > sizeof(data))
 		return -EINVAL;
 	if (size && sio_copy_from_user(data, (uintptr_t)arg + SET_IRQS_MINSZ, size))
@@ -493,7 +510,7 @@ void svfio_irqs_release(struct svfio_dev *d)
 {
 	if (d->irqs.type == VFIO_PCI_INTX_IRQ_INDEX)
 		intx_disable(d);
-	else if (d->irqs.type == VFIO_PCI_MSI_IRQ_INDEX)
+	else if (d->irqs.type == VFIO_PCI_MSI_IRQ_INDEX || d->irqs.type == VFIO_PCI_MSIX_IRQ_INDEX)
 		msi_disable(d);
 	svfio_eventfd_drop(&d->irqs.req_trigger);
 	svfio_eventfd_drop(&d->irqs.intx_unmask);
