@@ -8,7 +8,7 @@ ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 REFK=${REFK:-$ROOT/../shared/refkernel}
 OUT=${OUT:-$ROOT/build/refkernel-tests}
 mkdir -p "$OUT"
-tests=${*:-test_dispatch test_object_lifetime test_iova_alloc test_accounting test_fault_queue test_map_file test_viommu test_kernel_details}
+tests=${*:-test_dispatch test_object_lifetime test_iova_alloc test_accounting test_fault_queue test_map_file test_viommu test_kernel_details test_access_concurrency}
 rc=0
 for t in $tests; do
 	gcc -static -O1 -D_GNU_SOURCE -DSIO_REAL_KERNEL -isystem "$ROOT/.cache/uapi/usr/include" \
