@@ -73,6 +73,7 @@ struct iopt_pages {
 	size_t npinned;
 	size_t last_npinned;
 	pid_t source_pid;
+	struct sio_mm *mm;       /* USER: the process whose memory this is (a reference) */
 	/* USER: pinned pages moved away from their user address, sorted; under mutex and
 	 * every iopt->lock of @areas to change, either to read (keep.c) */
 	struct pages_seg *segs;

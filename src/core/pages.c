@@ -131,7 +131,8 @@ static struct iopt_pages *iopt_alloc_pages(uint64_t start_byte, uint64_t length,
 	pages->writable = writable;
 	pages->account_mode = sio_capable_ipc_lock() ? IOPT_PAGES_ACCOUNT_NONE :
 						       IOPT_PAGES_ACCOUNT_USER;
-	pages->source_pid = sio_self_pid();
+	pages->mm = sio_mm_get(sio_current_mm());
+	pages->source_pid = sio_mm_pid(pages->mm);
 	pages->file_fd = -1;
 	INIT_LIST_HEAD(&pages->areas);
 	INIT_LIST_HEAD(&pages->index_node);
@@ -397,6 +398,7 @@ void iopt_put_pages(struct iopt_pages *pages)
 		munmap(pages->file_map, pages->file_map_len);
 	if (pages->file_fd >= 0)
 		syscall(SYS_close, pages->file_fd);
+	sio_mm_put(pages->mm);
 	pthread_mutex_destroy(&pages->mutex);
 	sio_free(pages->runs);
 	sio_free(pages->segs);
@@ -416,8 +418,39 @@ static int user_range_pin_check(uint64_t addr, uint64_t len, bool write, bool po
 	return rc;
 }
 
-/* Check pages [first, last] as pinning would; pages->mutex held */
+/*
+ * The process whose addresses @pages' "physical" addresses are: the mapper's for user memory,
+ * ours for our own mappings of files.
+ */
+static struct sio_mm *pages_mm(const struct iopt_pages *pages)
+{
+	return pages->type == IOPT_ADDRESS_USER ? pages->mm : &sio_mm_self;
+}
+
+/*
+ * Whether user pages can still be reached: in-process, a child of fork() cannot pin or copy
+ * its parent's memory; in daemon mode, the client they belong to must still exist.
+ */
+static bool pages_mm_reachable(const struct iopt_pages *pages)
+{
+	if (sio_mm_is_self(pages->mm))
+		return pages->source_pid == sio_self_pid();
+	return sio_mm_alive(pages->mm);
+}
+
+static int __pages_pin_check(struct iopt_pages *pages, size_t first, size_t last);
+
+/* Check pages [first, last] as pinning would, in the memory they belong to; mutex held */
 static int pages_pin_check(struct iopt_pages *pages, size_t first, size_t last)
+{
+	struct sio_mm *old = sio_mm_use(pages_mm(pages));
+	int rc = __pages_pin_check(pages, first, last);
+
+	sio_mm_unuse(old);
+	return rc;
+}
+
+static int __pages_pin_check(struct iopt_pages *pages, size_t first, size_t last)
 {
 	uint64_t len = (last - first + 1) * SIO_PAGE_SIZE;
 	bool populated;
@@ -426,8 +459,8 @@ static int pages_pin_check(struct iopt_pages *pages, size_t first, size_t last)
 		return -ENOMEM;
 	switch (pages->type) {
 	case IOPT_ADDRESS_USER:
-		/* Pages of another process's memory (after fork) cannot be pinned here */
-		if (pages->source_pid != sio_self_pid())
+		/* Pages of a process we cannot reach (our parent, after fork; a dead client) */
+		if (!pages_mm_reachable(pages))
 			return -EFAULT;
 		/* Populated by the map just before, outside the table lock: once */
 		populated = pages->prepopulated;
@@ -918,9 +951,22 @@ static int pages_rw_pin_check(struct iopt_pages *pages, size_t first, size_t las
 	return rc;
 }
 
-/* @flags: SIO_ACCESS_RW_WRITE, SIO_ACCESS_RW_SLOW_PATH */
+static int __iopt_pages_rw(struct iopt_pages *pages, uint64_t start_byte, void *data,
+			   size_t len, unsigned int flags);
+
+/* @flags: SIO_ACCESS_RW_WRITE, SIO_ACCESS_RW_SLOW_PATH. Copies in the pages' own process. */
 int iopt_pages_rw(struct iopt_pages *pages, uint64_t start_byte, void *data, size_t len,
 		  unsigned int flags)
+{
+	struct sio_mm *old = sio_mm_use(pages_mm(pages));
+	int rc = __iopt_pages_rw(pages, start_byte, data, len, flags);
+
+	sio_mm_unuse(old);
+	return rc;
+}
+
+static int __iopt_pages_rw(struct iopt_pages *pages, uint64_t start_byte, void *data,
+			   size_t len, unsigned int flags)
 {
 	bool write = flags & SIO_ACCESS_RW_WRITE;
 	uint64_t pa;
@@ -931,7 +977,7 @@ int iopt_pages_rw(struct iopt_pages *pages, uint64_t start_byte, void *data, siz
 	/* A dma-buf has no CPU view to copy through, revoked or not */
 	if (pages->type == IOPT_ADDRESS_DMABUF)
 		return -EINVAL;
-	if (pages->type == IOPT_ADDRESS_USER && pages->source_pid != sio_self_pid())
+	if (pages->type == IOPT_ADDRESS_USER && !pages_mm_reachable(pages))
 		return -EFAULT;
 	if (pages->type == IOPT_ADDRESS_FILE ||
 	    (pages->type == IOPT_ADDRESS_USER && (flags & SIO_ACCESS_RW_SLOW_PATH))) {
@@ -991,7 +1037,9 @@ struct sio_maps *sio_maps_snapshot(void)
 
 	if (!maps)
 		return NULL;
-	fp = fopen("/proc/self/maps", "re");
+	if (sio_mm_maps_path(sio_current_mm(), line, sizeof(line)))
+		return maps;
+	fp = fopen(line, "re");
 	if (!fp)
 		return maps;
 	while (fgets(line, sizeof(line), fp)) {

@@ -35,6 +35,7 @@
 #include <linux/iommufd.h>
 
 #include "util.h"
+#include "mm.h"
 #include "../driver/driver.h"
 
 struct sio_ctx;
@@ -113,6 +114,7 @@ extern atomic_ulong sio_live_objects;
 /* An ioctl in flight: the dispatcher's state */
 struct sio_ucmd {
 	struct sio_ctx *ctx;
+	struct sio_mm *mm; /* the process whose memory the ioctl's pointers are in */
 	uint64_t ubuffer; /* user pointer to the command struct */
 	uint32_t user_size;
 	void *cmd;

@@ -103,7 +103,7 @@ union ucmd_buffer {
 long sio_dispatch_ioctl(struct sio_ctx *ctx, unsigned long cmd, uint64_t arg)
 {
 	const struct sio_ioctl_op *op;
-	struct sio_ucmd ucmd = { .ctx = ctx, .ubuffer = arg };
+	struct sio_ucmd ucmd = { .ctx = ctx, .mm = sio_current_mm(), .ubuffer = arg };
 	union ucmd_buffer buf;
 	unsigned int nr = _IOC_NR(cmd);
 	size_t got;
