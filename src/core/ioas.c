@@ -200,7 +200,7 @@ int sio_ioas_map_file(struct sio_ucmd *ucmd)
 	uint64_t iova = cmd->iova;
 	struct sio_ioas *ioas;
 	unsigned int flags = 0;
-	int rc;
+	int rc, fd;
 
 	rc = ioas_map_check(cmd->flags, cmd->iova, cmd->length);
 	if (rc)
@@ -210,8 +210,11 @@ int sio_ioas_map_file(struct sio_ucmd *ucmd)
 		return PTR_ERR(ioas);
 	if (!(cmd->flags & IOMMU_IOAS_MAP_FIXED_IOVA))
 		flags = IOPT_ALLOC_IOVA;
-	rc = iopt_map_file_pages(ucmd->ctx, &ioas->iopt, &iova, cmd->fd, cmd->start, cmd->length,
-				 conv_iommu_prot(cmd->flags), flags);
+	/* The sender's descriptor (mm.h); one it does not have fails as a bad number here */
+	fd = sio_mm_fd_get(cmd->fd);
+	rc = iopt_map_file_pages(ucmd->ctx, &ioas->iopt, &iova, fd < 0 ? -1 : fd, cmd->start,
+				 cmd->length, conv_iommu_prot(cmd->flags), flags);
+	sio_mm_fd_put(cmd->fd, fd);
 	if (!rc) {
 		cmd->iova = iova;
 		rc = sio_ucmd_respond(ucmd, sizeof(*cmd));

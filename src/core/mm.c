@@ -178,6 +178,39 @@ size_t sio_mm_copy_sg(struct sio_mm *mm, void *local, size_t len, const struct i
 	return sio_mm_alive(mm) ? done : 0;
 }
 
+#ifndef SYS_pidfd_getfd
+#define SYS_pidfd_getfd 438
+#endif
+
+/**
+ * sio_mm_fd_get() - a descriptor of ours for the current mm's descriptor @fd
+ *
+ * An ioctl argument that names a file (IOAS_MAP_FILE's fd) names it in the sender's
+ * descriptor table. In-process that is ours, and @fd is returned as it is; for a client, its
+ * file is fetched with pidfd_getfd(). Give the result back to sio_mm_fd_put().
+ * Return: the descriptor, or -errno (-EBADF: the client has no such descriptor).
+ */
+int sio_mm_fd_get(int fd)
+{
+	struct sio_mm *mm = sio_mm_current_tls;
+	int local;
+
+	if (!mm)
+		return fd;
+	if (fd < 0)
+		return -EBADF;
+	local = (int)syscall(SYS_pidfd_getfd, mm->pidfd, fd, 0);
+	if (local < 0)
+		return errno == ESRCH ? -EBADF : -errno;
+	return local;
+}
+
+void sio_mm_fd_put(int fd, int local)
+{
+	if (local >= 0 && local != fd)
+		syscall(SYS_close, local);
+}
+
 /* "/proc/self/maps" or "/proc/PID/maps" into @buf; -ENAMETOOLONG when it does not fit */
 int sio_mm_maps_path(const struct sio_mm *mm, char *buf, size_t len)
 {

@@ -1123,6 +1123,25 @@ static bool range_holds_page(const struct sio_maps *maps, uint64_t lo, uint64_t 
 	return false;
 }
 
+/*
+ * The same for a daemon's client (mm.h), whose addresses @maps describes: its user pages are
+ * its own addresses, and a file's pages (ours, mapped here) are the file's offsets.
+ */
+static bool client_pages_hold_page(const struct iopt_pages *pages, size_t r,
+				   struct sio_page_id q)
+{
+	uint64_t first = pages->runs[r].first * SIO_PAGE_SIZE;
+	uint64_t end = (pages->runs[r].last + 1) * SIO_PAGE_SIZE;
+
+	if (pages->type == IOPT_ADDRESS_USER)
+		return pages->mm == sio_mm_current_tls && !q.ino && q.off >= pages->base + first &&
+		       q.off < pages->base + end;
+	if (pages->type != IOPT_ADDRESS_FILE || !q.ino || q.ino != pages->file_ino ||
+	    q.dev != pages->file_dev)
+		return false;
+	return q.off >= pages->file_start + first && q.off < pages->file_start + end;
+}
+
 /* How many pages objects hold the physical page at @uaddr pinned (MD_CHECK_REFS) */
 int sio_pages_count_pins(const struct sio_maps *maps, uint64_t uaddr, unsigned int *refs)
 {
@@ -1139,7 +1158,10 @@ int sio_pages_count_pins(const struct sio_maps *maps, uint64_t uaddr, unsigned i
 			uint64_t lo = pages->base + pages->runs[r].first * SIO_PAGE_SIZE;
 			uint64_t hi = pages->base + (pages->runs[r].last + 1) * SIO_PAGE_SIZE;
 
-			found = range_holds_page(maps, lo, hi, q);
+			if (sio_mm_current_tls)
+				found = client_pages_hold_page(pages, r, q);
+			else
+				found = range_holds_page(maps, lo, hi, q);
 		}
 		n += found;
 		pthread_mutex_unlock(&pages->mutex);
