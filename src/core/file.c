@@ -578,6 +578,28 @@ void sio_file_set_readable(struct sio_file *f, bool readable)
 	pthread_mutex_unlock(&f->lock);
 }
 
+/**
+ * sio_file_find_same() - the registered number of the file @fd refers to, or -1
+ *
+ * A descriptor fetched from another process (pidfd_getfd, daemon mode) of a file we handed
+ * out has a number of its own; the file's identity (the program's end's inode) finds ours.
+ */
+int sio_file_find_same(int fd)
+{
+	int high = atomic_load(&registry_high);
+	struct stat st;
+
+	if (!registry || syscall(SYS_fstat, fd, &st))
+		return -1;
+	for (int n = 0; n < high; n++) {
+		struct sio_file *f = atomic_load_explicit(&registry[n], memory_order_acquire);
+
+		if (f && f->dev == st.st_dev && f->ino == st.st_ino && !file_inherited(f))
+			return n;
+	}
+	return -1;
+}
+
 /* Call @fn for every descriptor of a file of @ops (each file once: dups are skipped) */
 void sio_file_for_each(const struct sio_file_ops *ops, void (*fn)(int fd, struct sio_file *f,
 								  void *arg),

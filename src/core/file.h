@@ -71,6 +71,7 @@ int sio_file_close_with(int fd, int (*close_fn)(void *arg), void *arg);
 int sio_file_vacate(int fd);
 int sio_file_dup(int oldfd, int newfd);
 bool sio_file_is_fd(int fd);
+int sio_file_find_same(int fd);
 bool sio_file_check(int fd);
 bool sio_file_is_internal(int fd);
 bool sio_file_is_inherited(int fd);

@@ -200,6 +200,7 @@ int sio_ioas_map_file(struct sio_ucmd *ucmd)
 	uint64_t iova = cmd->iova;
 	struct sio_ioas *ioas;
 	unsigned int flags = 0;
+	bool owned;
 	int rc, fd;
 
 	rc = ioas_map_check(cmd->flags, cmd->iova, cmd->length);
@@ -211,10 +212,10 @@ int sio_ioas_map_file(struct sio_ucmd *ucmd)
 	if (!(cmd->flags & IOMMU_IOAS_MAP_FIXED_IOVA))
 		flags = IOPT_ALLOC_IOVA;
 	/* The sender's descriptor (mm.h); one it does not have fails as a bad number here */
-	fd = sio_mm_fd_get(cmd->fd);
+	fd = sio_mm_fd_get(cmd->fd, &owned);
 	rc = iopt_map_file_pages(ucmd->ctx, &ioas->iopt, &iova, fd < 0 ? -1 : fd, cmd->start,
 				 cmd->length, conv_iommu_prot(cmd->flags), flags);
-	sio_mm_fd_put(cmd->fd, fd);
+	sio_mm_fd_put(fd, owned);
 	if (!rc) {
 		cmd->iova = iova;
 		rc = sio_ucmd_respond(ucmd, sizeof(*cmd));

@@ -20,6 +20,7 @@
 
 #include "mm.h"
 #include "sio.h"
+#include "file.h"
 
 #ifndef SYS_pidfd_open
 #define SYS_pidfd_open 434
@@ -187,14 +188,16 @@ size_t sio_mm_copy_sg(struct sio_mm *mm, void *local, size_t len, const struct i
  *
  * An ioctl argument that names a file (IOAS_MAP_FILE's fd) names it in the sender's
  * descriptor table. In-process that is ours, and @fd is returned as it is; for a client, its
- * file is fetched with pidfd_getfd(). Give the result back to sio_mm_fd_put().
+ * file is fetched with pidfd_getfd(), and when it is one of the files we handed out (a dma-buf)
+ * our own number for it is returned. Give the result back to sio_mm_fd_put() with @owned.
  * Return: the descriptor, or -errno (-EBADF: the client has no such descriptor).
  */
-int sio_mm_fd_get(int fd)
+int sio_mm_fd_get(int fd, bool *owned)
 {
 	struct sio_mm *mm = sio_mm_current_tls;
-	int local;
+	int local, ours;
 
+	*owned = false;
 	if (!mm)
 		return fd;
 	if (fd < 0)
@@ -202,12 +205,18 @@ int sio_mm_fd_get(int fd)
 	local = (int)syscall(SYS_pidfd_getfd, mm->pidfd, fd, 0);
 	if (local < 0)
 		return errno == ESRCH ? -EBADF : -errno;
+	ours = sio_file_find_same(local);
+	if (ours >= 0) {
+		syscall(SYS_close, local);
+		return ours;
+	}
+	*owned = true;
 	return local;
 }
 
-void sio_mm_fd_put(int fd, int local)
+void sio_mm_fd_put(int local, bool owned)
 {
-	if (local >= 0 && local != fd)
+	if (owned)
 		syscall(SYS_close, local);
 }
 

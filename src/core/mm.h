@@ -79,8 +79,8 @@ bool sio_mm_alive(const struct sio_mm *mm);
 int sio_mm_copy(struct sio_mm *mm, void *local, uint64_t remote, size_t len, bool write);
 size_t sio_mm_copy_sg(struct sio_mm *mm, void *local, size_t len, const struct iovec *remote,
 		      unsigned int nr, bool write);
-int sio_mm_fd_get(int fd);
-void sio_mm_fd_put(int fd, int local);
+int sio_mm_fd_get(int fd, bool *owned);
+void sio_mm_fd_put(int local, bool owned);
 int sio_mm_maps_path(const struct sio_mm *mm, char *buf, size_t len);
 extern atomic_long sio_mm_live;
 

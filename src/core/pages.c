@@ -1093,9 +1093,41 @@ static const struct sio_map_ent *maps_find(const struct sio_maps *maps, uint64_t
 	return NULL;
 }
 
+/*
+ * Daemon mode: @maps is the client's, but a file's pages are our own mapping of it (their
+ * "physical" addresses are ours). An address within one of those mappings is that file's page.
+ * (A client address that happens to fall in the same numeric range is taken for it too: the
+ * selftest's MD_CHECK_MAP, which asks this, passes a client address and a physical one
+ * without saying which is which.)
+ */
+static bool own_file_identity(uint64_t addr, struct sio_page_id *id)
+{
+	struct iopt_pages *pages;
+	bool found = false;
+
+	pthread_mutex_lock(&sio_pages_list_lock);
+	list_for_each_entry(pages, &sio_pages_list, global_node) {
+		uint64_t map = (uintptr_t)pages->file_map;
+
+		if (pages->type != IOPT_ADDRESS_FILE || !map || addr < map ||
+		    addr - map >= pages->file_map_len)
+			continue;
+		*id = (struct sio_page_id){ .dev = pages->file_dev, .ino = pages->file_ino,
+					    .off = pages->file_start + (addr - pages->base) };
+		found = true;
+		break;
+	}
+	pthread_mutex_unlock(&sio_pages_list_lock);
+	return found;
+}
+
 struct sio_page_id sio_page_identity(const struct sio_maps *maps, uint64_t addr)
 {
 	const struct sio_map_ent *m = maps_find(maps, addr);
+	struct sio_page_id id;
+
+	if (sio_mm_current_tls && own_file_identity(addr, &id))
+		return id;
 
 	if (m && m->shared && m->ino)
 		return (struct sio_page_id){ .dev = m->dev, .ino = m->ino,
@@ -1127,15 +1159,15 @@ static bool range_holds_page(const struct sio_maps *maps, uint64_t lo, uint64_t 
  * The same for a daemon's client (mm.h), whose addresses @maps describes: its user pages are
  * its own addresses, and a file's pages (ours, mapped here) are the file's offsets.
  */
-static bool client_pages_hold_page(const struct iopt_pages *pages, size_t r,
-				   struct sio_page_id q)
+static bool client_pages_hold_page(const struct sio_maps *maps,
+				   const struct iopt_pages *pages, size_t r, struct sio_page_id q)
 {
 	uint64_t first = pages->runs[r].first * SIO_PAGE_SIZE;
 	uint64_t end = (pages->runs[r].last + 1) * SIO_PAGE_SIZE;
 
 	if (pages->type == IOPT_ADDRESS_USER)
-		return pages->mm == sio_mm_current_tls && !q.ino && q.off >= pages->base + first &&
-		       q.off < pages->base + end;
+		return pages->mm == sio_mm_current_tls &&
+		       range_holds_page(maps, pages->base + first, pages->base + end, q);
 	if (pages->type != IOPT_ADDRESS_FILE || !q.ino || q.ino != pages->file_ino ||
 	    q.dev != pages->file_dev)
 		return false;
@@ -1159,7 +1191,7 @@ int sio_pages_count_pins(const struct sio_maps *maps, uint64_t uaddr, unsigned i
 			uint64_t hi = pages->base + (pages->runs[r].last + 1) * SIO_PAGE_SIZE;
 
 			if (sio_mm_current_tls)
-				found = client_pages_hold_page(pages, r, q);
+				found = client_pages_hold_page(maps, pages, r, q);
 			else
 				found = range_holds_page(maps, lo, hi, q);
 		}

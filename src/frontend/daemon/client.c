@@ -179,11 +179,22 @@ static int adopt_sub(struct remote_conn *conn, int fd, uint64_t handle)
 	return fd;
 }
 
-/* The selftest names accesses by descriptor number: the daemon's number for ours */
-static bool access_op(uint32_t op)
+/*
+ * The selftest names accesses and dma-bufs by descriptor number: where in struct
+ * iommu_test_cmd operation @op carries one, or -1
+ */
+static int64_t test_fd_field(uint32_t op)
 {
-	return op == IOMMU_TEST_OP_DESTROY_ACCESS_PAGES || op == IOMMU_TEST_OP_ACCESS_PAGES ||
-	       op == IOMMU_TEST_OP_ACCESS_RW || op == IOMMU_TEST_OP_ACCESS_REPLACE_IOAS;
+	switch (op) {
+	case IOMMU_TEST_OP_DESTROY_ACCESS_PAGES:
+	case IOMMU_TEST_OP_ACCESS_PAGES:
+	case IOMMU_TEST_OP_ACCESS_RW:
+	case IOMMU_TEST_OP_ACCESS_REPLACE_IOAS:
+		return offsetof(struct iommu_test_cmd, id);
+	case IOMMU_TEST_OP_DMABUF_REVOKE:
+		return offsetof(struct iommu_test_cmd, dmabuf_revoke.dmabuf_fd);
+	}
+	return -1;
 }
 
 static long ctx_ioctl_remote(struct sio_file *f, unsigned long cmd, void *arg)
@@ -194,31 +205,27 @@ static long ctx_ioctl_remote(struct sio_file *f, unsigned long cmd, void *arg)
 	uint64_t uarg = (uintptr_t)arg;
 	uint32_t op = 0, id = 0, sub_id;
 	struct sio_proto_rsp rsp;
+	int64_t field = -1;
 	bool swapped = false;
 	long rc;
 	int fd;
 
 	if (cmd == IOMMU_TEST_CMD &&
-	    !sio_copy_from_user(&op, uarg + offsetof(struct iommu_test_cmd, op), sizeof(op)) &&
-	    access_op(op) &&
-	    !sio_copy_from_user(&id, uarg + offsetof(struct iommu_test_cmd, id), sizeof(id))) {
+	    !sio_copy_from_user(&op, uarg + offsetof(struct iommu_test_cmd, op), sizeof(op)))
+		field = test_fd_field(op);
+	if (field >= 0 && !sio_copy_from_user(&id, uarg + field, sizeof(id))) {
 		struct sio_file *sub = sio_file_get((int)id);
 
-		if (sub && sub->ops == &sub_fops) {
-			sub_id = (uint32_t)((struct remote_file *)sub->priv)->handle;
-			swapped = !sio_copy_to_user(uarg + offsetof(struct iommu_test_cmd, id),
-						    &sub_id, sizeof(sub_id));
-		} else {
-			sub_id = UINT32_MAX; /* no access of ours: a number the daemon has not */
-			swapped = !sio_copy_to_user(uarg + offsetof(struct iommu_test_cmd, id),
-						    &sub_id, sizeof(sub_id));
-		}
+		/* Not a descriptor of ours: a number the daemon has not either */
+		sub_id = sub && sub->ops == &sub_fops ?
+				 (uint32_t)((struct remote_file *)sub->priv)->handle : UINT32_MAX;
+		swapped = !sio_copy_to_user(uarg + field, &sub_id, sizeof(sub_id));
 		if (sub)
 			sio_file_put(sub);
 	}
 	rc = remote_call(rf->conn, &req, &rsp, &fd);
 	if (swapped)
-		(void)sio_copy_to_user(uarg + offsetof(struct iommu_test_cmd, id), &id, sizeof(id));
+		(void)sio_copy_to_user(uarg + field, &id, sizeof(id));
 	if (fd >= 0) {
 		uint32_t mine;
 		int r = rc >= 0 && rsp.has_fd ? adopt_sub(rf->conn, fd, rsp.handle) : -EBADMSG;
@@ -227,6 +234,8 @@ static long ctx_ioctl_remote(struct sio_file *f, unsigned long cmd, void *arg)
 			syscall(SYS_close, fd);
 			return rc >= 0 ? r : rc;
 		}
+		if (rsp.fd_off == SIO_PROTO_FD_IS_RET)
+			return fd;
 		mine = (uint32_t)fd;
 		if (sio_copy_to_user(uarg + rsp.fd_off, &mine, sizeof(mine)))
 			return -EFAULT;

@@ -55,7 +55,10 @@ struct sio_proto_rsp {
 	uint64_t seq;
 	int64_t ret;      /* >= 0, or -errno */
 	uint64_t handle;  /* the passed descriptor's number in the daemon */
-	int64_t fd_off;   /* where in the argument the client writes its own number */
+	int64_t fd_off;   /* where in the argument the client writes its own number, or: */
 };
+
+/* The passed descriptor is the ioctl's result (the selftest's DMABUF_GET) */
+#define SIO_PROTO_FD_IS_RET (-2)
 
 #endif

@@ -166,6 +166,8 @@ static int64_t fd_field(unsigned long cmd, uint64_t arg)
 			return -1;
 		if (op == IOMMU_TEST_OP_CREATE_ACCESS)
 			return offsetof(struct iommu_test_cmd, create_access.out_access_fd);
+		if (op == IOMMU_TEST_OP_DMABUF_GET)
+			return SIO_PROTO_FD_IS_RET;
 		return -1;
 	}
 	return -1;
@@ -181,6 +183,14 @@ static int check_test_cmd(struct conn *c, uint64_t arg)
 		return 0; /* the dispatcher reports the EFAULT */
 	if (op == IOMMU_TEST_OP_MD_CHECK_REFS)
 		conns_settle(c);
+	if (op == IOMMU_TEST_OP_DMABUF_REVOKE) {
+		int32_t dfd;
+
+		if (sio_copy_from_user(&dfd, arg + offsetof(struct iommu_test_cmd,
+							   dmabuf_revoke.dmabuf_fd), sizeof(dfd)))
+			return 0;
+		return conn_has_sub(c, (uint32_t)dfd) ? 0 : -EBADF;
+	}
 	switch (op) {
 	case IOMMU_TEST_OP_DESTROY_ACCESS_PAGES:
 	case IOMMU_TEST_OP_ACCESS_PAGES:
@@ -210,7 +220,9 @@ static long do_ioctl(struct conn *c, const struct sio_proto_req *req, struct sio
 	if (rc < 0)
 		return rc;
 	off = fd_field(req->cmd, req->arg);
-	if (off < 0 || sio_copy_from_user(&made, req->arg + off, sizeof(made)))
+	if (off == SIO_PROTO_FD_IS_RET)
+		made = (uint32_t)rc;
+	else if (off < 0 || sio_copy_from_user(&made, req->arg + off, sizeof(made)))
 		return rc;
 	if (conn_add_sub(c, (int)made)) {
 		softiommu_close((int)made);
