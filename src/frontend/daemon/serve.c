@@ -36,7 +36,6 @@
 
 struct conn {
 	struct conn *next;  /* in the list of live connections (conns_lock) */
-	bool gone;          /* torn down (conns_lock) */
 	int sock;
 	int ctx_fd;
 	pid_t mm_pid;      /* the sender of the last request, and its mm */
@@ -72,9 +71,9 @@ restart:
 	for (c = conns; c; c = c->next) {
 		if (c == self || !hung_up(c))
 			continue;
-		while (!c->gone)
-			pthread_cond_wait(&conns_cond, &conns_lock);
-		goto restart; /* c is off the list, which may have changed */
+		/* Every teardown broadcasts once its connection is off the list: look again */
+		pthread_cond_wait(&conns_cond, &conns_lock);
+		goto restart;
 	}
 	pthread_mutex_unlock(&conns_lock);
 }
@@ -95,7 +94,6 @@ static void conns_del(struct conn *c)
 			*p = c->next;
 			break;
 		}
-	c->gone = true;
 	pthread_cond_broadcast(&conns_cond);
 	pthread_mutex_unlock(&conns_lock);
 }
@@ -375,19 +373,8 @@ static void conn_teardown(struct conn *c)
 	sio_mm_put(c->mm);
 	free(c->subs);
 	c->subs = NULL;
+	atomic_fetch_sub(&sio_serve_conns, 1);
 	conns_del(c);
-}
-
-/*
- * A settling thread that waited for @c holds conns_lock while it reads c->gone and leaves c
- * for the list head right after; freeing under the lock once c is off the list and gone is
- * therefore safe.
- */
-static void conn_free_later(struct conn *c)
-{
-	pthread_mutex_lock(&conns_lock);
-	free(c);
-	pthread_mutex_unlock(&conns_lock);
 }
 
 static void *conn_thread(void *arg)
@@ -409,12 +396,9 @@ static void *conn_thread(void *arg)
 		atomic_fetch_add(&sio_serve_requests, 1);
 	}
 	conn_teardown(c);
-	/* A settling thread may still be looking at c->gone: let it see it, then free */
-	pthread_mutex_lock(&conns_lock);
+	/* Off the list: no settling thread polls the socket any more */
 	syscall(SYS_close, c->sock);
-	pthread_mutex_unlock(&conns_lock);
-	atomic_fetch_sub(&sio_serve_conns, 1);
-	conn_free_later(c);
+	free(c);
 	return NULL;
 }
 
@@ -447,7 +431,7 @@ static int conn_start(int sock)
 		atomic_fetch_sub(&sio_serve_conns, 1);
 		softiommu_close(c->ctx_fd);
 		conns_del(c);
-		conn_free_later(c);
+		free(c);
 	}
 	return rc;
 }
