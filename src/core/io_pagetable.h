@@ -57,6 +57,10 @@ struct pages_seg {
 	struct sio_kept *kept;
 };
 
+struct sio_adopted_map {
+	uint64_t addr, len;
+};
+
 struct iopt_pages {
 	atomic_int refs;
 	pthread_mutex_t mutex;
@@ -74,6 +78,11 @@ struct iopt_pages {
 	size_t last_npinned;
 	pid_t source_pid;
 	struct sio_mm *mm;       /* USER: the process whose memory this is (a reference) */
+	/* USER, daemon mode: pinned runs copied into our own memory when their client exited
+	 * (pages.c: sio_pages_adopt_pid), and the client's mm they came from */
+	struct sio_adopted_map *adopted;
+	size_t nadopted;
+	struct sio_mm *adopted_from;
 	/* USER: pinned pages moved away from their user address, sorted; under mutex and
 	 * every iopt->lock of @areas to change, either to read (keep.c) */
 	struct pages_seg *segs;
@@ -292,5 +301,6 @@ struct sio_maps *sio_maps_snapshot(void);
 void sio_maps_free(struct sio_maps *maps);
 struct sio_page_id sio_page_identity(const struct sio_maps *maps, uint64_t addr);
 int sio_pages_count_pins(const struct sio_maps *maps, uint64_t uaddr, unsigned int *refs);
+size_t sio_pages_adopt_pid(pid_t pid);
 
 #endif /* SIO_IO_PAGETABLE_H */

@@ -398,6 +398,10 @@ void iopt_put_pages(struct iopt_pages *pages)
 		munmap(pages->file_map, pages->file_map_len);
 	if (pages->file_fd >= 0)
 		syscall(SYS_close, pages->file_fd);
+	for (size_t i = 0; i != pages->nadopted; i++)
+		munmap((void *)(uintptr_t)pages->adopted[i].addr, pages->adopted[i].len);
+	free(pages->adopted);
+	sio_mm_put(pages->adopted_from);
 	sio_mm_put(pages->mm);
 	pthread_mutex_destroy(&pages->mutex);
 	sio_free(pages->runs);
@@ -424,7 +428,8 @@ static int user_range_pin_check(uint64_t addr, uint64_t len, bool write, bool po
  */
 static struct sio_mm *pages_mm(const struct iopt_pages *pages)
 {
-	return pages->type == IOPT_ADDRESS_USER ? pages->mm : &sio_mm_self;
+	return pages->type == IOPT_ADDRESS_USER ? __atomic_load_n(&pages->mm, __ATOMIC_ACQUIRE) :
+						  &sio_mm_self;
 }
 
 /*
@@ -433,9 +438,11 @@ static struct sio_mm *pages_mm(const struct iopt_pages *pages)
  */
 static bool pages_mm_reachable(const struct iopt_pages *pages)
 {
-	if (sio_mm_is_self(pages->mm))
-		return pages->source_pid == sio_self_pid();
-	return sio_mm_alive(pages->mm);
+	struct sio_mm *mm = pages_mm(pages);
+
+	if (sio_mm_is_self(mm))
+		return __atomic_load_n(&pages->source_pid, __ATOMIC_RELAXED) == sio_self_pid();
+	return sio_mm_alive(mm);
 }
 
 static int __pages_pin_check(struct iopt_pages *pages, size_t first, size_t last);
@@ -1201,6 +1208,143 @@ int sio_pages_count_pins(const struct sio_maps *maps, uint64_t uaddr, unsigned i
 	pthread_mutex_unlock(&sio_pages_list_lock);
 	*refs = n;
 	return 0;
+}
+
+/*
+ * Daemon mode: a client exiting while others keep its context (a child of fork() that
+ * mapped its memory into the IOAS its parent uses). Linux's pins hold the pages themselves,
+ * so the parent still reaches them after the child is gone; a process's memory cannot outlive
+ * it in user space. So the exiting client asks first (SIO_OP_EXITING) and its pinned runs
+ * become memory of ours at the very same addresses (the domains' "physical" addresses stay
+ * right): shared mappings are mapped from their file (/proc/PID/map_files), so we hold the
+ * very pages other processes share, and private memory is copied. From then on the pages
+ * are ours. A run whose addresses we use ourselves stays
+ * the client's (and is EFAULT once it is gone). Unpinned parts are left behind: pinning them
+ * later is EFAULT, as pinning a dead process's memory is.
+ */
+/*
+ * The client's VMA around @addr when it is a shared mapping (shared anonymous memory, a
+ * shared file): a descriptor of its file (/proc/PID/map_files) and the file offset of @addr,
+ * so that we map the very pages instead of copying them. -1 for private memory.
+ */
+static int client_shared_file(const struct sio_mm *mm, uint64_t addr, uint64_t len,
+			      off_t *off)
+{
+	char path[64], line[512];
+	int fd = -1;
+	FILE *fp;
+
+	if (sio_mm_maps_path(mm, path, sizeof(path)))
+		return -1;
+	fp = fopen(path, "re");
+	if (!fp)
+		return -1;
+	while (fgets(line, sizeof(line), fp)) {
+		unsigned long long s, e, o;
+		char perms[8];
+
+		if (sscanf(line, "%llx-%llx %7s %llx", &s, &e, perms, &o) != 4 || e <= addr)
+			continue;
+		if (s <= addr && addr + len <= e && perms[3] == 's') {
+			snprintf(path, sizeof(path), "/proc/%d/map_files/%llx-%llx",
+				 (int)sio_mm_pid(mm), s, e);
+			fd = open(path, O_RDWR | O_CLOEXEC);
+			if (fd < 0)
+				fd = open(path, O_RDONLY | O_CLOEXEC);
+			*off = (off_t)(o + (addr - s));
+		}
+		break;
+	}
+	fclose(fp);
+	return fd;
+}
+
+/* Our own mapping of the client's run [addr, addr + len), at the same address */
+static int adopt_run(struct sio_mm *from, uint64_t addr, uint64_t len, bool writable)
+{
+	int prot = PROT_READ | (writable ? PROT_WRITE : 0);
+	off_t off = 0;
+	int fd = client_shared_file(from, addr, len, &off);
+	void *p;
+
+	if (fd >= 0) {
+		p = mmap((void *)(uintptr_t)addr, len, prot, MAP_SHARED | MAP_FIXED_NOREPLACE, fd,
+			 off);
+		if (p == MAP_FAILED && writable)
+			p = mmap((void *)(uintptr_t)addr, len, PROT_READ,
+				 MAP_SHARED | MAP_FIXED_NOREPLACE, fd, off);
+		close(fd);
+	} else {
+		p = mmap((void *)(uintptr_t)addr, len, PROT_READ | PROT_WRITE,
+			 MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
+	}
+	if (p != MAP_FAILED && (uintptr_t)p != addr) {
+		munmap(p, len); /* a kernel without MAP_FIXED_NOREPLACE */
+		return -EEXIST;
+	}
+	if (p == MAP_FAILED)
+		return -errno;
+	/* Private memory is copied while the client still exists */
+	if (fd < 0 && sio_mm_copy(from, p, addr, len, false)) {
+		munmap(p, len);
+		return -EFAULT;
+	}
+	return 0;
+}
+
+static bool pages_adopt(struct iopt_pages *pages)
+{
+	struct sio_adopted_map *maps = calloc(pages->nruns ? pages->nruns : 1, sizeof(*maps));
+	struct sio_mm *from = pages->mm;
+	size_t n = 0;
+
+	if (!maps)
+		return false;
+	for (size_t r = 0; r != pages->nruns; r++) {
+		uint64_t addr = pages->base + pages->runs[r].first * SIO_PAGE_SIZE;
+		uint64_t len = (pages->runs[r].last - pages->runs[r].first + 1) * SIO_PAGE_SIZE;
+
+		if (adopt_run(from, addr, len, pages->writable)) {
+			for (size_t i = 0; i != n; i++)
+				munmap((void *)(uintptr_t)maps[i].addr, maps[i].len);
+			free(maps);
+			return false;
+		}
+		maps[n++] = (struct sio_adopted_map){ addr, len };
+	}
+	pages->adopted = maps;
+	pages->nadopted = n;
+	/* Readers load pages->mm without the mutex: the old mm stays referenced until free */
+	pages->adopted_from = from;
+	__atomic_store_n(&pages->source_pid, sio_self_pid(), __ATOMIC_RELAXED);
+	__atomic_store_n(&pages->mm, &sio_mm_self, __ATOMIC_RELEASE);
+	return true;
+}
+
+/**
+ * sio_pages_adopt_pid() - take over the pinned user pages of client @pid, which is exiting
+ *
+ * Return: the pages objects taken over.
+ */
+size_t sio_pages_adopt_pid(pid_t pid)
+{
+	struct iopt_pages *pages;
+	size_t n = 0;
+
+	if (pid == sio_self_pid())
+		return 0;
+	pthread_mutex_lock(&sio_pages_list_lock);
+	list_for_each_entry(pages, &sio_pages_list, global_node) {
+		if (pages->type != IOPT_ADDRESS_USER || sio_mm_is_self(pages->mm) ||
+		    pages->mm->pid != pid)
+			continue;
+		pthread_mutex_lock(&pages->mutex);
+		if (pages->npinned && !pages->nsegs && pages_adopt(pages))
+			n++;
+		pthread_mutex_unlock(&pages->mutex);
+	}
+	pthread_mutex_unlock(&sio_pages_list_lock);
+	return n;
 }
 
 /*

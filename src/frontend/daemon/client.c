@@ -40,6 +40,8 @@ struct remote_shared {
 
 /* One process's view of a connection: the context file and its sub-files hold it */
 struct remote_conn {
+	struct remote_conn *next; /* in conns (conns_lock) */
+	pid_t opener;             /* the process that connected */
 	atomic_int refs;
 	int sock; /* a private duplicate of the connection (sio_file_hold_fd) */
 	struct remote_shared *sh;
@@ -51,10 +53,49 @@ struct remote_file {
 	pid_t opener;
 };
 
+/* This process's connections, for the exit hook */
+static pthread_mutex_t conns_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct remote_conn *conns;
+
+static void conns_lock_fork(void)
+{
+	pthread_mutex_lock(&conns_lock);
+}
+
+static void conns_unlock_fork(void)
+{
+	pthread_mutex_unlock(&conns_lock);
+}
+
+__attribute__((constructor)) static void conns_fork_init(void)
+{
+	pthread_atfork(conns_lock_fork, conns_unlock_fork, conns_unlock_fork);
+}
+
+static void conns_add(struct remote_conn *c)
+{
+	pthread_mutex_lock(&conns_lock);
+	c->next = conns;
+	conns = c;
+	pthread_mutex_unlock(&conns_lock);
+}
+
+static void conns_del(struct remote_conn *c)
+{
+	pthread_mutex_lock(&conns_lock);
+	for (struct remote_conn **p = &conns; *p; p = &(*p)->next)
+		if (*p == c) {
+			*p = c->next;
+			break;
+		}
+	pthread_mutex_unlock(&conns_lock);
+}
+
 static void conn_put(struct remote_conn *c)
 {
 	if (atomic_fetch_sub(&c->refs, 1) != 1)
 		return;
+	conns_del(c);
 	munmap(c->sh, sizeof(*c->sh));
 	sio_file_drop_fd(c->sock);
 	free(c);
@@ -136,6 +177,26 @@ static long simple_call(struct remote_file *rf, uint16_t op, uint64_t cmd, uint6
 }
 
 static const struct sio_file_ops sub_fops;
+
+/*
+ * exit() of a process that shares a connection it did not open (a child of fork()): its
+ * pinned pages must outlive it, as Linux's pins hold the pages, so the daemon copies them
+ * while the process is still there (docs/daemon.md). A process killed cannot ask: what it
+ * had pinned is EFAULT afterwards.
+ */
+__attribute__((destructor)) static void conns_exit(void)
+{
+	pid_t self = sio_self_pid();
+
+	pthread_mutex_lock(&conns_lock);
+	for (struct remote_conn *c = conns; c; c = c->next) {
+		struct remote_file rf = { .conn = c };
+
+		if (c->opener != self)
+			(void)simple_call(&rf, SIO_OP_EXITING, 0, 0, 0);
+	}
+	pthread_mutex_unlock(&conns_lock);
+}
 
 static ssize_t remote_read(struct sio_file *f, void *buf, size_t len)
 {
@@ -319,6 +380,7 @@ int sio_remote_open(const char *path, int flags)
 		goto err_sh;
 	}
 	atomic_init(&c->refs, 1);
+	c->opener = sio_self_pid();
 	rf->conn = c;
 	rf->opener = sio_self_pid();
 	rc = sio_file_adopt(&ctx_remote_fops, rf, fd, flags & (O_CLOEXEC | O_NONBLOCK), &f);
@@ -336,6 +398,7 @@ int sio_remote_open(const char *path, int flags)
 		sio_file_close(fd);
 		return -EMFILE;
 	}
+	conns_add(c);
 	return fd;
 err_sh:
 	munmap(c->sh, sizeof(*c->sh));

@@ -27,6 +27,7 @@ enum sio_proto_op {
 	SIO_OP_WRITE = 3, /* write(@handle, @arg, @len) */
 	SIO_OP_CLOSE = 4, /* the client closed its last copy of sub-file @handle */
 	SIO_OP_STATS = 5, /* struct sio_proto_stats at @arg: the daemon's counters (tests) */
+	SIO_OP_EXITING = 6, /* the sender exits while others keep the connection: keep its pins */
 };
 
 /* What the daemon holds, all clients together (SIO_OP_STATS) */

@@ -285,6 +285,10 @@ static long serve_one(struct conn *c, const struct sio_proto_req *req, pid_t pid
 	case SIO_OP_STATS:
 		rc = serve_stats(c, req->arg);
 		break;
+	case SIO_OP_EXITING:
+		/* Only the sender's own memory, and only what is pinned (core/pages.c) */
+		rc = (long)sio_pages_adopt_pid(pid);
+		break;
 	default:
 		rc = -EPROTO;
 	}
