@@ -15,27 +15,41 @@
 #include "../../src/frontend/daemon/proto.h"
 #include "../../src/frontend/daemon/serve.h"
 
+#ifndef SIO_CLI_PATH
+#error "SIO_CLI_PATH: the softiommu command, from CMake"
+#endif
+
 static char dt_dir[] = "/tmp/softiommu-test-daemon.XXXXXX";
 static char dt_sock[sizeof(dt_dir) + 16];
 static pid_t dt_pid;
 
+/*
+ * `softiommu serve`, exec'ed (not just forked) so that its address space is laid out
+ * independently of ours, as a real daemon's is
+ */
 static inline void dt_start(void)
 {
-	int lfd;
-
 	if (!mkdtemp(dt_dir))
 		exit(2);
 	snprintf(dt_sock, sizeof(dt_sock), "%s/iommu.sock", dt_dir);
-	lfd = sio_serve_listen(dt_sock);
-	if (lfd < 0) {
-		fprintf(stderr, "listen: %s\n", strerror(-lfd));
-		exit(2);
-	}
+	unsetenv("SOFTIOMMU_DAEMON");
 	dt_pid = fork();
-	if (dt_pid == 0)
-		_exit(sio_serve_loop(lfd) ? 1 : 0);
-	close(lfd);
+	if (dt_pid == 0) {
+		execl(SIO_CLI_PATH, "softiommu", "serve", "--socket", dt_sock, (char *)NULL);
+		_exit(127);
+	}
 	setenv("SOFTIOMMU_DAEMON", dt_sock, 1);
+	for (int i = 0; i < 2000; i++) {
+		int fd = softiommu_open(0);
+
+		if (fd >= 0) {
+			softiommu_close(fd);
+			return;
+		}
+		usleep(5000);
+	}
+	fprintf(stderr, "no daemon at %s\n", dt_sock);
+	exit(2);
 }
 
 /* The daemon must still be there: a client never takes it down */

@@ -44,7 +44,7 @@ static void copies(struct sio_mm *mm)
 	CHECK_OK(sio_copy_from_user(buf, (uintptr_t)region, sizeof(buf)));
 	CHECK(buf[0] == 0x5a && buf[7] == 0x5a);
 	CHECK_OK(sio_copy_to_user((uintptr_t)region + PG, w, sizeof(w)));
-	/* The child's VMAs, not ours: mapped there, a hole here */
+	/* The child's VMAs, not ours: mapped there, PROT_NONE here */
 	CHECK_OK(sio_user_range_check((uintptr_t)region, 4 * PG, true));
 	CHECK_ERR(EFAULT, sio_copy_from_user(buf, 8, 1));
 	sio_mm_unuse(old);
@@ -69,7 +69,7 @@ static void map_for_child(struct sio_mm *mm, int fd, uint32_t ioas)
 	sio_mm_unuse(old);
 	CHECK(cmd.iova != 0);
 	CHECK(t_pinned() == 2);
-	/* The same map acting for ourselves: the range is a hole here */
+	/* The same map acting for ourselves: the range is PROT_NONE here */
 	cmd.iova = 0;
 	CHECK_ERR(EFAULT, softiommu_ioctl(fd, IOMMU_IOAS_MAP, &cmd));
 	CHECK(t_pinned() == 2);
@@ -89,7 +89,8 @@ int main(void)
 	pid = fork();
 	if (pid == 0)
 		child();
-	munmap(region, 4 * PG);
+	/* Nothing of ours there: a reservation no allocation of ours can take */
+	mmap(region, 4 * PG, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
 	if (read(to_parent[0], &b, 1) != 1)
 		return 2;
 
