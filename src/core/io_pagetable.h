@@ -78,6 +78,7 @@ struct iopt_pages {
 	size_t last_npinned;
 	pid_t source_pid;
 	struct sio_mm *mm;       /* USER: the process whose memory this is (a reference) */
+	struct sio_mm *acct_mm;  /* the process VmPin/VmLck are charged to (a reference; mutex) */
 	/* USER, daemon mode: pinned runs copied into our own memory when their client exited
 	 * (pages.c: sio_pages_adopt_pid), and the client's mm they came from */
 	struct sio_adopted_map *adopted;
@@ -302,5 +303,6 @@ void sio_maps_free(struct sio_maps *maps);
 struct sio_page_id sio_page_identity(const struct sio_maps *maps, uint64_t addr);
 int sio_pages_count_pins(const struct sio_maps *maps, uint64_t uaddr, unsigned int *refs);
 size_t sio_pages_adopt_pid(pid_t pid);
+void iopt_pages_change_mm(struct iopt_pages *pages, struct sio_mm *to);
 
 #endif /* SIO_IO_PAGETABLE_H */

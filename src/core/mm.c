@@ -36,6 +36,26 @@ struct sio_mm sio_mm_self = {
 __thread struct sio_mm *sio_mm_current_tls __attribute__((tls_model("initial-exec")));
 atomic_long sio_mm_live;
 
+/* Clients' mms, for their VmPin/VmLck (several mms may name one pid: their counts add up) */
+static pthread_mutex_t mms_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct sio_mm *mms;
+
+/**
+ * sio_mm_account_pid() - VmPin and VmLck, in pages, charged to process @pid as a client
+ */
+void sio_mm_account_pid(pid_t pid, unsigned long *pinned, unsigned long *locked)
+{
+	*pinned = *locked = 0;
+	pthread_mutex_lock(&mms_lock);
+	for (struct sio_mm *mm = mms; mm; mm = mm->next) {
+		if (mm->pid != pid)
+			continue;
+		*pinned += atomic_load(&mm->pinned_vm);
+		*locked += atomic_load(&mm->locked_vm);
+	}
+	pthread_mutex_unlock(&mms_lock);
+}
+
 /**
  * sio_mm_open_pid() - a new mm for process @pid (this process gives sio_mm_self)
  * @rc: out, -errno when NULL is returned (-ESRCH: no such process)
@@ -64,6 +84,10 @@ struct sio_mm *sio_mm_open_pid(pid_t pid, int *rc)
 	mm->maps_fd = -1;
 	pthread_mutex_init(&mm->maps_lock, NULL);
 	atomic_fetch_add(&sio_mm_live, 1);
+	pthread_mutex_lock(&mms_lock);
+	mm->next = mms;
+	mms = mm;
+	pthread_mutex_unlock(&mms_lock);
 	return mm;
 }
 
@@ -78,6 +102,13 @@ void sio_mm_put(struct sio_mm *mm)
 {
 	if (!mm || sio_mm_is_self(mm) || atomic_fetch_sub(&mm->refs, 1) != 1)
 		return;
+	pthread_mutex_lock(&mms_lock);
+	for (struct sio_mm **p = &mms; *p; p = &(*p)->next)
+		if (*p == mm) {
+			*p = mm->next;
+			break;
+		}
+	pthread_mutex_unlock(&mms_lock);
 	if (mm->maps_fd >= 0)
 		syscall(SYS_close, mm->maps_fd);
 	syscall(SYS_close, mm->pidfd);

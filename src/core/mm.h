@@ -31,8 +31,12 @@ struct iovec;
  * @pid: the process (0 for sio_mm_self: see sio_mm_pid())
  * @pidfd: a pidfd of @pid, which tells whether the process that had the pid still exists
  * @maps_lock: protects @maps_fd, the /proc/PID/maps descriptor of the pin check (user_vma.c)
+ * @pinned_vm, @locked_vm: a client's VmPin/VmLck in pages, as its mm_struct counts them
+ *         (sio_mm_self's are sio_account's, pages.c)
  */
 struct sio_mm {
+	struct sio_mm *next; /* in the list of clients' mms (mm.c) */
+	atomic_long pinned_vm, locked_vm;
 	atomic_int refs;
 	pid_t pid;
 	int pidfd;
@@ -79,6 +83,7 @@ bool sio_mm_alive(const struct sio_mm *mm);
 int sio_mm_copy(struct sio_mm *mm, void *local, uint64_t remote, size_t len, bool write);
 size_t sio_mm_copy_sg(struct sio_mm *mm, void *local, size_t len, const struct iovec *remote,
 		      unsigned int nr, bool write);
+void sio_mm_account_pid(pid_t pid, unsigned long *pinned, unsigned long *locked);
 int sio_mm_fd_get(int fd, bool *owned);
 void sio_mm_fd_put(int local, bool owned);
 int sio_mm_maps_path(const struct sio_mm *mm, char *buf, size_t len);

@@ -41,15 +41,43 @@ size_t sio_test_memory_limit = 65536;
 pthread_mutex_t sio_pages_list_lock = PTHREAD_MUTEX_INITIALIZER;
 struct list_head sio_pages_list = LIST_HEAD_INIT(sio_pages_list);
 
+/* Daemon mode: a client root whose bounding set lacks @cap (the fallback below, for it) */
+static bool client_root_without_bound(pid_t pid, int cap)
+{
+	unsigned long long bnd = ~0ull;
+	char path[64], line[256];
+	unsigned int euid = 1;
+	FILE *fp;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+	fp = fopen(path, "re");
+	if (!fp)
+		return false;
+	while (fgets(line, sizeof(line), fp)) {
+		unsigned int r;
+
+		if (sscanf(line, "Uid: %u %u", &r, &euid) == 2)
+			continue;
+		sscanf(line, "CapBnd: %llx", &bnd);
+	}
+	fclose(fp);
+	return euid == 0 && !(bnd & (1ull << cap));
+}
+
+/* Whether the process an operation acts for (mm.h) holds @cap, as the kernel's capable() */
 static bool capable(int cap)
 {
 	struct __user_cap_header_struct hdr = { .version = _LINUX_CAPABILITY_VERSION_3 };
 	struct __user_cap_data_struct data[2] = {};
+	struct sio_mm *mm = sio_mm_current_tls;
 
+	hdr.pid = mm ? mm->pid : 0;
 	if (syscall(SYS_capget, &hdr, data))
 		return false;
 	if (data[cap / 32].effective & (1u << (cap % 32)))
 		return true;
+	if (mm)
+		return client_root_without_bound(mm->pid, cap);
 	/*
 	 * softiommu stands in for the kernel, which a container's bounding set does not bind: a
 	 * root process whose sandbox removed @cap from the bounding set is treated as holding
@@ -64,9 +92,11 @@ bool sio_capable_sys_resource(void) { return capable(CAP_SYS_RESOURCE); }
 
 static unsigned long memlock_limit_pages(void)
 {
+	struct sio_mm *mm = sio_mm_current_tls;
 	struct rlimit rl;
 
-	if (getrlimit(RLIMIT_MEMLOCK, &rl) || rl.rlim_cur == RLIM_INFINITY)
+	/* The limit of the process the pin is for (daemon mode: the client's) */
+	if (prlimit(mm ? mm->pid : 0, RLIMIT_MEMLOCK, NULL, &rl) || rl.rlim_cur == RLIM_INFINITY)
 		return ~0UL;
 	return rl.rlim_cur >> SIO_PAGE_SHIFT;
 }
@@ -81,6 +111,33 @@ static int charge(atomic_long *counter, long npages, bool check)
 			return -ENOMEM;
 	} while (!atomic_compare_exchange_weak(counter, &cur, cur + npages));
 	return 0;
+}
+
+/* A client's VmPin/VmLck (daemon mode); ours are sio_account's */
+static void mm_charge(struct sio_mm *mm, int account_mode, long npages)
+{
+	if (sio_mm_is_self(mm))
+		return;
+	atomic_fetch_add(&mm->pinned_vm, npages);
+	if (account_mode == IOPT_PAGES_ACCOUNT_MM)
+		atomic_fetch_add(&mm->locked_vm, npages);
+}
+
+/**
+ * iopt_pages_change_mm() - charge @pages' pins to @to from now on (IOAS_CHANGE_PROCESS)
+ *
+ * Moves what is charged now from the process charged so far. pages->mutex held.
+ */
+void iopt_pages_change_mm(struct iopt_pages *pages, struct sio_mm *to)
+{
+	struct sio_mm *from = pages->acct_mm;
+
+	if (from == to)
+		return;
+	mm_charge(from, pages->account_mode, -(long)pages->last_npinned);
+	mm_charge(to, pages->account_mode, (long)pages->last_npinned);
+	pages->acct_mm = sio_mm_get(to);
+	sio_mm_put(from);
 }
 
 /* Charge or uncharge @npages pinned pages in the accounting mode of @pages */
@@ -112,6 +169,7 @@ int iopt_pages_update_pinned(struct iopt_pages *pages, size_t npages, bool inc)
 		atomic_fetch_add(&sio_account.pinned_vm, npages);
 	else
 		atomic_fetch_sub(&sio_account.pinned_vm, npages);
+	mm_charge(pages->acct_mm, pages->account_mode, inc ? (long)npages : -(long)npages);
 	pages->last_npinned = pages->npinned;
 	return 0;
 }
@@ -132,6 +190,7 @@ static struct iopt_pages *iopt_alloc_pages(uint64_t start_byte, uint64_t length,
 	pages->account_mode = sio_capable_ipc_lock() ? IOPT_PAGES_ACCOUNT_NONE :
 						       IOPT_PAGES_ACCOUNT_USER;
 	pages->mm = sio_mm_get(sio_current_mm());
+	pages->acct_mm = sio_mm_get(pages->mm);
 	pages->source_pid = sio_mm_pid(pages->mm);
 	pages->file_fd = -1;
 	INIT_LIST_HEAD(&pages->areas);
@@ -402,6 +461,7 @@ void iopt_put_pages(struct iopt_pages *pages)
 		munmap((void *)(uintptr_t)pages->adopted[i].addr, pages->adopted[i].len);
 	free(pages->adopted);
 	sio_mm_put(pages->adopted_from);
+	sio_mm_put(pages->acct_mm);
 	sio_mm_put(pages->mm);
 	pthread_mutex_destroy(&pages->mutex);
 	sio_free(pages->runs);

@@ -405,6 +405,10 @@ struct sio_access *sio_access_create_internal(struct sio_ctx *ctx);
 void sio_access_destroy_internal(struct sio_access *access);
 int sio_access_attach_internal(struct sio_access *access, struct sio_ioas *ioas);
 void sio_mmap_reap(struct sio_ctx *ctx);
+int sio_ctx_mmap_with(struct sio_ctx *ctx, void *addr, size_t len, int prot, int flags,
+		      off_t off, void *(*map_fn)(void *arg, int memfd, void *addr, size_t len,
+						 int prot, int flags),
+		      void *arg, void **out);
 void sio_mmap_drop_holds(struct sio_ctx *ctx);
 void sio_mmap_release_all(struct sio_ctx *ctx);
 

@@ -304,9 +304,50 @@ static long ctx_ioctl_remote(struct sio_file *f, unsigned long cmd, void *arg)
 	return rc;
 }
 
+/*
+ * mmap of the context (a vIOMMU's region): the daemon checks the request and records the
+ * mapping at an address we reserve first, then passes the region's memfd, which we map there.
+ */
+static int ctx_mmap_remote(struct sio_file *f, void *addr, size_t len, int prot, int flags,
+			   off_t off, void **out)
+{
+	struct remote_file *rf = f->priv;
+	bool fixed = flags & (MAP_FIXED | MAP_FIXED_NOREPLACE);
+	void *at = addr, *p;
+	struct sio_proto_req req = { .op = SIO_OP_MMAP, .cmd = (uint64_t)off, .len = len,
+				     .handle = (uint64_t)(uint32_t)prot << 32 | (uint32_t)flags };
+	struct sio_proto_rsp rsp;
+	long rc;
+	int fd;
+
+	if (!len)
+		return -EINVAL;
+	if (!fixed) {
+		at = mmap(addr, len, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+		if (at == MAP_FAILED)
+			return -errno;
+	}
+	req.arg = (uintptr_t)at;
+	rc = remote_call(rf->conn, &req, &rsp, &fd);
+	if (!rc && fd < 0)
+		rc = -EBADMSG;
+	if (!rc) {
+		p = mmap(at, len, prot, (flags & ~MAP_FIXED_NOREPLACE) | MAP_FIXED, fd, 0);
+		rc = p == MAP_FAILED ? -errno : 0;
+	}
+	if (fd >= 0)
+		syscall(SYS_close, fd);
+	if (rc && !fixed)
+		munmap(at, len);
+	if (!rc)
+		*out = at;
+	return (int)rc;
+}
+
 static const struct sio_file_ops ctx_remote_fops = {
 	.name = "iommufd (daemon)",
 	.ioctl = ctx_ioctl_remote,
+	.mmap = ctx_mmap_remote,
 	.release = remote_release,
 };
 
@@ -422,5 +463,35 @@ int sio_remote_stats(int fd, struct sio_proto_stats *st)
 		rc = simple_call(f->priv, SIO_OP_STATS, 0, (uintptr_t)st, sizeof(*st));
 	if (f)
 		sio_file_put(f);
+	return (int)rc;
+}
+
+/**
+ * sio_remote_mm_account() - VmPin/VmLck (pages) the daemon at @path charges to process @pid
+ *
+ * For the shim's /proc/PID/status. A connection of its own, so that it works whatever
+ * descriptors the caller holds. Return: 0 or -errno.
+ */
+int sio_remote_mm_account(const char *path, pid_t pid, unsigned long *pinned,
+			  unsigned long *locked)
+{
+	struct sio_proto_mm_stats st = { 0 };
+	struct remote_shared sh = { .lock = PTHREAD_MUTEX_INITIALIZER };
+	struct remote_conn c = { .sh = &sh };
+	struct sio_proto_req req = { .op = SIO_OP_MM_STATS, .cmd = (uint64_t)pid,
+				     .arg = (uintptr_t)&st };
+	struct sio_proto_rsp rsp;
+	long rc;
+	int fd;
+
+	c.sock = connect_daemon(path, O_CLOEXEC);
+	if (c.sock < 0)
+		return c.sock;
+	rc = remote_call(&c, &req, &rsp, &fd);
+	if (fd >= 0)
+		syscall(SYS_close, fd);
+	syscall(SYS_close, c.sock);
+	*pinned = st.pinned_vm;
+	*locked = st.locked_vm;
 	return (int)rc;
 }

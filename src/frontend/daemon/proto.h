@@ -28,6 +28,16 @@ enum sio_proto_op {
 	SIO_OP_CLOSE = 4, /* the client closed its last copy of sub-file @handle */
 	SIO_OP_STATS = 5, /* struct sio_proto_stats at @arg: the daemon's counters (tests) */
 	SIO_OP_EXITING = 6, /* the sender exits while others keep the connection: keep its pins */
+	SIO_OP_MM_STATS = 7, /* struct sio_proto_mm_stats at @arg: VmPin/VmLck of pid @cmd */
+	SIO_OP_MMAP = 8,  /* mmap of the context at offset @cmd, @len bytes, at the sender's
+			   * address @arg (reserved by it); @handle = prot << 32 | flags. The
+			   * reply passes the region's memfd, to be mapped there at offset 0 */
+};
+
+/* What is charged to one client process, in pages (SIO_OP_MM_STATS) */
+struct sio_proto_mm_stats {
+	uint64_t pinned_vm;
+	uint64_t locked_vm;
 };
 
 /* What the daemon holds, all clients together (SIO_OP_STATS) */

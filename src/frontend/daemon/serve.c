@@ -22,6 +22,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/un.h>
@@ -251,6 +252,42 @@ static long serve_stats(struct conn *c, uint64_t arg)
 	return sio_copy_to_user(arg, &st, sizeof(st));
 }
 
+/* The client maps the memfd itself, at the address it reserved: pass it back */
+static void *map_for_client(void *arg, int memfd, void *addr, size_t len, int prot, int flags)
+{
+	int *pass_fd = arg;
+
+	*pass_fd = fcntl(memfd, F_DUPFD_CLOEXEC, 0);
+	return *pass_fd < 0 ? MAP_FAILED : addr;
+}
+
+static long serve_mmap(struct conn *c, const struct sio_proto_req *req,
+		       struct sio_proto_rsp *rsp, int *pass_fd)
+{
+	struct sio_ctx *ctx = sio_ctx_from_fd(c->ctx_fd);
+	void *out;
+	long rc;
+
+	if (!ctx)
+		return -EBADF;
+	if (!req->arg || req->arg % SIO_PAGE_SIZE)
+		rc = -EINVAL;
+	else
+		rc = sio_ctx_mmap_with(ctx, (void *)(uintptr_t)req->arg, req->len,
+				       (int)(req->handle >> 32), (int)(uint32_t)req->handle,
+				       (off_t)req->cmd, map_for_client, pass_fd, &out);
+	sio_ctx_put(ctx);
+	if (rc && *pass_fd >= 0) {
+		syscall(SYS_close, *pass_fd);
+		*pass_fd = -1;
+	}
+	if (*pass_fd >= 0) {
+		rsp->has_fd = 1;
+		rsp->fd_off = -1;
+	}
+	return rc;
+}
+
 static long serve_one(struct conn *c, const struct sio_proto_req *req, pid_t pid,
 		      struct sio_proto_rsp *rsp, int *pass_fd)
 {
@@ -284,6 +321,21 @@ static long serve_one(struct conn *c, const struct sio_proto_req *req, pid_t pid
 		break;
 	case SIO_OP_STATS:
 		rc = serve_stats(c, req->arg);
+		break;
+	case SIO_OP_MM_STATS: {
+		/* As /proc/PID/status, which any process may read */
+		struct sio_proto_mm_stats st;
+		unsigned long pinned, locked;
+
+		conns_settle(c);
+		sio_mm_account_pid((pid_t)req->cmd, &pinned, &locked);
+		st.pinned_vm = pinned;
+		st.locked_vm = locked;
+		rc = sio_copy_to_user(req->arg, &st, sizeof(st));
+		break;
+	}
+	case SIO_OP_MMAP:
+		rc = serve_mmap(c, req, rsp, pass_fd);
 		break;
 	case SIO_OP_EXITING:
 		/* Only the sender's own memory, and only what is pinned (core/pages.c) */

@@ -4,6 +4,7 @@
 #define SIO_DAEMON_SERVE_H
 
 #include <stdatomic.h>
+#include <sys/types.h>
 
 int sio_serve_listen(const char *path);
 int sio_serve_loop(int lfd);
@@ -13,5 +14,7 @@ extern atomic_int sio_serve_conns;
 struct sio_proto_stats;
 int sio_remote_open(const char *path, int flags);
 int sio_remote_stats(int fd, struct sio_proto_stats *st);
+int sio_remote_mm_account(const char *path, pid_t pid, unsigned long *pinned,
+			  unsigned long *locked);
 
 #endif
