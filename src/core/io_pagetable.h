@@ -301,6 +301,7 @@ struct sio_maps;
 struct sio_maps *sio_maps_snapshot(void);
 void sio_maps_free(struct sio_maps *maps);
 struct sio_page_id sio_page_identity(const struct sio_maps *maps, uint64_t addr);
+struct sio_page_id sio_page_identity_pa(const struct sio_maps *maps, uint64_t pa);
 int sio_pages_count_pins(const struct sio_maps *maps, uint64_t uaddr, unsigned int *refs);
 size_t sio_pages_adopt_pid(pid_t pid);
 void iopt_pages_change_mm(struct iopt_pages *pages, struct sio_mm *to);

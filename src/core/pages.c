@@ -1161,11 +1161,8 @@ static const struct sio_map_ent *maps_find(const struct sio_maps *maps, uint64_t
 }
 
 /*
- * Daemon mode: @maps is the client's, but a file's pages are our own mapping of it (their
- * "physical" addresses are ours). An address within one of those mappings is that file's page.
- * (A client address that happens to fall in the same numeric range is taken for it too: the
- * selftest's MD_CHECK_MAP, which asks this, passes a client address and a physical one
- * without saying which is which.)
+ * Daemon mode: a file's pages are our own mapping of it (their "physical" addresses are
+ * ours). An address within one of those mappings is that file's page.
  */
 static bool own_file_identity(uint64_t addr, struct sio_page_id *id)
 {
@@ -1191,15 +1188,26 @@ static bool own_file_identity(uint64_t addr, struct sio_page_id *id)
 struct sio_page_id sio_page_identity(const struct sio_maps *maps, uint64_t addr)
 {
 	const struct sio_map_ent *m = maps_find(maps, addr);
-	struct sio_page_id id;
-
-	if (sio_mm_current_tls && own_file_identity(addr, &id))
-		return id;
 
 	if (m && m->shared && m->ino)
 		return (struct sio_page_id){ .dev = m->dev, .ino = m->ino,
 					     .off = m->off + (addr - m->start) };
 	return (struct sio_page_id){ .off = addr };
+}
+
+/**
+ * sio_page_identity_pa() - sio_page_identity() of a "physical" address (a domain's)
+ *
+ * In daemon mode @maps describes the client, but a file's pages are our own mapping of it:
+ * those addresses are the file's pages. Takes sio_pages_list_lock: not under ctx->obj_lock.
+ */
+struct sio_page_id sio_page_identity_pa(const struct sio_maps *maps, uint64_t pa)
+{
+	struct sio_page_id id;
+
+	if (sio_mm_current_tls && own_file_identity(pa, &id))
+		return id;
+	return sio_page_identity(maps, pa);
 }
 
 /* How many pages objects hold the physical page at @uaddr pinned (MD_CHECK_REFS) */
