@@ -31,6 +31,13 @@ int softiommu_open(int flags)
 	return sio_ctx_open(flags);
 }
 
+int softiommu_open_remote(const char *path, int flags)
+{
+	if (!path || !*path)
+		return -EINVAL;
+	return sio_remote_open(path, flags);
+}
+
 int softiommu_is_fd(int fd)
 {
 	return sio_file_is_fd(fd);

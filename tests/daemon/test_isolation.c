@@ -4,6 +4,7 @@
  * are ENOENT (each context has its own table, as each kernel iommufd has), another
  * context's access descriptor is EBADF in the selftest's access operations, and
  * descriptors the daemon passed to one client are not reachable by number from another.
+ * softiommu_open_remote() opens a context by socket path (-ENODEV: no daemon there).
  */
 #include <sys/mman.h>
 
@@ -22,7 +23,11 @@ int main(void)
 
 	dt_start();
 	a = softiommu_open(0);
-	b = softiommu_open(0);
+	/* The library's own way in, whatever SOFTIOMMU_DAEMON says */
+	b = softiommu_open_remote(dt_sock, 0);
+	CHECK(a >= 0 && b >= 0);
+	CHECK_ERR(ENODEV, softiommu_open_remote("/nonexistent/softiommu.sock", 0));
+	CHECK_ERR(EINVAL, softiommu_open_remote("", 0));
 	ioas_a = t_ioas_alloc(a);
 	ioas_a = t_ioas_alloc(a); /* a second one: IDs that B's table does not have */
 	ioas_b = t_ioas_alloc(b);
