@@ -35,6 +35,22 @@ struct sio_mm sio_mm_self = {
 
 __thread struct sio_mm *sio_mm_current_tls __attribute__((tls_model("initial-exec")));
 atomic_long sio_mm_live;
+__thread struct sio_mm_patch sio_mm_patch_tls __attribute__((tls_model("initial-exec")));
+
+/* What this thread reads of [remote, remote + len) into @local, with the patch applied */
+static void apply_patch(void *local, uint64_t remote, size_t len)
+{
+	const struct sio_mm_patch *p = &sio_mm_patch_tls;
+
+	if (!p->on)
+		return;
+	for (unsigned int i = 0; i < sizeof(p->val); i++) {
+		uint64_t a = p->addr + i;
+
+		if (a >= remote && a - remote < len)
+			((uint8_t *)local)[a - remote] = (uint8_t)(p->val >> (8 * i));
+	}
+}
 
 /* Clients' mms, for their VmPin/VmLck (several mms may name one pid: their counts add up) */
 static pthread_mutex_t mms_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -147,6 +163,9 @@ static ssize_t vm_rw(pid_t pid, const struct iovec *l, unsigned int nl, const st
 int sio_mm_copy(struct sio_mm *mm, void *local, uint64_t remote, size_t len, bool write)
 {
 	pid_t pid = sio_mm_pid(mm);
+	void *start = local;
+	uint64_t from = remote;
+	size_t total = len;
 
 	if (write && !sio_mm_alive(mm))
 		return -EFAULT;
@@ -164,7 +183,11 @@ int sio_mm_copy(struct sio_mm *mm, void *local, uint64_t remote, size_t len, boo
 		remote += n;
 		len -= n;
 	}
-	return sio_mm_alive(mm) ? 0 : -EFAULT;
+	if (!sio_mm_alive(mm))
+		return -EFAULT;
+	if (!write && !sio_mm_is_self(mm))
+		apply_patch(start, from, total);
+	return 0;
 }
 
 /**
@@ -207,7 +230,19 @@ size_t sio_mm_copy_sg(struct sio_mm *mm, void *local, size_t len, const struct i
 		}
 		skip = n;
 	}
-	return sio_mm_alive(mm) ? done : 0;
+	if (!sio_mm_alive(mm))
+		return 0;
+	if (!write && !sio_mm_is_self(mm)) {
+		size_t off = 0;
+
+		for (unsigned int j = 0; j < nr && off < done; j++) {
+			size_t n = min_t(size_t, remote[j].iov_len, done - off);
+
+			apply_patch((char *)local + off, (uintptr_t)remote[j].iov_base, n);
+			off += n;
+		}
+	}
+	return done;
 }
 
 #ifndef SYS_pidfd_getfd

@@ -61,6 +61,17 @@ static inline bool sio_mm_is_self(const struct sio_mm *mm)
 	return mm == &sio_mm_self;
 }
 
+/*
+ * A client's 4 bytes at @addr read as @val by this thread's copies from that client, while
+ * @on (daemon mode: a descriptor number in an ioctl argument, given in the daemon's terms)
+ */
+struct sio_mm_patch {
+	bool on;
+	uint64_t addr;
+	uint32_t val;
+};
+extern __thread struct sio_mm_patch sio_mm_patch_tls __attribute__((tls_model("initial-exec")));
+
 /* Act for @mm (NULL or &sio_mm_self: this process) until sio_mm_unuse(); returns the old */
 static inline struct sio_mm *sio_mm_use(struct sio_mm *mm)
 {

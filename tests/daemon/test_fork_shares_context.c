@@ -76,7 +76,7 @@ int main(void)
 	CHECK(dt_stats(fd).pinned_pages == 0);
 	/* An access fd the child inherited was its parent's: closing ours destroys it */
 	CHECK_OK(softiommu_close(access_fd));
-	CHECK_ERR(EBADF, access_read(fd, access_fd, MOCK_APERTURE_START, got, 1));
+	CHECK_ERR(EBADFD, access_read(fd, access_fd, MOCK_APERTURE_START, got, 1));
 	softiommu_close(fd);
 	{
 		struct sio_proto_stats st = dt_stats_fresh();

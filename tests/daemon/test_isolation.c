@@ -1,16 +1,56 @@
 // SPDX-License-Identifier: MIT
 /*
  * A client reaches only the contexts it opened or inherited: another context's object IDs
- * are ENOENT (each context has its own table, as each kernel iommufd has), another
- * context's access descriptor is EBADF in the selftest's access operations, and
- * descriptors the daemon passed to one client are not reachable by number from another.
+ * are ENOENT (each context has its own table, as each kernel iommufd has); an access a
+ * process holds works through any iommufd of its own, as on Linux, and a number that is no
+ * descriptor is EBADFD; a process that holds none of them reaches no access of another
+ * client's by guessing the daemon's numbers in a frame of its own.
  * softiommu_open_remote() opens a context by socket path (-ENODEV: no daemon there).
  */
 #include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 
 #include "daemon_test.h"
 
 #define PG 4096UL
+
+/* A fresh process, holding none of our descriptors, forging frames on its own connection */
+static void guess_from_another_process(uint64_t iova)
+{
+	pid_t child = fork();
+	int status;
+
+	if (child == 0) {
+		struct sockaddr_un sa = { .sun_family = AF_UNIX };
+		int s = socket(AF_UNIX, SOCK_SEQPACKET, 0), bad = 0;
+		char got[4];
+
+		strcpy(sa.sun_path, dt_sock);
+		if (s < 0 || connect(s, (struct sockaddr *)&sa, sizeof(sa)))
+			_exit(2);
+		for (uint32_t id = 0; id < 256; id++) {
+			struct iommu_test_cmd rw = {
+				.size = sizeof(rw), .op = IOMMU_TEST_OP_ACCESS_RW, .id = id,
+				.access_rw = { .iova = iova, .length = sizeof(got),
+					       .uptr = (uintptr_t)got },
+			};
+			struct sio_proto_req req = {
+				.magic = SIO_PROTO_MAGIC, .version = SIO_PROTO_VERSION,
+				.op = SIO_OP_IOCTL, .seq = id + 1, .cmd = IOMMU_TEST_CMD,
+				.arg = (uintptr_t)&rw,
+			};
+			struct sio_proto_rsp rsp;
+
+			if (send(s, &req, sizeof(req), 0) != sizeof(req) ||
+			    recv(s, &rsp, sizeof(rsp), 0) != sizeof(rsp))
+				_exit(3);
+			bad += rsp.ret != -EBADFD;
+		}
+		_exit(bad ? 4 : 0);
+	}
+	CHECK(waitpid(child, &status, 0) == child && WIFEXITED(status) && !WEXITSTATUS(status));
+}
 
 int main(void)
 {
@@ -53,11 +93,16 @@ int main(void)
 		};
 
 		CHECK_OK(softiommu_ioctl(a, IOMMU_TEST_CMD, &rw));
-		CHECK_ERR(EBADF, softiommu_ioctl(b, IOMMU_TEST_CMD, &rw));
+		/* We hold the access: Linux lets any iommufd of ours name it */
+		CHECK_OK(softiommu_ioctl(b, IOMMU_TEST_CMD, &rw));
 		/* A number that is no descriptor of ours at all */
 		rw.id = 1000;
-		CHECK_ERR(EBADF, softiommu_ioctl(a, IOMMU_TEST_CMD, &rw));
+		CHECK_ERR(EBADFD, softiommu_ioctl(a, IOMMU_TEST_CMD, &rw));
+		/* Our own file that is no access */
+		rw.id = 1;
+		CHECK_ERR(EBADFD, softiommu_ioctl(a, IOMMU_TEST_CMD, &rw));
 	}
+	guess_from_another_process(MOCK_APERTURE_START);
 	CHECK_OK(softiommu_close(access_fd));
 	softiommu_close(a);
 	softiommu_close(b);

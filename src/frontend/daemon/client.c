@@ -176,7 +176,13 @@ static long simple_call(struct remote_file *rf, uint16_t op, uint64_t cmd, uint6
 	return rc;
 }
 
-static const struct sio_file_ops sub_fops;
+/* Sub-files as the daemon's files are: read and write where they have them */
+static const struct sio_file_ops sub_fops[4];
+
+static bool is_sub(const struct sio_file *f)
+{
+	return f->ops >= &sub_fops[0] && f->ops <= &sub_fops[3];
+}
 
 /*
  * exit() of a process that shares a connection it did not open (a child of fork()): its
@@ -220,7 +226,7 @@ static void remote_release(struct sio_file *f)
 }
 
 /* Adopt descriptor @fd the daemon passed as a sub-file of @conn; returns @fd or -errno */
-static int adopt_sub(struct remote_conn *conn, int fd, uint64_t handle)
+static int adopt_sub(struct remote_conn *conn, int fd, uint64_t handle, uint32_t bits)
 {
 	struct remote_file *rf = calloc(1, sizeof(*rf));
 	int rc;
@@ -231,7 +237,9 @@ static int adopt_sub(struct remote_conn *conn, int fd, uint64_t handle)
 	rf->handle = handle;
 	rf->opener = sio_self_pid();
 	atomic_fetch_add(&conn->refs, 1);
-	rc = sio_file_adopt(&sub_fops, rf, fd, O_CLOEXEC, NULL);
+	rc = sio_file_adopt(&sub_fops[(bits & SIO_PROTO_FD_READ ? 1 : 0) |
+				      (bits & SIO_PROTO_FD_WRITE ? 2 : 0)],
+			    rf, fd, O_CLOEXEC, NULL);
 	if (rc) {
 		conn_put(conn);
 		free(rf);
@@ -264,10 +272,9 @@ static long ctx_ioctl_remote(struct sio_file *f, unsigned long cmd, void *arg)
 	struct sio_proto_req req = { .op = SIO_OP_IOCTL, .handle = rf->handle, .cmd = cmd,
 				     .arg = (uintptr_t)arg };
 	uint64_t uarg = (uintptr_t)arg;
-	uint32_t op = 0, id = 0, sub_id;
+	uint32_t op = 0, id = 0, sub_id = 0;
 	struct sio_proto_rsp rsp;
 	int64_t field = -1;
-	bool swapped = false;
 	long rc;
 	int fd;
 
@@ -277,19 +284,34 @@ static long ctx_ioctl_remote(struct sio_file *f, unsigned long cmd, void *arg)
 	if (field >= 0 && !sio_copy_from_user(&id, uarg + field, sizeof(id))) {
 		struct sio_file *sub = sio_file_get((int)id);
 
-		/* Not a descriptor of ours: a number the daemon has not either */
-		sub_id = sub && sub->ops == &sub_fops ?
-				 (uint32_t)((struct remote_file *)sub->priv)->handle : UINT32_MAX;
-		swapped = !sio_copy_to_user(uarg + field, &sub_id, sizeof(sub_id));
+		/* Not a descriptor of the daemon's: say whether it is a file at all */
+		if (sub && is_sub(sub))
+			sub_id = (uint32_t)((struct remote_file *)sub->priv)->handle;
+		else if (syscall(SYS_fcntl, (int)id, F_GETFD) >= 0)
+			sub_id = SIO_PROTO_FD_NOT_OURS;
+		else
+			sub_id = SIO_PROTO_FD_NONE;
+		/* Read by the daemon in place of our number: our memory is left alone */
+		req.patch_off1 = (uint32_t)field + 1;
+		req.patch_val = sub_id;
 		if (sub)
 			sio_file_put(sub);
 	}
 	rc = remote_call(rf->conn, &req, &rsp, &fd);
-	if (swapped)
-		(void)sio_copy_to_user(uarg + field, &id, sizeof(id));
+	/*
+	 * The daemon's copy-out of the struct wrote its own number where ours was: put ours back
+	 * (the kernel's copy-out writes back what it read). Read-only memory was not written.
+	 */
+	if (req.patch_off1) {
+		uint32_t now;
+
+		if (!sio_copy_from_user(&now, uarg + field, sizeof(now)) && now != id)
+			(void)sio_copy_to_user(uarg + field, &id, sizeof(id));
+	}
 	if (fd >= 0) {
 		uint32_t mine;
-		int r = rc >= 0 && rsp.has_fd ? adopt_sub(rf->conn, fd, rsp.handle) : -EBADMSG;
+		int r = rc >= 0 && rsp.has_fd ? adopt_sub(rf->conn, fd, rsp.handle, rsp.has_fd) :
+						-EBADMSG;
 
 		if (r < 0) {
 			syscall(SYS_close, fd);
@@ -351,12 +373,15 @@ static const struct sio_file_ops ctx_remote_fops = {
 	.release = remote_release,
 };
 
-static const struct sio_file_ops sub_fops = {
-	.name = "iommufd sub-file (daemon)",
-	.ioctl = ctx_ioctl_remote,
-	.read = remote_read,
-	.write = remote_write,
-	.release = remote_release,
+static const struct sio_file_ops sub_fops[4] = {
+	{ .name = "iommufd sub-file (daemon)", .ioctl = ctx_ioctl_remote,
+	  .release = remote_release },
+	{ .name = "iommufd sub-file (daemon)", .ioctl = ctx_ioctl_remote, .read = remote_read,
+	  .release = remote_release },
+	{ .name = "iommufd sub-file (daemon)", .ioctl = ctx_ioctl_remote, .write = remote_write,
+	  .release = remote_release },
+	{ .name = "iommufd sub-file (daemon)", .ioctl = ctx_ioctl_remote, .read = remote_read,
+	  .write = remote_write, .release = remote_release },
 };
 
 static struct remote_shared *shared_alloc(void)
@@ -459,7 +484,7 @@ int sio_remote_stats(int fd, struct sio_proto_stats *st)
 	struct sio_file *f = sio_file_get(fd);
 	long rc = -EBADF;
 
-	if (f && (f->ops == &ctx_remote_fops || f->ops == &sub_fops))
+	if (f && (f->ops == &ctx_remote_fops || is_sub(f)))
 		rc = simple_call(f->priv, SIO_OP_STATS, 0, (uintptr_t)st, sizeof(*st));
 	if (f)
 		sio_file_put(f);

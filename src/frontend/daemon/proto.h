@@ -58,16 +58,32 @@ struct sio_proto_req {
 	uint64_t cmd;
 	uint64_t arg;    /* an address in the sender's memory */
 	uint64_t len;
+	/* @patch_off + 1 (0: none): the daemon reads the u32 at @arg + @patch_off as @patch_val
+	 * (a descriptor the argument names, as the daemon numbers it) */
+	uint32_t patch_off1;
+	uint32_t patch_val;
 };
 
 struct sio_proto_rsp {
 	uint32_t magic;
-	uint32_t has_fd;  /* one descriptor follows (SCM_RIGHTS) */
+	uint32_t has_fd;  /* one descriptor follows (SCM_RIGHTS): SIO_PROTO_FD_* bits */
 	uint64_t seq;
 	int64_t ret;      /* >= 0, or -errno */
 	uint64_t handle;  /* the passed descriptor's number in the daemon */
 	int64_t fd_off;   /* where in the argument the client writes its own number, or: */
 };
+
+/*
+ * What the client puts in a selftest argument's descriptor field for a number that is not
+ * one of the daemon's descriptors it holds: no descriptor at all, or a file of its own
+ */
+#define SIO_PROTO_FD_NONE UINT32_MAX
+#define SIO_PROTO_FD_NOT_OURS (UINT32_MAX - 1)
+
+/* has_fd: a descriptor follows; the file it is can be read, written (a vEVENTQ only reads) */
+#define SIO_PROTO_HAS_FD 1u
+#define SIO_PROTO_FD_READ 2u
+#define SIO_PROTO_FD_WRITE 4u
 
 /* The passed descriptor is the ioctl's result (the selftest's DMABUF_GET) */
 #define SIO_PROTO_FD_IS_RET (-2)

@@ -30,6 +30,7 @@
 
 #include <softiommu/softiommu.h>
 
+#include "../../core/file.h"
 #include "../../core/sio.h"
 #include "../../drivers/mock/iommufd_test.h"
 #include "proto.h"
@@ -41,8 +42,11 @@ struct conn {
 	int ctx_fd;
 	pid_t mm_pid;      /* the sender of the last request, and its mm */
 	struct sio_mm *mm;
-	int *subs;         /* descriptors made for this connection (accesses, queues) */
+	int *subs;         /* descriptors made for this connection (accesses, queues); changed
+			    * by its thread under conns_lock */
 	size_t nsubs, subs_cap;
+	pid_t seen[8];     /* the last senders (conns_lock), who may name its descriptors */
+	unsigned int nseen;
 };
 
 /*
@@ -109,26 +113,64 @@ static bool conn_has_sub(const struct conn *c, uint64_t fd)
 
 static int conn_add_sub(struct conn *c, int fd)
 {
+	int rc = 0;
+
+	pthread_mutex_lock(&conns_lock);
 	if (c->nsubs == c->subs_cap) {
 		size_t cap = c->subs_cap ? 2 * c->subs_cap : 8;
 		int *n = realloc(c->subs, cap * sizeof(*n));
 
-		if (!n)
-			return -ENOMEM;
-		c->subs = n;
-		c->subs_cap = cap;
+		if (n) {
+			c->subs = n;
+			c->subs_cap = cap;
+		}
+		rc = n ? 0 : -ENOMEM;
 	}
-	c->subs[c->nsubs++] = fd;
-	return 0;
+	if (!rc)
+		c->subs[c->nsubs++] = fd;
+	pthread_mutex_unlock(&conns_lock);
+	return rc;
 }
 
 static void conn_del_sub(struct conn *c, int fd)
 {
+	pthread_mutex_lock(&conns_lock);
 	for (size_t i = 0; i < c->nsubs; i++)
 		if (c->subs[i] == fd) {
 			c->subs[i] = c->subs[--c->nsubs];
-			return;
+			break;
 		}
+	pthread_mutex_unlock(&conns_lock);
+}
+
+static void conn_saw(struct conn *c, pid_t pid)
+{
+	pthread_mutex_lock(&conns_lock);
+	c->seen[c->nseen++ % ARRAY_SIZE(c->seen)] = pid;
+	pthread_mutex_unlock(&conns_lock);
+}
+
+/*
+ * A descriptor made for another connection that @pid also uses (a program holding two
+ * iommufds names one's access in the other's ioctl, as the kernel allows: it holds both)
+ */
+static bool other_conn_sub(const struct conn *self, uint64_t fd, pid_t pid)
+{
+	bool found = false;
+
+	pthread_mutex_lock(&conns_lock);
+	for (const struct conn *c = conns; c && !found; c = c->next) {
+		bool sender = false;
+
+		if (c == self)
+			continue;
+		for (unsigned int i = 0; i < ARRAY_SIZE(c->seen) && i < c->nseen; i++)
+			sender |= c->seen[i] == pid;
+		for (size_t i = 0; sender && i < c->nsubs && !found; i++)
+			found = (uint64_t)c->subs[i] == fd;
+	}
+	pthread_mutex_unlock(&conns_lock);
+	return found;
 }
 
 /* The mm of process @pid: the last sender's is kept, a new sender's opened */
@@ -141,6 +183,7 @@ static struct sio_mm *conn_mm(struct conn *c, pid_t pid, int *rc)
 	mm = sio_mm_open_pid(pid, rc);
 	if (!mm)
 		return NULL;
+	conn_saw(c, pid);
 	sio_mm_put(c->mm);
 	c->mm = mm;
 	c->mm_pid = pid;
@@ -172,36 +215,67 @@ static int64_t fd_field(unsigned long cmd, uint64_t arg)
 	return -1;
 }
 
-/* The selftest's access operations name an access by descriptor: it must be ours */
-static int check_test_cmd(struct conn *c, uint64_t arg)
+/* Where the selftest's operation @op names a descriptor (an access, a dma-buf), or -1 */
+static int64_t test_fd_field(uint32_t op)
 {
-	uint32_t op, id;
-
-	if (sio_copy_from_user(&op, arg + offsetof(struct iommu_test_cmd, op), sizeof(op)) ||
-	    sio_copy_from_user(&id, arg + offsetof(struct iommu_test_cmd, id), sizeof(id)))
-		return 0; /* the dispatcher reports the EFAULT */
-	if (op == IOMMU_TEST_OP_MD_CHECK_REFS)
-		conns_settle(c);
-	if (op == IOMMU_TEST_OP_DMABUF_REVOKE) {
-		int32_t dfd;
-
-		if (sio_copy_from_user(&dfd, arg + offsetof(struct iommu_test_cmd,
-							   dmabuf_revoke.dmabuf_fd), sizeof(dfd)))
-			return 0;
-		return conn_has_sub(c, (uint32_t)dfd) ? 0 : -EBADF;
-	}
 	switch (op) {
 	case IOMMU_TEST_OP_DESTROY_ACCESS_PAGES:
 	case IOMMU_TEST_OP_ACCESS_PAGES:
 	case IOMMU_TEST_OP_ACCESS_RW:
 	case IOMMU_TEST_OP_ACCESS_REPLACE_IOAS:
-		return conn_has_sub(c, id) ? 0 : -EBADF;
+		return offsetof(struct iommu_test_cmd, id);
+	case IOMMU_TEST_OP_DMABUF_REVOKE:
+		return offsetof(struct iommu_test_cmd, dmabuf_revoke.dmabuf_fd);
 	}
-	return 0;
+	return -1;
 }
 
-static long do_ioctl(struct conn *c, const struct sio_proto_req *req, struct sio_proto_rsp *rsp,
-		     int *pass_fd)
+/*
+ * The selftest names accesses and dma-bufs by descriptor: it must be one made for this
+ * connection. The client marks a number that is none of them (proto.h): no file at all is
+ * left to fail the lookup as it does in-process; a file of the client's own becomes our
+ * context's descriptor, a file of the wrong kind, so the errno is the kernel's either way.
+ * The client's number is never written over: the request's patch (proto.h, mm.h) makes our
+ * reads of that field see ours. A number of a connection the sender does not use is refused
+ * as no file would be.
+ */
+static int check_test_cmd(struct conn *c, uint64_t arg, pid_t pid)
+{
+	uint32_t op, id, ctx_fd = (uint32_t)c->ctx_fd;
+	int64_t field;
+
+	if (sio_copy_from_user(&op, arg + offsetof(struct iommu_test_cmd, op), sizeof(op)))
+		return 0; /* the dispatcher reports the EFAULT */
+	if (op == IOMMU_TEST_OP_MD_CHECK_REFS)
+		conns_settle(c);
+	field = test_fd_field(op);
+	if (field < 0 || sio_copy_from_user(&id, arg + field, sizeof(id)))
+		return 0;
+	if (id == SIO_PROTO_FD_NONE || conn_has_sub(c, id) || other_conn_sub(c, id, pid))
+		return 0;
+	if (id == SIO_PROTO_FD_NOT_OURS && sio_mm_patch_tls.on) {
+		sio_mm_patch_tls.val = ctx_fd;
+		return 0;
+	}
+	return op == IOMMU_TEST_OP_DMABUF_REVOKE ? -EBADF : -EBADFD;
+}
+
+/* Which of read/write the file at @fd has (the client's view of it must have the same) */
+static uint32_t file_rw_bits(int fd)
+{
+	struct sio_file *f = sio_file_get(fd);
+	uint32_t bits = 0;
+
+	if (f) {
+		bits = (f->ops->read ? SIO_PROTO_FD_READ : 0) |
+		       (f->ops->write ? SIO_PROTO_FD_WRITE : 0);
+		sio_file_put(f);
+	}
+	return bits;
+}
+
+static long do_ioctl(struct conn *c, const struct sio_proto_req *req, pid_t pid,
+		     struct sio_proto_rsp *rsp, int *pass_fd)
 {
 	int fd = req->handle ? (int)req->handle : c->ctx_fd;
 	int64_t off;
@@ -210,12 +284,18 @@ static long do_ioctl(struct conn *c, const struct sio_proto_req *req, struct sio
 
 	if (req->handle && !conn_has_sub(c, req->handle))
 		return -EBADF;
-	if (req->cmd == IOMMU_TEST_CMD) {
-		rc = check_test_cmd(c, req->arg);
-		if (rc)
-			return rc;
-	}
-	rc = softiommu_ioctl(fd, req->cmd, (void *)(uintptr_t)req->arg);
+	if (req->patch_off1 && req->cmd != IOMMU_TEST_CMD)
+		return -EPROTO;
+	if (req->patch_off1)
+		sio_mm_patch_tls = (struct sio_mm_patch){
+			.on = true, .addr = req->arg + req->patch_off1 - 1, .val = req->patch_val };
+	if (req->cmd == IOMMU_TEST_CMD)
+		rc = check_test_cmd(c, req->arg, pid);
+	else
+		rc = 0;
+	if (!rc)
+		rc = softiommu_ioctl(fd, req->cmd, (void *)(uintptr_t)req->arg);
+	sio_mm_patch_tls.on = false;
 	if (rc < 0)
 		return rc;
 	off = fd_field(req->cmd, req->arg);
@@ -227,7 +307,7 @@ static long do_ioctl(struct conn *c, const struct sio_proto_req *req, struct sio
 		softiommu_close((int)made);
 		return -ENOMEM;
 	}
-	rsp->has_fd = 1;
+	rsp->has_fd = SIO_PROTO_HAS_FD | file_rw_bits((int)made);
 	rsp->handle = made;
 	rsp->fd_off = off;
 	*pass_fd = (int)made;
@@ -282,7 +362,7 @@ static long serve_mmap(struct conn *c, const struct sio_proto_req *req,
 		*pass_fd = -1;
 	}
 	if (*pass_fd >= 0) {
-		rsp->has_fd = 1;
+		rsp->has_fd = SIO_PROTO_HAS_FD;
 		rsp->fd_off = -1;
 	}
 	return rc;
@@ -301,7 +381,7 @@ static long serve_one(struct conn *c, const struct sio_proto_req *req, pid_t pid
 	old = sio_mm_use(mm);
 	switch (req->op) {
 	case SIO_OP_IOCTL:
-		rc = do_ioctl(c, req, rsp, pass_fd);
+		rc = do_ioctl(c, req, pid, rsp, pass_fd);
 		break;
 	case SIO_OP_READ:
 		rc = conn_has_sub(c, req->handle) ?
