@@ -1,7 +1,8 @@
 #!/bin/bash
 # test.sh — the whole test suite: build with warnings as errors, run the unit tests (CTest),
 # then the upstream iommufd selftests through the shim (tests/conformance/run.sh), which fails
-# if any case listed in tests/conformance/expected-pass.txt does not pass.
+# if any case listed in tests/conformance/expected-pass.txt does not pass, and again in daemon
+# mode (expected-pass-daemon.txt).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BUILD=${BUILD:-build}
@@ -24,6 +25,8 @@ SOFTIOMMU_UACCESS=vm ctest --test-dir "$BUILD" --output-on-failure -j"$(nproc)"
 
 echo "== upstream iommufd selftests through the shim"
 tests/conformance/run.sh --build "$BUILD" --fail-nth
+echo "== upstream iommufd selftests in daemon mode (softiommu run --daemon; docs/daemon.md)"
+tests/conformance/run.sh --build "$BUILD" --daemon --timeout 600
 
 # ---- the reliability stages: the same code under sanitizers (tests/fault, tests/stress,
 # tests/fuzz). A sanitizer report fails the run: ASan/LSan/UBSan abort the test that hit it

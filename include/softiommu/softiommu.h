@@ -28,6 +28,18 @@ extern "C" {
 int softiommu_open(int flags);
 
 /**
+ * softiommu_open_remote() - open a new iommufd context in the daemon at @path
+ * @path: the socket of `softiommu serve` (docs/daemon.md)
+ * @flags: as softiommu_open()
+ *
+ * The descriptor works with every softiommu_* descriptor call, and is shared by fork() and
+ * SCM_RIGHTS as a kernel iommufd is; requests act for the calling process. softiommu_open()
+ * does the same when SOFTIOMMU_DAEMON names a socket.
+ * Return: a file descriptor, or -errno (-ENODEV when no daemon listens at @path).
+ */
+int softiommu_open_remote(const char *path, int flags);
+
+/**
  * softiommu_is_fd() - whether @fd is a file descriptor softiommu handed out (registered; see
  * softiommu_fd_check() for whether the number still names it)
  *

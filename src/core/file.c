@@ -170,6 +170,8 @@ bool sio_file_is_internal(int fd)
 
 static void close_internal(int fd)
 {
+	if (fd < 0)
+		return;
 	internal_mark(fd, NULL);
 	syscall(SYS_close, fd);
 }
@@ -263,9 +265,60 @@ int sio_file_install(const struct sio_file_ops *ops, void *priv, int flags,
 	return fd;
 }
 
+/*
+ * sio_file_adopt() - register @fd, a descriptor another process made (the daemon's end of a
+ * connection, a fault queue it passed), as a softiommu file of @ops
+ *
+ * The file is shared across fork() as the kernel file behind it is: a child's copy works (no
+ * EIO), and each process releases its own view when its last number for it goes.
+ * @drain_fd of the file is a private duplicate of @fd, kept out of the program's reach, for
+ * @ops to talk through whatever the program does with its numbers.
+ * Return: 0 or -errno; on error @fd is left to the caller.
+ */
+int sio_file_adopt(const struct sio_file_ops *ops, void *priv, int fd, int flags,
+		   struct sio_file **out)
+{
+	struct sio_file *f, *old;
+	struct stat st;
+
+	if (!registry_ready() || !fd_in_range(fd))
+		return -EMFILE;
+	if (fstat(fd, &st))
+		return -errno;
+	f = file_alloc();
+	if (!f)
+		return -ENOMEM;
+	f->drain_fd = (int)syscall(SYS_fcntl, fd, F_DUPFD_CLOEXEC, 0);
+	if (f->drain_fd < 0 || !fd_in_range(f->drain_fd)) {
+		if (f->drain_fd >= 0)
+			syscall(SYS_close, f->drain_fd);
+		file_free(f);
+		return -EMFILE;
+	}
+	internal_mark(f->drain_fd, f);
+	f->signal_fd = -1;
+	f->dev = st.st_dev;
+	f->ino = st.st_ino;
+	f->ops = ops;
+	f->priv = priv;
+	f->flags = flags;
+	f->readable = false;
+	f->owner = 0; /* shared: see file_inherited() */
+	sio_mutex_init(&f->lock, SIO_LOCK_FILE);
+	atomic_store_explicit(&f->refs, 1, memory_order_release);
+	registry_note(fd);
+	old = atomic_exchange_explicit(&registry[fd], f, memory_order_acq_rel);
+	if (old)
+		sio_file_put(old);
+	if (out)
+		*out = f;
+	return 0;
+}
+
+/* Made by our parent and not shared with us (owner 0: an adopted file, shared by fork) */
 static inline bool file_inherited(const struct sio_file *f)
 {
-	return f->owner != sio_self_pid();
+	return f->owner && f->owner != sio_self_pid();
 }
 
 /* A reference on the file registered at @fd, inherited or not; NULL when none */
@@ -523,6 +576,28 @@ void sio_file_set_readable(struct sio_file *f, bool readable)
 			f->readable = false;
 	}
 	pthread_mutex_unlock(&f->lock);
+}
+
+/**
+ * sio_file_find_same() - the registered number of the file @fd refers to, or -1
+ *
+ * A descriptor fetched from another process (pidfd_getfd, daemon mode) of a file we handed
+ * out has a number of its own; the file's identity (the program's end's inode) finds ours.
+ */
+int sio_file_find_same(int fd)
+{
+	int high = atomic_load(&registry_high);
+	struct stat st;
+
+	if (!registry || syscall(SYS_fstat, fd, &st))
+		return -1;
+	for (int n = 0; n < high; n++) {
+		struct sio_file *f = atomic_load_explicit(&registry[n], memory_order_acquire);
+
+		if (f && f->dev == st.st_dev && f->ino == st.st_ino && !file_inherited(f))
+			return n;
+	}
+	return -1;
 }
 
 /* Call @fn for every descriptor of a file of @ops (each file once: dups are skipped) */

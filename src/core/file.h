@@ -37,7 +37,8 @@ struct sio_file_ops {
  * @signal_fd: our end of the socket pair; a byte sent on it makes the program's end readable
  * @drain_fd: our own descriptor of the program's end, to take that byte back
  * @dev, @ino: the program's end's identity (fstat), checked against a descriptor number
- * @owner: the process that created the file; in a child of fork() the file is inherited
+ * @owner: the process that created the file; in a child of fork() the file is inherited;
+ *         0 for an adopted file (sio_file_adopt), which fork() shares
  * @lock: serialises @readable changes
  */
 struct sio_file {
@@ -59,6 +60,8 @@ struct sio_file {
 /* Create a file and a descriptor for it. Returns the fd or -errno. */
 int sio_file_install(const struct sio_file_ops *ops, void *priv, int flags,
 		     struct sio_file **out);
+int sio_file_adopt(const struct sio_file_ops *ops, void *priv, int fd, int flags,
+		   struct sio_file **out);
 struct sio_file *sio_file_get(int fd);
 struct sio_file *sio_file_get_unchecked(int fd);
 static inline void sio_file_ref(struct sio_file *f) { atomic_fetch_add(&f->refs, 1); }
@@ -68,6 +71,7 @@ int sio_file_close_with(int fd, int (*close_fn)(void *arg), void *arg);
 int sio_file_vacate(int fd);
 int sio_file_dup(int oldfd, int newfd);
 bool sio_file_is_fd(int fd);
+int sio_file_find_same(int fd);
 bool sio_file_check(int fd);
 bool sio_file_is_internal(int fd);
 bool sio_file_is_inherited(int fd);

@@ -57,6 +57,10 @@ struct pages_seg {
 	struct sio_kept *kept;
 };
 
+struct sio_adopted_map {
+	uint64_t addr, len;
+};
+
 struct iopt_pages {
 	atomic_int refs;
 	pthread_mutex_t mutex;
@@ -73,6 +77,13 @@ struct iopt_pages {
 	size_t npinned;
 	size_t last_npinned;
 	pid_t source_pid;
+	struct sio_mm *mm;       /* USER: the process whose memory this is (a reference) */
+	struct sio_mm *acct_mm;  /* the process VmPin/VmLck are charged to (a reference; mutex) */
+	/* USER, daemon mode: pinned runs copied into our own memory when their client exited
+	 * (pages.c: sio_pages_adopt_pid), and the client's mm they came from */
+	struct sio_adopted_map *adopted;
+	size_t nadopted;
+	struct sio_mm *adopted_from;
 	/* USER: pinned pages moved away from their user address, sorted; under mutex and
 	 * every iopt->lock of @areas to change, either to read (keep.c) */
 	struct pages_seg *segs;
@@ -290,6 +301,9 @@ struct sio_maps;
 struct sio_maps *sio_maps_snapshot(void);
 void sio_maps_free(struct sio_maps *maps);
 struct sio_page_id sio_page_identity(const struct sio_maps *maps, uint64_t addr);
+struct sio_page_id sio_page_identity_pa(const struct sio_maps *maps, uint64_t pa);
 int sio_pages_count_pins(const struct sio_maps *maps, uint64_t uaddr, unsigned int *refs);
+size_t sio_pages_adopt_pid(pid_t pid);
+void iopt_pages_change_mm(struct iopt_pages *pages, struct sio_mm *to);
 
 #endif /* SIO_IO_PAGETABLE_H */

@@ -200,7 +200,8 @@ int sio_ioas_map_file(struct sio_ucmd *ucmd)
 	uint64_t iova = cmd->iova;
 	struct sio_ioas *ioas;
 	unsigned int flags = 0;
-	int rc;
+	bool owned;
+	int rc, fd;
 
 	rc = ioas_map_check(cmd->flags, cmd->iova, cmd->length);
 	if (rc)
@@ -210,8 +211,11 @@ int sio_ioas_map_file(struct sio_ucmd *ucmd)
 		return PTR_ERR(ioas);
 	if (!(cmd->flags & IOMMU_IOAS_MAP_FIXED_IOVA))
 		flags = IOPT_ALLOC_IOVA;
-	rc = iopt_map_file_pages(ucmd->ctx, &ioas->iopt, &iova, cmd->fd, cmd->start, cmd->length,
-				 conv_iommu_prot(cmd->flags), flags);
+	/* The sender's descriptor (mm.h); one it does not have fails as a bad number here */
+	fd = sio_mm_fd_get(cmd->fd, &owned);
+	rc = iopt_map_file_pages(ucmd->ctx, &ioas->iopt, &iova, fd < 0 ? -1 : fd, cmd->start,
+				 cmd->length, conv_iommu_prot(cmd->flags), flags);
+	sio_mm_fd_put(fd, owned);
 	if (!rc) {
 		cmd->iova = iova;
 		rc = sio_ucmd_respond(ucmd, sizeof(*cmd));
@@ -328,11 +332,12 @@ out_put:
 
 /*
  * CHANGE_PROCESS moves the pin accounting of file-backed mappings to the calling process. In
- * a single process (the only case softiommu supports until its daemon mode) the accounting
- * already belongs to the caller, so what remains is the kernel's validation: every area must
- * be complete and file-backed.
+ * a single process the accounting already belongs to the caller, so what remains is the
+ * kernel's validation: every area must be complete and file-backed. In daemon mode the caller
+ * is the client the request acts for (mm.h), and the pages' VmPin/VmLck charge moves to it,
+ * all IOASes checked first, then all moved.
  */
-/* The areas of @iopt: all file-backed, and pinned for this process */
+/* The areas of @iopt: all file-backed, and (in-process) pinned for this process */
 static int change_process_check(struct io_pagetable *iopt)
 {
 	struct iopt_area *area;
@@ -346,11 +351,24 @@ static int change_process_check(struct io_pagetable *iopt)
 			rc = -EINVAL;
 			break;
 		}
-		if (pages->source_pid != sio_self_pid())
+		if (sio_mm_is_self(pages->mm) && pages->source_pid != sio_self_pid())
 			rc = -EOPNOTSUPP;
 	}
 	pthread_rwlock_unlock(&iopt->lock);
 	return rc;
+}
+
+static void change_process_move(struct io_pagetable *iopt, struct sio_mm *to)
+{
+	struct iopt_area *area;
+
+	pthread_rwlock_wrlock(&iopt->lock);
+	iopt_for_each_area(iopt, area) {
+		pthread_mutex_lock(&area->pages->mutex);
+		iopt_pages_change_mm(area->pages, to);
+		pthread_mutex_unlock(&area->pages->mutex);
+	}
+	pthread_rwlock_unlock(&iopt->lock);
 }
 
 int sio_ioas_change_process(struct sio_ucmd *ucmd)
@@ -382,6 +400,9 @@ int sio_ioas_change_process(struct sio_ucmd *ucmd)
 		rc = -ENOMEM;
 	for (uint32_t i = 0; i != n && !rc; i++)
 		rc = change_process_check(&container_of(ioases[i], struct sio_ioas, obj)->iopt);
+	for (uint32_t i = 0; i != n && !rc; i++)
+		change_process_move(&container_of(ioases[i], struct sio_ioas, obj)->iopt,
+				    ucmd->mm);
 	for (uint32_t i = 0; i != n; i++)
 		sio_put_object(ctx, ioases[i]);
 	sio_free(ioases);

@@ -97,10 +97,30 @@ void sio_viommu_destroy_mmap(struct sio_viommu *viommu, uint64_t offset)
 		mmap_free(found);
 }
 
+static void *map_here(void *arg, int memfd, void *addr, size_t len, int prot, int flags)
+{
+	return mmap(addr, len, prot, flags, memfd, 0);
+}
+
 int sio_ctx_mmap(struct sio_file *f, void *addr, size_t len, int prot, int flags, off_t off,
 		 void **out)
 {
-	struct sio_ctx *ctx = f->priv;
+	return sio_ctx_mmap_with(f->priv, addr, len, prot, flags, off, map_here, NULL, out);
+}
+
+/**
+ * sio_ctx_mmap_with() - map the region at @off of @ctx with @map_fn
+ *
+ * In-process @map_fn is mmap() of the region's memfd; the daemon's (src/frontend/daemon)
+ * hands the memfd to its client, which maps it at the address @map_fn returns. Either way the
+ * mapping is recorded, and holds its owner, as one of this context's user mappings.
+ * @map_fn returns the address, or MAP_FAILED with errno set.
+ */
+int sio_ctx_mmap_with(struct sio_ctx *ctx, void *addr, size_t len, int prot, int flags,
+		      off_t off, void *(*map_fn)(void *arg, int memfd, void *addr, size_t len,
+						 int prot, int flags),
+		      void *arg, void **out)
+{
 	struct sio_user_mapping *n;
 	struct sio_mmap *m, *found = NULL;
 	void *p;
@@ -131,7 +151,7 @@ int sio_ctx_mmap(struct sio_file *f, void *addr, size_t len, int prot, int flags
 		goto out_unlock;
 	}
 	found->maps = n;
-	p = mmap(addr, len, prot, flags, found->memfd, 0);
+	p = map_fn(arg, found->memfd, addr, len, prot, flags);
 	if (p == MAP_FAILED) {
 		rc = -errno;
 		goto out_unlock;

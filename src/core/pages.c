@@ -41,15 +41,43 @@ size_t sio_test_memory_limit = 65536;
 pthread_mutex_t sio_pages_list_lock = PTHREAD_MUTEX_INITIALIZER;
 struct list_head sio_pages_list = LIST_HEAD_INIT(sio_pages_list);
 
+/* Daemon mode: a client root whose bounding set lacks @cap (the fallback below, for it) */
+static bool client_root_without_bound(pid_t pid, int cap)
+{
+	unsigned long long bnd = ~0ull;
+	char path[64], line[256];
+	unsigned int euid = 1;
+	FILE *fp;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+	fp = fopen(path, "re");
+	if (!fp)
+		return false;
+	while (fgets(line, sizeof(line), fp)) {
+		unsigned int r;
+
+		if (sscanf(line, "Uid: %u %u", &r, &euid) == 2)
+			continue;
+		sscanf(line, "CapBnd: %llx", &bnd);
+	}
+	fclose(fp);
+	return euid == 0 && !(bnd & (1ull << cap));
+}
+
+/* Whether the process an operation acts for (mm.h) holds @cap, as the kernel's capable() */
 static bool capable(int cap)
 {
 	struct __user_cap_header_struct hdr = { .version = _LINUX_CAPABILITY_VERSION_3 };
 	struct __user_cap_data_struct data[2] = {};
+	struct sio_mm *mm = sio_mm_current_tls;
 
+	hdr.pid = mm ? mm->pid : 0;
 	if (syscall(SYS_capget, &hdr, data))
 		return false;
 	if (data[cap / 32].effective & (1u << (cap % 32)))
 		return true;
+	if (mm)
+		return client_root_without_bound(mm->pid, cap);
 	/*
 	 * softiommu stands in for the kernel, which a container's bounding set does not bind: a
 	 * root process whose sandbox removed @cap from the bounding set is treated as holding
@@ -64,9 +92,11 @@ bool sio_capable_sys_resource(void) { return capable(CAP_SYS_RESOURCE); }
 
 static unsigned long memlock_limit_pages(void)
 {
+	struct sio_mm *mm = sio_mm_current_tls;
 	struct rlimit rl;
 
-	if (getrlimit(RLIMIT_MEMLOCK, &rl) || rl.rlim_cur == RLIM_INFINITY)
+	/* The limit of the process the pin is for (daemon mode: the client's) */
+	if (prlimit(mm ? mm->pid : 0, RLIMIT_MEMLOCK, NULL, &rl) || rl.rlim_cur == RLIM_INFINITY)
 		return ~0UL;
 	return rl.rlim_cur >> SIO_PAGE_SHIFT;
 }
@@ -81,6 +111,33 @@ static int charge(atomic_long *counter, long npages, bool check)
 			return -ENOMEM;
 	} while (!atomic_compare_exchange_weak(counter, &cur, cur + npages));
 	return 0;
+}
+
+/* A client's VmPin/VmLck (daemon mode); ours are sio_account's */
+static void mm_charge(struct sio_mm *mm, int account_mode, long npages)
+{
+	if (sio_mm_is_self(mm))
+		return;
+	atomic_fetch_add(&mm->pinned_vm, npages);
+	if (account_mode == IOPT_PAGES_ACCOUNT_MM)
+		atomic_fetch_add(&mm->locked_vm, npages);
+}
+
+/**
+ * iopt_pages_change_mm() - charge @pages' pins to @to from now on (IOAS_CHANGE_PROCESS)
+ *
+ * Moves what is charged now from the process charged so far. pages->mutex held.
+ */
+void iopt_pages_change_mm(struct iopt_pages *pages, struct sio_mm *to)
+{
+	struct sio_mm *from = pages->acct_mm;
+
+	if (from == to)
+		return;
+	mm_charge(from, pages->account_mode, -(long)pages->last_npinned);
+	mm_charge(to, pages->account_mode, (long)pages->last_npinned);
+	pages->acct_mm = sio_mm_get(to);
+	sio_mm_put(from);
 }
 
 /* Charge or uncharge @npages pinned pages in the accounting mode of @pages */
@@ -112,6 +169,7 @@ int iopt_pages_update_pinned(struct iopt_pages *pages, size_t npages, bool inc)
 		atomic_fetch_add(&sio_account.pinned_vm, npages);
 	else
 		atomic_fetch_sub(&sio_account.pinned_vm, npages);
+	mm_charge(pages->acct_mm, pages->account_mode, inc ? (long)npages : -(long)npages);
 	pages->last_npinned = pages->npinned;
 	return 0;
 }
@@ -131,7 +189,9 @@ static struct iopt_pages *iopt_alloc_pages(uint64_t start_byte, uint64_t length,
 	pages->writable = writable;
 	pages->account_mode = sio_capable_ipc_lock() ? IOPT_PAGES_ACCOUNT_NONE :
 						       IOPT_PAGES_ACCOUNT_USER;
-	pages->source_pid = sio_self_pid();
+	pages->mm = sio_mm_get(sio_current_mm());
+	pages->acct_mm = sio_mm_get(pages->mm);
+	pages->source_pid = sio_mm_pid(pages->mm);
 	pages->file_fd = -1;
 	INIT_LIST_HEAD(&pages->areas);
 	INIT_LIST_HEAD(&pages->index_node);
@@ -397,6 +457,12 @@ void iopt_put_pages(struct iopt_pages *pages)
 		munmap(pages->file_map, pages->file_map_len);
 	if (pages->file_fd >= 0)
 		syscall(SYS_close, pages->file_fd);
+	for (size_t i = 0; i != pages->nadopted; i++)
+		munmap((void *)(uintptr_t)pages->adopted[i].addr, pages->adopted[i].len);
+	free(pages->adopted);
+	sio_mm_put(pages->adopted_from);
+	sio_mm_put(pages->acct_mm);
+	sio_mm_put(pages->mm);
 	pthread_mutex_destroy(&pages->mutex);
 	sio_free(pages->runs);
 	sio_free(pages->segs);
@@ -416,8 +482,42 @@ static int user_range_pin_check(uint64_t addr, uint64_t len, bool write, bool po
 	return rc;
 }
 
-/* Check pages [first, last] as pinning would; pages->mutex held */
+/*
+ * The process whose addresses @pages' "physical" addresses are: the mapper's for user memory,
+ * ours for our own mappings of files.
+ */
+static struct sio_mm *pages_mm(const struct iopt_pages *pages)
+{
+	return pages->type == IOPT_ADDRESS_USER ? __atomic_load_n(&pages->mm, __ATOMIC_ACQUIRE) :
+						  &sio_mm_self;
+}
+
+/*
+ * Whether user pages can still be reached: in-process, a child of fork() cannot pin or copy
+ * its parent's memory; in daemon mode, the client they belong to must still exist.
+ */
+static bool pages_mm_reachable(const struct iopt_pages *pages)
+{
+	struct sio_mm *mm = pages_mm(pages);
+
+	if (sio_mm_is_self(mm))
+		return __atomic_load_n(&pages->source_pid, __ATOMIC_RELAXED) == sio_self_pid();
+	return sio_mm_alive(mm);
+}
+
+static int __pages_pin_check(struct iopt_pages *pages, size_t first, size_t last);
+
+/* Check pages [first, last] as pinning would, in the memory they belong to; mutex held */
 static int pages_pin_check(struct iopt_pages *pages, size_t first, size_t last)
+{
+	struct sio_mm *old = sio_mm_use(pages_mm(pages));
+	int rc = __pages_pin_check(pages, first, last);
+
+	sio_mm_unuse(old);
+	return rc;
+}
+
+static int __pages_pin_check(struct iopt_pages *pages, size_t first, size_t last)
 {
 	uint64_t len = (last - first + 1) * SIO_PAGE_SIZE;
 	bool populated;
@@ -426,8 +526,8 @@ static int pages_pin_check(struct iopt_pages *pages, size_t first, size_t last)
 		return -ENOMEM;
 	switch (pages->type) {
 	case IOPT_ADDRESS_USER:
-		/* Pages of another process's memory (after fork) cannot be pinned here */
-		if (pages->source_pid != sio_self_pid())
+		/* Pages of a process we cannot reach (our parent, after fork; a dead client) */
+		if (!pages_mm_reachable(pages))
 			return -EFAULT;
 		/* Populated by the map just before, outside the table lock: once */
 		populated = pages->prepopulated;
@@ -918,9 +1018,22 @@ static int pages_rw_pin_check(struct iopt_pages *pages, size_t first, size_t las
 	return rc;
 }
 
-/* @flags: SIO_ACCESS_RW_WRITE, SIO_ACCESS_RW_SLOW_PATH */
+static int __iopt_pages_rw(struct iopt_pages *pages, uint64_t start_byte, void *data,
+			   size_t len, unsigned int flags);
+
+/* @flags: SIO_ACCESS_RW_WRITE, SIO_ACCESS_RW_SLOW_PATH. Copies in the pages' own process. */
 int iopt_pages_rw(struct iopt_pages *pages, uint64_t start_byte, void *data, size_t len,
 		  unsigned int flags)
+{
+	struct sio_mm *old = sio_mm_use(pages_mm(pages));
+	int rc = __iopt_pages_rw(pages, start_byte, data, len, flags);
+
+	sio_mm_unuse(old);
+	return rc;
+}
+
+static int __iopt_pages_rw(struct iopt_pages *pages, uint64_t start_byte, void *data,
+			   size_t len, unsigned int flags)
 {
 	bool write = flags & SIO_ACCESS_RW_WRITE;
 	uint64_t pa;
@@ -931,7 +1044,7 @@ int iopt_pages_rw(struct iopt_pages *pages, uint64_t start_byte, void *data, siz
 	/* A dma-buf has no CPU view to copy through, revoked or not */
 	if (pages->type == IOPT_ADDRESS_DMABUF)
 		return -EINVAL;
-	if (pages->type == IOPT_ADDRESS_USER && pages->source_pid != sio_self_pid())
+	if (pages->type == IOPT_ADDRESS_USER && !pages_mm_reachable(pages))
 		return -EFAULT;
 	if (pages->type == IOPT_ADDRESS_FILE ||
 	    (pages->type == IOPT_ADDRESS_USER && (flags & SIO_ACCESS_RW_SLOW_PATH))) {
@@ -991,7 +1104,9 @@ struct sio_maps *sio_maps_snapshot(void)
 
 	if (!maps)
 		return NULL;
-	fp = fopen("/proc/self/maps", "re");
+	if (sio_mm_maps_path(sio_current_mm(), line, sizeof(line)))
+		return maps;
+	fp = fopen(line, "re");
 	if (!fp)
 		return maps;
 	while (fgets(line, sizeof(line), fp)) {
@@ -1045,6 +1160,31 @@ static const struct sio_map_ent *maps_find(const struct sio_maps *maps, uint64_t
 	return NULL;
 }
 
+/*
+ * Daemon mode: a file's pages are our own mapping of it (their "physical" addresses are
+ * ours). An address within one of those mappings is that file's page.
+ */
+static bool own_file_identity(uint64_t addr, struct sio_page_id *id)
+{
+	struct iopt_pages *pages;
+	bool found = false;
+
+	pthread_mutex_lock(&sio_pages_list_lock);
+	list_for_each_entry(pages, &sio_pages_list, global_node) {
+		uint64_t map = (uintptr_t)pages->file_map;
+
+		if (pages->type != IOPT_ADDRESS_FILE || !map || addr < map ||
+		    addr - map >= pages->file_map_len)
+			continue;
+		*id = (struct sio_page_id){ .dev = pages->file_dev, .ino = pages->file_ino,
+					    .off = pages->file_start + (addr - pages->base) };
+		found = true;
+		break;
+	}
+	pthread_mutex_unlock(&sio_pages_list_lock);
+	return found;
+}
+
 struct sio_page_id sio_page_identity(const struct sio_maps *maps, uint64_t addr)
 {
 	const struct sio_map_ent *m = maps_find(maps, addr);
@@ -1053,6 +1193,21 @@ struct sio_page_id sio_page_identity(const struct sio_maps *maps, uint64_t addr)
 		return (struct sio_page_id){ .dev = m->dev, .ino = m->ino,
 					     .off = m->off + (addr - m->start) };
 	return (struct sio_page_id){ .off = addr };
+}
+
+/**
+ * sio_page_identity_pa() - sio_page_identity() of a "physical" address (a domain's)
+ *
+ * In daemon mode @maps describes the client, but a file's pages are our own mapping of it:
+ * those addresses are the file's pages. Takes sio_pages_list_lock: not under ctx->obj_lock.
+ */
+struct sio_page_id sio_page_identity_pa(const struct sio_maps *maps, uint64_t pa)
+{
+	struct sio_page_id id;
+
+	if (sio_mm_current_tls && own_file_identity(pa, &id))
+		return id;
+	return sio_page_identity(maps, pa);
 }
 
 /* How many pages objects hold the physical page at @uaddr pinned (MD_CHECK_REFS) */
@@ -1075,6 +1230,25 @@ static bool range_holds_page(const struct sio_maps *maps, uint64_t lo, uint64_t 
 	return false;
 }
 
+/*
+ * The same for a daemon's client (mm.h), whose addresses @maps describes: its user pages are
+ * its own addresses, and a file's pages (ours, mapped here) are the file's offsets.
+ */
+static bool client_pages_hold_page(const struct sio_maps *maps,
+				   const struct iopt_pages *pages, size_t r, struct sio_page_id q)
+{
+	uint64_t first = pages->runs[r].first * SIO_PAGE_SIZE;
+	uint64_t end = (pages->runs[r].last + 1) * SIO_PAGE_SIZE;
+
+	if (pages->type == IOPT_ADDRESS_USER)
+		return pages->mm == sio_mm_current_tls &&
+		       range_holds_page(maps, pages->base + first, pages->base + end, q);
+	if (pages->type != IOPT_ADDRESS_FILE || !q.ino || q.ino != pages->file_ino ||
+	    q.dev != pages->file_dev)
+		return false;
+	return q.off >= pages->file_start + first && q.off < pages->file_start + end;
+}
+
 /* How many pages objects hold the physical page at @uaddr pinned (MD_CHECK_REFS) */
 int sio_pages_count_pins(const struct sio_maps *maps, uint64_t uaddr, unsigned int *refs)
 {
@@ -1091,7 +1265,10 @@ int sio_pages_count_pins(const struct sio_maps *maps, uint64_t uaddr, unsigned i
 			uint64_t lo = pages->base + pages->runs[r].first * SIO_PAGE_SIZE;
 			uint64_t hi = pages->base + (pages->runs[r].last + 1) * SIO_PAGE_SIZE;
 
-			found = range_holds_page(maps, lo, hi, q);
+			if (sio_mm_current_tls)
+				found = client_pages_hold_page(maps, pages, r, q);
+			else
+				found = range_holds_page(maps, lo, hi, q);
 		}
 		n += found;
 		pthread_mutex_unlock(&pages->mutex);
@@ -1099,6 +1276,143 @@ int sio_pages_count_pins(const struct sio_maps *maps, uint64_t uaddr, unsigned i
 	pthread_mutex_unlock(&sio_pages_list_lock);
 	*refs = n;
 	return 0;
+}
+
+/*
+ * Daemon mode: a client exiting while others keep its context (a child of fork() that
+ * mapped its memory into the IOAS its parent uses). Linux's pins hold the pages themselves,
+ * so the parent still reaches them after the child is gone; a process's memory cannot outlive
+ * it in user space. So the exiting client asks first (SIO_OP_EXITING) and its pinned runs
+ * become memory of ours at the very same addresses (the domains' "physical" addresses stay
+ * right): shared mappings are mapped from their file (/proc/PID/map_files), so we hold the
+ * very pages other processes share, and private memory is copied. From then on the pages
+ * are ours. A run whose addresses we use ourselves stays
+ * the client's (and is EFAULT once it is gone). Unpinned parts are left behind: pinning them
+ * later is EFAULT, as pinning a dead process's memory is.
+ */
+/*
+ * The client's VMA around @addr when it is a shared mapping (shared anonymous memory, a
+ * shared file): a descriptor of its file (/proc/PID/map_files) and the file offset of @addr,
+ * so that we map the very pages instead of copying them. -1 for private memory.
+ */
+static int client_shared_file(const struct sio_mm *mm, uint64_t addr, uint64_t len,
+			      off_t *off)
+{
+	char path[64], line[512];
+	int fd = -1;
+	FILE *fp;
+
+	if (sio_mm_maps_path(mm, path, sizeof(path)))
+		return -1;
+	fp = fopen(path, "re");
+	if (!fp)
+		return -1;
+	while (fgets(line, sizeof(line), fp)) {
+		unsigned long long s, e, o;
+		char perms[8];
+
+		if (sscanf(line, "%llx-%llx %7s %llx", &s, &e, perms, &o) != 4 || e <= addr)
+			continue;
+		if (s <= addr && addr + len <= e && perms[3] == 's') {
+			snprintf(path, sizeof(path), "/proc/%d/map_files/%llx-%llx",
+				 (int)sio_mm_pid(mm), s, e);
+			fd = open(path, O_RDWR | O_CLOEXEC);
+			if (fd < 0)
+				fd = open(path, O_RDONLY | O_CLOEXEC);
+			*off = (off_t)(o + (addr - s));
+		}
+		break;
+	}
+	fclose(fp);
+	return fd;
+}
+
+/* Our own mapping of the client's run [addr, addr + len), at the same address */
+static int adopt_run(struct sio_mm *from, uint64_t addr, uint64_t len, bool writable)
+{
+	int prot = PROT_READ | (writable ? PROT_WRITE : 0);
+	off_t off = 0;
+	int fd = client_shared_file(from, addr, len, &off);
+	void *p;
+
+	if (fd >= 0) {
+		p = mmap((void *)(uintptr_t)addr, len, prot, MAP_SHARED | MAP_FIXED_NOREPLACE, fd,
+			 off);
+		if (p == MAP_FAILED && writable)
+			p = mmap((void *)(uintptr_t)addr, len, PROT_READ,
+				 MAP_SHARED | MAP_FIXED_NOREPLACE, fd, off);
+		close(fd);
+	} else {
+		p = mmap((void *)(uintptr_t)addr, len, PROT_READ | PROT_WRITE,
+			 MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
+	}
+	if (p != MAP_FAILED && (uintptr_t)p != addr) {
+		munmap(p, len); /* a kernel without MAP_FIXED_NOREPLACE */
+		return -EEXIST;
+	}
+	if (p == MAP_FAILED)
+		return -errno;
+	/* Private memory is copied while the client still exists */
+	if (fd < 0 && sio_mm_copy(from, p, addr, len, false)) {
+		munmap(p, len);
+		return -EFAULT;
+	}
+	return 0;
+}
+
+static bool pages_adopt(struct iopt_pages *pages)
+{
+	struct sio_adopted_map *maps = calloc(pages->nruns ? pages->nruns : 1, sizeof(*maps));
+	struct sio_mm *from = pages->mm;
+	size_t n = 0;
+
+	if (!maps)
+		return false;
+	for (size_t r = 0; r != pages->nruns; r++) {
+		uint64_t addr = pages->base + pages->runs[r].first * SIO_PAGE_SIZE;
+		uint64_t len = (pages->runs[r].last - pages->runs[r].first + 1) * SIO_PAGE_SIZE;
+
+		if (adopt_run(from, addr, len, pages->writable)) {
+			for (size_t i = 0; i != n; i++)
+				munmap((void *)(uintptr_t)maps[i].addr, maps[i].len);
+			free(maps);
+			return false;
+		}
+		maps[n++] = (struct sio_adopted_map){ addr, len };
+	}
+	pages->adopted = maps;
+	pages->nadopted = n;
+	/* Readers load pages->mm without the mutex: the old mm stays referenced until free */
+	pages->adopted_from = from;
+	__atomic_store_n(&pages->source_pid, sio_self_pid(), __ATOMIC_RELAXED);
+	__atomic_store_n(&pages->mm, &sio_mm_self, __ATOMIC_RELEASE);
+	return true;
+}
+
+/**
+ * sio_pages_adopt_pid() - take over the pinned user pages of client @pid, which is exiting
+ *
+ * Return: the pages objects taken over.
+ */
+size_t sio_pages_adopt_pid(pid_t pid)
+{
+	struct iopt_pages *pages;
+	size_t n = 0;
+
+	if (pid == sio_self_pid())
+		return 0;
+	pthread_mutex_lock(&sio_pages_list_lock);
+	list_for_each_entry(pages, &sio_pages_list, global_node) {
+		if (pages->type != IOPT_ADDRESS_USER || sio_mm_is_self(pages->mm) ||
+		    pages->mm->pid != pid)
+			continue;
+		pthread_mutex_lock(&pages->mutex);
+		if (pages->npinned && !pages->nsegs && pages_adopt(pages))
+			n++;
+		pthread_mutex_unlock(&pages->mutex);
+	}
+	pthread_mutex_unlock(&sio_pages_list_lock);
+	return n;
 }
 
 /*

@@ -35,6 +35,7 @@
 #include <linux/iommufd.h>
 
 #include "util.h"
+#include "mm.h"
 #include "../driver/driver.h"
 
 struct sio_ctx;
@@ -88,6 +89,7 @@ extern atomic_ulong sio_live_objects;
 /* An ioctl in flight: the dispatcher's state */
 struct sio_ucmd {
 	struct sio_ctx *ctx;
+	struct sio_mm *mm; /* the process whose memory the ioctl's pointers are in */
 	uint64_t ubuffer; /* user pointer to the command struct */
 	uint32_t user_size;
 	void *cmd;
@@ -347,6 +349,10 @@ struct sio_access *sio_access_create_internal(struct sio_ctx *ctx);
 void sio_access_destroy_internal(struct sio_access *access);
 int sio_access_attach_internal(struct sio_access *access, struct sio_ioas *ioas);
 void sio_mmap_reap(struct sio_ctx *ctx);
+int sio_ctx_mmap_with(struct sio_ctx *ctx, void *addr, size_t len, int prot, int flags,
+		      off_t off, void *(*map_fn)(void *arg, int memfd, void *addr, size_t len,
+						 int prot, int flags),
+		      void *arg, void **out);
 void sio_mmap_drop_holds(struct sio_ctx *ctx);
 void sio_mmap_release_all(struct sio_ctx *ctx);
 

@@ -14,6 +14,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "mm.h"
 #include "safecopy.h"
 #include "sio.h"
 
@@ -83,29 +84,23 @@ pid_t sio_self_pid(void)
 
 static int vm_copy(void *local, uint64_t remote, size_t len, bool write)
 {
-	while (len) {
-		struct iovec l = { .iov_base = local, .iov_len = len };
-		struct iovec r = { .iov_base = (void *)(uintptr_t)remote, .iov_len = len };
-		ssize_t n;
+	return sio_mm_copy(sio_current_mm(), local, remote, len, write);
+}
 
-		if (remote + len < remote)
-			return -EFAULT;
-		n = write ? process_vm_writev(sio_self_pid(), &l, 1, &r, 1, 0) :
-			    process_vm_readv(sio_self_pid(), &l, 1, &r, 1, 0);
-		if (n <= 0)
-			return n < 0 && errno == ENOMEM ? -ENOMEM : -EFAULT;
-		local = (char *)local + n;
-		remote += n;
-		len -= n;
-	}
-	return 0;
+/*
+ * A copy acts for the thread's current mm (mm.h): this process unless a daemon request set
+ * another, whose memory only the kernel can reach.
+ */
+static inline bool remote_mm(void)
+{
+	return __builtin_expect(sio_mm_current_tls != NULL, 0);
 }
 
 static int user_copy(void *local, uint64_t remote, size_t len, bool write)
 {
 	size_t n;
 
-	if (!fast_path())
+	if (remote_mm() || !fast_path())
 		return vm_copy(local, remote, len, write);
 	if (remote + len < remote)
 		return -EFAULT;
@@ -126,6 +121,8 @@ size_t sio_copy_from_user_partial(void *dst, uint64_t usrc, size_t len)
 
 	if (!usrc || !len || usrc + len < usrc)
 		return 0;
+	if (remote_mm())
+		return sio_mm_copy_sg(sio_mm_current_tls, dst, len, &r, 1, false);
 	if (fast_path())
 		return sio_safecopy(dst, (const void *)(uintptr_t)usrc, len, usrc);
 	n = process_vm_readv(sio_self_pid(), &l, 1, &r, 1, 0);
@@ -160,39 +157,9 @@ static size_t fast_sg(void *local, size_t len, const struct iovec *user, unsigne
 size_t sio_copy_user_sg(void *local, size_t len, const struct iovec *user, unsigned int nr,
 			bool write)
 {
-	size_t done = 0, skip = 0;
-	unsigned int i = 0;
-
-	if (fast_path())
+	if (!remote_mm() && fast_path())
 		return fast_sg(local, len, user, nr, write);
-	while (done < len && i < nr) {
-		struct iovec l = { .iov_base = (char *)local + done, .iov_len = len - done };
-		struct iovec first = user[i];
-		ssize_t n;
-
-		/* Resume mid-segment after a short transfer */
-		first.iov_base = (char *)first.iov_base + skip;
-		first.iov_len -= skip;
-		if (nr - i == 1 || skip) {
-			n = write ? process_vm_writev(sio_self_pid(), &l, 1, &first, 1, 0) :
-				    process_vm_readv(sio_self_pid(), &l, 1, &first, 1, 0);
-		} else {
-			n = write ? process_vm_writev(sio_self_pid(), &l, 1, &user[i], nr - i, 0) :
-				    process_vm_readv(sio_self_pid(), &l, 1, &user[i], nr - i, 0);
-		}
-		if (n <= 0)
-			break;
-		done += n;
-		/* Advance past the segments this call completed */
-		n += skip;
-		skip = 0;
-		while (i < nr && (size_t)n >= user[i].iov_len) {
-			n -= user[i].iov_len;
-			i++;
-		}
-		skip = n;
-	}
-	return done;
+	return sio_mm_copy_sg(sio_current_mm(), local, len, user, nr, write);
 }
 
 /*
@@ -300,7 +267,7 @@ int sio_user_range_probe(uint64_t uaddr, size_t len, bool write)
 #define MADV_POPULATE_READ 22
 #define MADV_POPULATE_WRITE 23
 #endif
-	if (!sio_probe_force_fallback) {
+	if (!sio_probe_force_fallback && !remote_mm()) {
 		if (madvise((void *)(uintptr_t)start, end - start,
 			    write ? MADV_POPULATE_WRITE : MADV_POPULATE_READ) == 0)
 			return 0;

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 /*
- * user_vma.c: whether a range of this process's memory could be pinned, asked of the
+ * user_vma.c: whether a range of the current mm's memory (mm.h: this process, or in daemon
+ * mode the client a request acts for, through /proc/PID/maps) could be pinned, asked of the
  * kernel's VMA tree instead of its page tables.
  *
  * Linux's pin_user_pages() fails with EFAULT when any page of the range is unmapped, lies in
@@ -62,10 +63,32 @@ __attribute__((constructor)) static void maps_lock_class(void)
 	sio_lockdep_set_class(&maps_fd_lock, SIO_LOCK_MAPS_FD);
 }
 
+/* A client's /proc/PID/maps (daemon mode), opened once per mm */
+static int client_maps_fd_get(struct sio_mm *mm, bool reopen)
+{
+	char path[64];
+	int fd;
+
+	pthread_mutex_lock(&mm->maps_lock);
+	fd = mm->maps_fd;
+	if ((fd < 0 || reopen) && !sio_mm_maps_path(mm, path, sizeof(path))) {
+		fd = (int)syscall(SYS_openat, AT_FDCWD, path, O_RDONLY | O_CLOEXEC);
+		if (fd >= 0) {
+			if (mm->maps_fd >= 0)
+				syscall(SYS_close, mm->maps_fd);
+			mm->maps_fd = fd;
+		}
+	}
+	pthread_mutex_unlock(&mm->maps_lock);
+	return fd < 0 ? NO_PROCMAP_QUERY : fd;
+}
+
 static int maps_fd_get(bool reopen)
 {
 	int fd;
 
+	if (sio_mm_current_tls)
+		return client_maps_fd_get(sio_mm_current_tls, reopen);
 	pthread_mutex_lock(&maps_fd_lock);
 	fd = maps_fd;
 	if (fd < 0 || reopen || maps_fd_pid != sio_self_pid()) {
@@ -146,12 +169,14 @@ static int vma_query(uint64_t addr, struct user_vma *vma)
 /* The same answer from the text of /proc/self/maps (kernels before 6.11) */
 static int vma_query_text(uint64_t addr, struct user_vma *vma)
 {
-	char line[512];
+	char line[512], path[64];
 	int rc = -ENOENT;
 	FILE *fp;
 	int fd;
 
-	fd = (int)syscall(SYS_openat, AT_FDCWD, "/proc/self/maps", O_RDONLY | O_CLOEXEC);
+	if (sio_mm_maps_path(sio_current_mm(), path, sizeof(path)))
+		return -EFAULT;
+	fd = (int)syscall(SYS_openat, AT_FDCWD, path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return -EFAULT;
 	fp = fdopen(fd, "re");

@@ -8,6 +8,7 @@
 #include <sys/ioctl.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdlib.h>
 
 #include <softiommu/softiommu.h>
 
@@ -16,12 +17,25 @@
 #include "../core/sio.h"
 
 int sio_ctx_open(int flags);
+int sio_remote_open(const char *path, int flags);
 
+/* Daemon mode (docs/daemon.md): SOFTIOMMU_DAEMON names the socket of `softiommu serve` */
 int softiommu_open(int flags)
 {
+	const char *daemon = getenv("SOFTIOMMU_DAEMON");
+
+	if (daemon && *daemon)
+		return sio_remote_open(daemon, flags);
 	/* A program may have replaced our fault handler since the last open (library mode) */
 	sio_safecopy_recheck();
 	return sio_ctx_open(flags);
+}
+
+int softiommu_open_remote(const char *path, int flags)
+{
+	if (!path || !*path)
+		return -EINVAL;
+	return sio_remote_open(path, flags);
 }
 
 int softiommu_is_fd(int fd)

@@ -106,7 +106,7 @@ union ucmd_buffer {
 long sio_dispatch_ioctl(struct sio_ctx *ctx, unsigned long cmd, uint64_t arg)
 {
 	const struct sio_ioctl_op *op = NULL;
-	struct sio_ucmd ucmd = { .ctx = ctx, .ubuffer = arg };
+	struct sio_ucmd ucmd = { .ctx = ctx, .mm = sio_current_mm(), .ubuffer = arg };
 	const struct sio_uapi_ext *ext;
 	struct sio_ioctl_op ext_op;
 	union ucmd_buffer buf;

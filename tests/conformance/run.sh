@@ -23,7 +23,10 @@
 #                   with, e.g. $(gcc -print-file-name=libasan.so))
 #   --timeout S     bound for the whole iommufd run (default 1800); each case also has the
 #                   harness's own per-test timeout
-#   --expected FILE the list of cases that must pass (default: expected-pass.txt beside this)
+#   --expected FILE the list of cases that must pass (default: expected-pass.txt beside this;
+#                   expected-pass-daemon.txt with --daemon)
+#   --daemon        run the programs in daemon mode (docs/daemon.md): `softiommu run --daemon`
+#                   from DIR starts a private daemon around each program
 #
 # Prints a per-fixture table and then exactly one line
 #   upstream iommufd selftest: N passed, N failed, N skipped
@@ -41,13 +44,14 @@ SHIM=
 NO_SHIM=0
 PRELOAD_FIRST=
 TIMEOUT=1800
-EXPECTED=$HERE/expected-pass.txt
+EXPECTED=
+DAEMON=0
 # hugetlb memory to have free: cases run one at a time, and the largest MAP_HUGETLB user is
 # iommufd_dirty_tracking.domain_dirty128M_huge (128 MiB); the others map 4 to 64 MiB.
 HUGETLB_WANT_MB=160
 
 die() { echo "conformance: $*" >&2; exit 2; }
-usage() { sed -n '4,26p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
+usage() { sed -n '4,29p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
 
 while [ $# -gt 0 ]; do
 	case $1 in
@@ -59,12 +63,21 @@ while [ $# -gt 0 ]; do
 	--preload-first) [ $# -ge 2 ] || usage; PRELOAD_FIRST=$2; shift 2 ;;
 	--timeout) [ $# -ge 2 ] || usage; TIMEOUT=$2; shift 2 ;;
 	--expected) [ $# -ge 2 ] || usage; EXPECTED=$2; shift 2 ;;
+	--daemon) DAEMON=1; shift ;;
 	-h|--help) usage ;;
 	*) echo "conformance: unknown argument '$1'" >&2; usage ;;
 	esac
 done
 
 case $BUILD in /*) ;; *) BUILD=$PWD/$BUILD ;; esac
+if [ -z "$EXPECTED" ]; then
+	EXPECTED=$HERE/expected-pass.txt
+	[ $DAEMON = 1 ] && EXPECTED=$HERE/expected-pass-daemon.txt
+fi
+if [ $DAEMON = 1 ]; then
+	[ -x "$BUILD/softiommu" ] || die "no softiommu command at $BUILD/softiommu for --daemon"
+	[ $NO_SHIM = 1 ] && die "--daemon needs the shim"
+fi
 OUT=$BUILD/conformance
 CC=${CC:-cc}
 
@@ -153,9 +166,16 @@ hugetlb_reserve
 run_prog() {
 	local prog=$1 log=$2 rc=0
 	shift 2
-	echo "conformance: running $prog${SHIM:+ with LD_PRELOAD=$SHIM}${*:+ $*}"
-	(cd "$OUT/bin" && timeout --kill-after=10 "$TIMEOUT" \
-		env ${SHIM:+LD_PRELOAD="$SHIM"} "./$prog" "$@") >"$log" 2>&1 || rc=$?
+	echo "conformance: running $prog${SHIM:+ with LD_PRELOAD=$SHIM}${*:+ $*}$([ $DAEMON = 1 ] && echo ' in daemon mode')"
+	if [ $DAEMON = 1 ]; then
+		# softiommu run preloads $SOFTIOMMU_PRELOAD (the shim, after a sanitizer runtime)
+		(cd "$OUT/bin" && timeout --kill-after=10 "$TIMEOUT" \
+			env SOFTIOMMU_PRELOAD="$SHIM" "$BUILD/softiommu" run --daemon -- \
+			"./$prog" "$@") >"$log" 2>&1 || rc=$?
+	else
+		(cd "$OUT/bin" && timeout --kill-after=10 "$TIMEOUT" \
+			env ${SHIM:+LD_PRELOAD="$SHIM"} "./$prog" "$@") >"$log" 2>&1 || rc=$?
+	fi
 	if [ $rc = 124 ] || [ $rc = 137 ]; then
 		echo "conformance: $prog hit the ${TIMEOUT}s timeout"
 	fi

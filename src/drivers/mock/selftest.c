@@ -203,7 +203,7 @@ static int test_md_check_pa(struct sio_ucmd *ucmd, uint32_t id, uint64_t iova, u
 			break;
 		}
 		want = sio_page_identity(maps, uptr);
-		got = sio_page_identity(maps, pa);
+		got = sio_page_identity_pa(maps, pa);
 		if (want.dev != got.dev || want.ino != got.ino || want.off != got.off) {
 			rc = -EINVAL;
 			break;
@@ -442,7 +442,7 @@ static int check_pages(uint64_t uptr, const uint64_t *pa, size_t npages)
 		if (rc)
 			break;
 		want = sio_page_identity(maps, uptr);
-		got = sio_page_identity(maps, pa[i]);
+		got = sio_page_identity_pa(maps, pa[i]);
 		if (want.dev != got.dev || want.ino != got.ino || want.off != got.off) {
 			rc = -EBADE;
 			break;

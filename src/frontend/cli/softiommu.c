@@ -9,6 +9,10 @@
  *   softiommu dump [--json] [--at-exit] -- CMD ...
  *                             run CMD under softiommu and describe each iommufd's objects and
  *                             mappings as it is closed (or those still open at exit)
+ *   softiommu run --daemon -- CMD ...
+ *                             ... with /dev/iommu served by a private daemon (daemon.c)
+ *   softiommu serve --socket PATH
+ *                             host iommufd contexts for other processes (daemon.c)
  *   softiommu preload-path    print the path of libsoftiommu-preload.so
  */
 #include <errno.h>
@@ -18,6 +22,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "daemon.h"
 #include "run_devices.h"
 
 int softiommu_demo(void);
@@ -53,6 +58,11 @@ static int cmd_run(int argc, char **argv)
 	const char *old = getenv("LD_PRELOAD");
 	char *val;
 
+	if (argc > 0 && !strcmp(argv[0], "--daemon")) {
+		argc--;
+		argv++;
+		cli_run_daemon(); /* returns in the program's process only */
+	}
 	if (run_devices_parse(&argc, &argv))
 		return 2;
 	if (argc > 0 && !strcmp(argv[0], "--")) {
@@ -96,6 +106,8 @@ static void usage(FILE *f)
 	fprintf(f, "usage: softiommu demo\n"
 		   "       softiommu run [--vfio-device edu|epf-test[,iommu=mock]]... [--run-dir DIR]\n"
 		   "                     -- CMD [ARGS...]\n"
+		   "       softiommu run --daemon -- CMD [ARGS...]\n"
+		   "       softiommu serve --socket PATH\n"
 		   "       softiommu dump [--json] [--at-exit] -- CMD [ARGS...]\n"
 		   "       softiommu preload-path\n");
 }
@@ -110,6 +122,8 @@ int main(int argc, char **argv)
 		return softiommu_demo();
 	if (!strcmp(argv[1], "run"))
 		return cmd_run(argc - 2, argv + 2);
+	if (!strcmp(argv[1], "serve"))
+		return cli_serve(argc - 2, argv + 2);
 	if (!strcmp(argv[1], "dump"))
 		return cmd_dump(argc - 2, argv + 2);
 	if (!strcmp(argv[1], "preload-path")) {

@@ -218,7 +218,7 @@ static FILE *fopen_common(const char *path, const char *mode, fopen_fn real)
 	int flags = fopen_read_flags(mode), fd, err;
 	FILE *f;
 
-	if (shim_depth || flags < 0 || !path || !shim_is_own_status(path))
+	if (shim_depth || flags < 0 || !path || !shim_status_wanted(path, flags))
 		return real(path, mode);
 	fd = shim_open_status(path, flags);
 	if (fd < 0)

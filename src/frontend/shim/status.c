@@ -3,7 +3,8 @@
  * status.c — /proc/self/status (and /proc/<own pid>/status, /proc/thread-self/status) opened
  * for reading is served from a memfd holding the real text with VmPin:/VmLck: raised by
  * softiommu's pin accounting, because the upstream selftests check pinning there. Another
- * process's status is passed through.
+ * process's status is passed through, except in daemon mode (docs/daemon.md), where the
+ * daemon says what it charges to any process, ours or another client's.
  */
 #undef _FORTIFY_SOURCE
 #undef _FILE_OFFSET_BITS
@@ -15,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <stdint.h>
 #include <unistd.h>
 
 #include "shim.h"
@@ -22,8 +24,19 @@
 SHIM_REAL_FN(openat, int (*)(int, const char *, int, ...))
 
 
-/* "/proc/self/status", "/proc/thread-self/status" or "/proc/<our pid>/status". */
-int shim_is_own_status(const char *path)
+/* Daemon mode's per-process accounting (weak: the shim's unit test has no core) */
+int sio_remote_mm_account(const char *path, pid_t pid, unsigned long *pinned,
+			  unsigned long *locked) __attribute__((weak));
+
+static const char *daemon_path(void)
+{
+	const char *d = getenv("SOFTIOMMU_DAEMON");
+
+	return d && *d && sio_remote_mm_account ? d : NULL;
+}
+
+/* The process whose status file @path is ("self" and "thread-self": ours); 0 when none */
+static pid_t status_pid(const char *path)
 {
 	const char *p;
 	char *end;
@@ -33,11 +46,17 @@ int shim_is_own_status(const char *path)
 		return 0;
 	p = path + 6;
 	if (!strcmp(p, "self/status") || !strcmp(p, "thread-self/status"))
-		return 1;
+		return getpid();
 	if (*p < '1' || *p > '9')
 		return 0;
 	pid = strtol(p, &end, 10);
-	return !strcmp(end, "/status") && pid == getpid();
+	return !strcmp(end, "/status") && pid > 0 && pid <= INT32_MAX ? (pid_t)pid : 0;
+}
+
+/* "/proc/self/status", "/proc/thread-self/status" or "/proc/<our pid>/status". */
+int shim_is_own_status(const char *path)
+{
+	return status_pid(path) == getpid();
 }
 
 /* Read all of @fd into a malloc'd, NUL-terminated buffer. */
@@ -90,14 +109,18 @@ static int write_all(int fd, const char *p, size_t len)
  * Write @text to @out with the value of a "VmPin:"/"VmLck:" line raised by the matching
  * softiommu page count, printed the way the kernel prints it.
  */
-static int write_status(int out, const char *text)
+static int write_status(int out, const char *text, pid_t pid)
 {
 	unsigned long pinned = 0, locked = 0, kb_per_page = sysconf(_SC_PAGESIZE) / 1024;
 	const char *line = text, *nl;
+	const char *daemon = daemon_path();
 	char tmp[64];
 	int n;
 
-	softiommu_pinned_pages(&pinned, &locked);
+	if (daemon)
+		(void)sio_remote_mm_account(daemon, pid, &pinned, &locked);
+	else
+		softiommu_pinned_pages(&pinned, &locked);
 	for (; *line; line = nl) {
 		unsigned long extra = 0;
 
@@ -141,7 +164,7 @@ int shim_open_status(const char *path, int flags)
 	if (!text)
 		goto done;
 	out = memfd_create("softiommu-status", (flags & O_CLOEXEC) ? MFD_CLOEXEC : 0);
-	if (out >= 0 && (write_status(out, text) || lseek(out, 0, SEEK_SET))) {
+	if (out >= 0 && (write_status(out, text, status_pid(path)) || lseek(out, 0, SEEK_SET))) {
 		err = errno ? errno : EIO;
 		close(out);
 		errno = err;
@@ -156,6 +179,6 @@ done:
 int shim_status_wanted(const char *path, int flags)
 {
 	return path && (flags & O_ACCMODE) == O_RDONLY && !(flags & (O_CREAT | O_PATH)) &&
-	       shim_is_own_status(path);
+	       (shim_is_own_status(path) || (daemon_path() && status_pid(path)));
 }
 

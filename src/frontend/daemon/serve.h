@@ -1,0 +1,20 @@
+/* SPDX-License-Identifier: MIT */
+/* serve.h — the daemon's entry points (serve.c) and the client's (client.c) */
+#ifndef SIO_DAEMON_SERVE_H
+#define SIO_DAEMON_SERVE_H
+
+#include <stdatomic.h>
+#include <sys/types.h>
+
+int sio_serve_listen(const char *path);
+int sio_serve_loop(int lfd);
+extern atomic_ulong sio_serve_requests;
+extern atomic_int sio_serve_conns;
+
+struct sio_proto_stats;
+int sio_remote_open(const char *path, int flags);
+int sio_remote_stats(int fd, struct sio_proto_stats *st);
+int sio_remote_mm_account(const char *path, pid_t pid, unsigned long *pinned,
+			  unsigned long *locked);
+
+#endif
