@@ -273,6 +273,12 @@ int sio_user_range_probe(uint64_t uaddr, size_t len, bool write)
 			return 0;
 		if (errno == EINTR || errno == EAGAIN)
 			return -EAGAIN;
+		/*
+		 * A write-only VMA cannot be populated for reading, but its resident pages pin
+		 * for reading (user_vma.c): the check says whether the range is such
+		 */
+		if (errno == EFAULT && !write)
+			return sio_user_range_check(uaddr, len, false);
 		/* EINVAL is also what a 5.14+ kernel says of a VMA it cannot populate */
 		if (errno != EINVAL)
 			return -EFAULT;
@@ -280,8 +286,10 @@ int sio_user_range_probe(uint64_t uaddr, size_t len, bool write)
 	rc = sio_user_range_check(uaddr, len, write);
 	if (rc)
 		return rc;
+	/* A page of a write-only VMA cannot be read, but pins for reading when resident */
 	for (uint64_t p = start; p < end; p += SIO_PAGE_SIZE)
-		if (vm_copy(&b, p, 1, false))
+		if (vm_copy(&b, p, 1, false) &&
+		    (write || sio_user_range_check(p, SIO_PAGE_SIZE, false)))
 			return -EFAULT;
 	return 0;
 }

@@ -23,6 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 #include <linux/fs.h>
@@ -237,6 +238,32 @@ int sio_user_vma_next(uint64_t addr, uint64_t *start, uint64_t *end)
 	return 0;
 }
 
+/*
+ * A read pin of write-only memory: GUP-fast pins pages whose page table entries let the CPU
+ * read them, and a present write-only page is readable on x86; only a page it must fault in
+ * reaches the VMA check, which refuses a read of a VMA without VM_READ (EFAULT). So the pin
+ * works exactly when every page is resident. Asked of this process with mincore(); another
+ * process's residency (daemon mode) is not known: the VMA check's answer.
+ */
+static int resident(uint64_t start, uint64_t end)
+{
+	unsigned char vec[64];
+
+	if (!sio_mm_is_self(sio_current_mm()))
+		return -EFAULT;
+	while (start < end) {
+		size_t n = min_t(uint64_t, (end - start) / SIO_PAGE_SIZE, sizeof(vec));
+
+		if (mincore((void *)(uintptr_t)start, n * SIO_PAGE_SIZE, vec))
+			return -EFAULT;
+		for (size_t i = 0; i != n; i++)
+			if (!(vec[i] & 1))
+				return -EFAULT;
+		start += n * SIO_PAGE_SIZE;
+	}
+	return 0;
+}
+
 /**
  * sio_user_range_check() - whether [@uaddr, @uaddr + @len) could be pinned as Linux pins it
  * @write: the pin is for writing (FOLL_WRITE)
@@ -276,8 +303,12 @@ int sio_user_range_check(uint64_t uaddr, size_t len, bool write)
 			return -EFAULT; /* a hole */
 		if (rc)
 			return rc;
-		if (write ? !vma.writable : !vma.readable)
-			return -EFAULT;
+		if (write ? !vma.writable : !vma.readable) {
+			rc = write || !vma.writable ? -EFAULT :
+			     resident(cur, min_t(uint64_t, vma.end, end));
+			if (rc)
+				return rc;
+		}
 		if (vma.may_be_io) {
 			/* The last page too: a file mapping can run past the end of its file */
 			rc = vma_probe_io(cur);

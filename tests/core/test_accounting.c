@@ -216,7 +216,7 @@ static void efault_cases(const char *how)
 	uint32_t ioas = t_ioas_alloc(fd);
 	uint64_t iova;
 	FILE *maps;
-	char line[256];
+	char line[256], *wo;
 	void *vvar = NULL;
 
 	t_mock_domain(fd, ioas, NULL, NULL);
@@ -244,10 +244,24 @@ static void efault_cases(const char *how)
 	mprotect(m + 6 * PG, 2 * PG, PROT_NONE);
 	EXPECT(EFAULT, m, 8 * PG, ro);
 	EXPECT(EFAULT, m + 7 * PG, PG, ro);
-	/* Write-only memory can be pinned for writing but not for reading */
+	/*
+	 * Write-only memory pins for writing; for reading only where every page is resident
+	 * (GUP-fast reads a present page's entry, which lets the CPU read it; a page to fault
+	 * in meets the VMA check, which wants VM_READ)
+	 */
+	mprotect(m + 6 * PG, 2 * PG, PROT_READ | PROT_WRITE);
+	memset(m + 6 * PG, 1, 2 * PG);
 	mprotect(m + 6 * PG, 2 * PG, PROT_WRITE);
+	EXPECT(0, m + 6 * PG, 2 * PG, ro);
 	EXPECT(0, m + 6 * PG, 2 * PG, rw);
-	EXPECT(EFAULT, m + 6 * PG, 2 * PG, ro);
+	wo = mmap(NULL, 2 * PG, PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	EXPECT(EFAULT, wo, 2 * PG, ro);
+	wo[PG] = 1;
+	EXPECT(EFAULT, wo, 2 * PG, ro);
+	wo[0] = 1;
+	EXPECT(0, wo, 2 * PG, ro);
+	EXPECT(0, wo, 2 * PG, rw);
+	munmap(wo, 2 * PG);
 	/* A hole in the middle */
 	munmap(m + 3 * PG, PG);
 	EXPECT(EFAULT, m, 6 * PG, ro);
