@@ -221,7 +221,7 @@ void sio_vfio_pci_name(unsigned int index, char *buf, size_t size)
 static void dev_free(struct svfio_dev *d)
 {
 	if (d->sdev)
-		mock_dev_destroy(to_mock_dev(d->sdev));
+		sio_driver_dev_destroy(d->sdev);
 	if (d->model)
 		d->model->destroy(d);
 	pthread_mutex_destroy(&d->lock);
