@@ -319,11 +319,60 @@ static void test_alloc_errors(void)
 	CHECK_OK(softiommu_close(fd));
 }
 
+/* SubstreamIDs: a PASID takes a stage-1 (PASID-flagged) domain, as a CD; not a stage 2 */
+static void test_pasid(void)
+{
+	char *buf = mmap(NULL, 4 * PG, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	uint64_t iova = 0x100000ULL;
+	int fd = softiommu_open(0);
+	uint32_t ioas = t_ioas_alloc(fd), s1, s2;
+	struct softiommu_dev *dev, *nopasid;
+	unsigned int dev_id, nopasid_id, pt;
+	char out[8];
+
+	CHECK_OK(softiommu_dev_create(fd, "smmuv3", SMMUV3_DEV_PASID, &dev, &dev_id));
+	CHECK_OK(softiommu_dev_create(fd, "smmuv3", 0, &nopasid, &nopasid_id));
+	CHECK_OK(t_map(fd, ioas, buf, 4 * PG, &iova, FIXED_RW));
+	CHECK_OK(hwpt_alloc(fd, dev_id, ioas, IOMMU_HWPT_ALLOC_PASID, 0, NULL, 0, &s1));
+	CHECK_OK(hwpt_alloc(fd, dev_id, ioas, IOMMU_HWPT_ALLOC_NEST_PARENT, 0, NULL, 0, &s2));
+	pt = s1;
+	CHECK_OK(softiommu_dev_attach(dev, 5, &pt));
+	memset(buf, 0, 4 * PG);
+	CHECK_OK(softiommu_dma_write(dev, 5, iova + 8, "ssid 5", 7));
+	CHECK(!strcmp(buf + 8, "ssid 5"));
+	/* Another SSID, and the requests without one, are not attached */
+	CHECK_ERR(EFAULT, softiommu_dma_read(dev, 6, iova, out, 8));
+	CHECK_ERR(EFAULT, softiommu_dma_read(dev, 0, iova, out, 8));
+	/* A stage-2 domain cannot serve a PASID; a device without PASIDs has none */
+	pt = s2;
+	CHECK_ERR(EINVAL, softiommu_dev_attach(dev, 7, &pt));
+	/* (the core, as Linux: a device without PASIDs "attaches" one and never uses it) */
+	pt = s1;
+	CHECK_OK(softiommu_dev_attach(nopasid, 5, &pt));
+	/* The RID beside SSID 5: not on a HWPT without the PASID flag (the core), on one with */
+	pt = s2;
+	CHECK_ERR(EINVAL, softiommu_dev_attach(dev, 0, &pt));
+	pt = s1;
+	CHECK_OK(softiommu_dev_attach(dev, 0, &pt));
+	CHECK_OK(softiommu_dma_read(dev, 0, iova + 8, out, 7));
+	CHECK(!strcmp(out, "ssid 5"));
+	CHECK_OK(softiommu_dev_detach(dev, 5));
+	CHECK_ERR(EFAULT, softiommu_dma_read(dev, 5, iova, out, 8));
+
+	softiommu_dev_destroy(nopasid);
+	softiommu_dev_destroy(dev);
+	CHECK_OK(t_destroy(fd, s1));
+	CHECK_OK(t_destroy(fd, s2));
+	CHECK_OK(softiommu_close(fd));
+	munmap(buf, 4 * PG);
+}
+
 int main(void)
 {
 	test_hw_info();
 	test_paging();
 	test_aperture();
 	test_alloc_errors();
+	test_pasid();
 	return t_done();
 }
