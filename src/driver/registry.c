@@ -15,9 +15,11 @@
 #include "../core/util.h"
 
 extern const struct sio_driver sio_mock_driver;
+extern const struct sio_driver sio_smmuv3_driver;
 
 static const struct sio_driver *const builtin[] = {
 	&sio_mock_driver,
+	&sio_smmuv3_driver,
 };
 
 #define REGISTRY_SLOTS 8
