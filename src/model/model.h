@@ -32,6 +32,34 @@ static inline unsigned int sio_model_pt_access(unsigned int access)
 	       ((access & SIO_DMA_WRITE) ? PT_ACCESS_WRITE : 0);
 }
 
+/** sio_model_pt_prot() - the PT_PROT_* of a contract SIO_PROT_* mapping */
+static inline unsigned int sio_model_pt_prot(int prot)
+{
+	return ((prot & SIO_PROT_READ) ? PT_PROT_READ : 0) |
+	       ((prot & SIO_PROT_WRITE) ? PT_PROT_WRITE : 0) |
+	       ((prot & SIO_PROT_CACHE) ? PT_PROT_CACHE : 0);
+}
+
+/*
+ * A paging domain's map/unmap/iova_to_phys on a table of the library whose leaf sizes are
+ * @pt_pgsizes: a map uses the leaf sizes the caller allows that the table holds, always with
+ * the granule
+ */
+static inline int sio_model_pt_map(struct pt_table *pt, uint64_t pt_pgsizes, uint64_t iova,
+				   uint64_t pa, uint64_t len, int prot, uint64_t pgsize_bitmap)
+{
+	return pt_map(pt, iova, pa, len, sio_model_pt_prot(prot),
+		      (pgsize_bitmap & pt_pgsizes) | (pt_pgsizes & -pt_pgsizes));
+}
+
+static inline uint64_t sio_model_pt_unmap(struct pt_table *pt, uint64_t iova, uint64_t len)
+{
+	uint64_t unmapped = 0;
+
+	pt_unmap(pt, iova, len, 0, &unmapped);
+	return unmapped;
+}
+
 /**
  * sio_model_xlate_from_pt() - a contract translation from a successful walk
  * @cacheable: the SIO_DMA_* accesses the IOTLB may serve without another walk (a model that

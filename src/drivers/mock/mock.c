@@ -92,36 +92,17 @@ static int mock_domain_attach(struct sio_domain *domain, struct sio_dev *dev,
 	return 0;
 }
 
-static unsigned int to_pt_prot(int prot)
-{
-	unsigned int p = 0;
-
-	if (prot & SIO_PROT_READ)
-		p |= PT_PROT_READ;
-	if (prot & SIO_PROT_WRITE)
-		p |= PT_PROT_WRITE;
-	if (prot & SIO_PROT_CACHE)
-		p |= PT_PROT_CACHE;
-	return p;
-}
-
 static int mock_domain_map(struct sio_domain *domain, uint64_t iova, uint64_t pa, uint64_t len,
 			   int prot, uint64_t pgsize_bitmap)
 {
-	struct mock_domain *mock = to_mock_domain(domain);
-	uint64_t granule = mock->pt_pgsizes & -mock->pt_pgsizes;
+	struct mock_domain *d = to_mock_domain(domain);
 
-	/* Leaf sizes the caller allows that the table can hold, always with the granule */
-	return pt_map(mock->pt, iova, pa, len, to_pt_prot(prot),
-		      (pgsize_bitmap & mock->pt_pgsizes) | granule);
+	return sio_model_pt_map(d->pt, d->pt_pgsizes, iova, pa, len, prot, pgsize_bitmap);
 }
 
 static uint64_t mock_domain_unmap(struct sio_domain *domain, uint64_t iova, uint64_t len)
 {
-	uint64_t unmapped = 0;
-
-	pt_unmap(to_mock_domain(domain)->pt, iova, len, 0, &unmapped);
-	return unmapped;
+	return sio_model_pt_unmap(to_mock_domain(domain)->pt, iova, len);
 }
 
 static int mock_domain_iova_to_phys(struct sio_domain *domain, uint64_t iova, uint64_t *pa)

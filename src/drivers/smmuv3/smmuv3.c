@@ -225,36 +225,17 @@ static int smmu_domain_set_dev_pasid(struct sio_domain *domain, struct sio_dev *
 	return 0;
 }
 
-static unsigned int to_pt_prot(int prot)
-{
-	unsigned int p = 0;
-
-	if (prot & SIO_PROT_READ)
-		p |= PT_PROT_READ;
-	if (prot & SIO_PROT_WRITE)
-		p |= PT_PROT_WRITE;
-	if (prot & SIO_PROT_CACHE)
-		p |= PT_PROT_CACHE;
-	/* io-pgtable-arm maps without IOMMU_NOEXEC executable; DMA never executes here */
-	return p;
-}
-
 static int smmu_domain_map(struct sio_domain *domain, uint64_t iova, uint64_t pa, uint64_t len,
 			   int prot, uint64_t pgsize_bitmap)
 {
-	struct smmu_domain *sd = to_smmu_domain(domain);
-	uint64_t granule = sd->pt_pgsizes & -sd->pt_pgsizes;
+	struct smmu_domain *d = to_smmu_domain(domain);
 
-	return pt_map(sd->pt, iova, pa, len, to_pt_prot(prot),
-		      (pgsize_bitmap & sd->pt_pgsizes) | granule);
+	return sio_model_pt_map(d->pt, d->pt_pgsizes, iova, pa, len, prot, pgsize_bitmap);
 }
 
 static uint64_t smmu_domain_unmap(struct sio_domain *domain, uint64_t iova, uint64_t len)
 {
-	uint64_t unmapped = 0;
-
-	pt_unmap(to_smmu_domain(domain)->pt, iova, len, 0, &unmapped);
-	return unmapped;
+	return sio_model_pt_unmap(to_smmu_domain(domain)->pt, iova, len);
 }
 
 static int smmu_domain_iova_to_phys(struct sio_domain *domain, uint64_t iova, uint64_t *pa)
