@@ -21,19 +21,9 @@
 #define VFIO1 "/dev/vfio/devices/vfio1"
 #define REGION(i) ((uint64_t)(i) << 40)
 
-/* edu registers (BAR 0) */
-#define EDU_ID 0x00
-#define EDU_LIVENESS 0x04
-#define EDU_FACTORIAL 0x08
-#define EDU_STATUS 0x20
-#define EDU_IRQ_STATUS 0x24
-#define EDU_IRQ_RAISE 0x60
-#define EDU_IRQ_ACK 0x64
-#define EDU_DMA_SRC 0x80
-#define EDU_DMA_DST 0x88
-#define EDU_DMA_COUNT 0x90
-#define EDU_DMA_CMD 0x98
-#define EDU_BUF 0x40000
+/* edu registers (BAR 0), the model's own */
+#include "../../src/frontend/vfio/edu_regs.h"
+#define EDU_BUF EDU_BUF_ADDR
 
 static inline int v_open(const char *path)
 {

@@ -33,18 +33,7 @@
 #define EDU_RAM_SIZE (64u << 10)
 #define EDU_MSI_CAP 0x40
 
-/* registers (BAR 0) */
-#define EDU_ID 0x00
-#define EDU_LIVENESS 0x04
-#define EDU_FACTORIAL 0x08
-#define EDU_STATUS 0x20
-#define EDU_IRQ_STATUS 0x24
-#define EDU_IRQ_RAISE 0x60
-#define EDU_IRQ_ACK 0x64
-#define EDU_DMA_SRC 0x80
-#define EDU_DMA_DST 0x88
-#define EDU_DMA_COUNT 0x90
-#define EDU_DMA_CMD 0x98
+#include "edu_regs.h"
 
 #define EDU_ID_VALUE 0x010000edu
 #define EDU_STATUS_COMPUTING 0x01
@@ -55,7 +44,6 @@
 #define EDU_IRQ_FACT 0x001
 #define EDU_IRQ_DMA 0x100
 
-#define EDU_BUF_ADDR 0x40000
 #define EDU_BUF_SIZE 4096
 
 struct edu {
