@@ -34,6 +34,7 @@
 #include "file.h"
 #include "fail.h"
 #include "sio.h"
+#include "uffd.h"
 #include "util.h"
 
 #define SIO_MAX_FDS (1 << 20)
@@ -187,6 +188,30 @@ int sio_file_hold_fd(struct sio_file *f, int fd)
 		return -EMFILE;
 	internal_mark(fd, f);
 	return 0;
+}
+
+/* Internal descriptors of the core itself, with no file (uffd.c's userfaultfd) */
+#define CORE_FD_MARK UINT32_MAX
+
+/**
+ * sio_file_hold_core_fd() - @fd is the core's own: the program's close(), close_range() and
+ * closefrom() leave it alone, and dup2() onto it asks its owner to move it (uffd.c)
+ * Return: 0, or -EMFILE when the number is beyond the registry.
+ */
+int sio_file_hold_core_fd(int fd)
+{
+	if (!registry_ready() || !fd_in_range(fd))
+		return -EMFILE;
+	registry_note(fd);
+	atomic_store_explicit(&internal[fd], CORE_FD_MARK, memory_order_release);
+	return 0;
+}
+
+/* @fd is no longer the core's (its owner closes it) */
+void sio_file_release_core_fd(int fd)
+{
+	if (registry && fd_in_range(fd))
+		atomic_store_explicit(&internal[fd], 0, memory_order_release);
 }
 
 /* Close a descriptor sio_file_hold_fd() kept */
@@ -523,6 +548,8 @@ int sio_file_vacate(int fd)
 	if (!sio_file_is_internal(fd))
 		return 0;
 	idx = atomic_load_explicit(&internal[fd], memory_order_acquire);
+	if (idx == CORE_FD_MARK)
+		return sio_uffd_vacate(fd);
 	f = idx ? pool_file(idx - 1) : NULL;
 	if (!f)
 		return 0;

@@ -78,6 +78,8 @@ bool sio_file_is_inherited(int fd);
 int sio_file_limit(void);
 int sio_file_hold_fd(struct sio_file *f, int fd);
 void sio_file_drop_fd(int fd);
+int sio_file_hold_core_fd(int fd);
+void sio_file_release_core_fd(int fd);
 void sio_file_sweep(void);
 void sio_file_set_readable(struct sio_file *f, bool readable);
 void sio_file_for_each(const struct sio_file_ops *ops, void (*fn)(int fd, struct sio_file *f,

@@ -9,6 +9,7 @@
 #include <pthread.h>
 
 #include "sio.h"
+#include "uffd.h"
 
 void sio_keep_fork_prepare(void);
 void sio_keep_fork_parent(void);
@@ -23,12 +24,14 @@ static void fork_prepare(void)
 {
 	sio_keep_fork_prepare();  /* keep_lock */
 	sio_pages_fork_prepare(); /* sio_pages_list_lock */
+	sio_uffd_fork_prepare();  /* uffd_lock (taken before maps_fd_lock by a watch) */
 	sio_vma_fork_prepare();   /* maps_fd_lock */
 }
 
 static void fork_parent(void)
 {
 	sio_vma_fork_release();
+	sio_uffd_fork_parent();
 	sio_pages_fork_parent();
 	sio_keep_fork_parent();
 }
@@ -36,6 +39,7 @@ static void fork_parent(void)
 static void fork_child(void)
 {
 	sio_vma_fork_release();
+	sio_uffd_fork_child();
 	sio_pages_fork_child();
 	sio_keep_fork_child();
 }

@@ -78,6 +78,7 @@ struct iopt_pages {
 	size_t last_npinned;
 	pid_t source_pid;
 	struct sio_mm *mm;       /* USER: the process whose memory this is (a reference) */
+	uint64_t uffd_epoch;     /* USER: sio_uffd_epoch when made (uffd.c, keep.c) */
 	struct sio_mm *acct_mm;  /* the process VmPin/VmLck are charged to (a reference; mutex) */
 	/* USER, daemon mode: pinned runs copied into our own memory when their client exited
 	 * (pages.c: sio_pages_adopt_pid), and the client's mm they came from */
@@ -267,12 +268,16 @@ enum sio_keep_how {
 	SIO_KEEP_DISCARD, /* MADV_DONTNEED: the range stays mapped, empty */
 	SIO_KEEP_COPY,    /* MADV_REMOVE: the file's pages go wherever they are mapped */
 	SIO_KEEP_MOVE,    /* mremap: the pages move with the program's mapping */
+	SIO_KEEP_LOST,    /* gone already (seen by uffd.c): repoint at a PROT_NONE reserve */
 };
 struct sio_keep;
 struct sio_keep *sio_keep_begin(uint64_t addr, uint64_t len, enum sio_keep_how how,
 				uint64_t move_len);
 void sio_keep_end(struct sio_keep *keep, uint64_t new_addr);
 bool sio_keep_any_pinned(uint64_t addr, uint64_t len);
+int sio_keep_lost_init(void);
+int sio_keep_lost(uint64_t addr, uint64_t len, uint64_t epoch);
+int sio_keep_moved(uint64_t from, uint64_t to, uint64_t len, uint64_t epoch);
 extern pthread_rwlock_t sio_keep_rwlock;
 extern atomic_long sio_kept_bytes;
 bool sio_kept_put(struct sio_kept *kept, size_t npages);

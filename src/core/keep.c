@@ -23,7 +23,9 @@
  *
  * What is not seen here cannot be kept: a raw system call, and libc's own internal calls
  * (free() of a large block, malloc_trim) do not come through the shim. Then the pages are
- * gone, and a DMA to them faults; docs/memory-model.md lists the cases.
+ * gone; uffd.c's userfaultfd watch reports it, and sio_keep_lost() points them at a PROT_NONE
+ * arena so a DMA faults rather than reach memory mapped there later (sio_keep_moved() follows
+ * a raw mremap); docs/memory-model.md lists the cases.
  *
  * Lock order: keep_lock > iopt->lock (several: by address, or try-locked) >
  * sio_keep_rwlock > sio_pages_list_lock > pages->mutex > ctx->obj_lock, and
@@ -38,6 +40,7 @@
 #include <unistd.h>
 
 #include "sio.h"
+#include "uffd.h"
 
 #ifndef MREMAP_DONTUNMAP
 #define MREMAP_DONTUNMAP 4
@@ -122,6 +125,7 @@ struct keep_op {
 	bool dma_locked, pins_frozen, incomplete;
 	enum sio_keep_how how;
 	uint64_t move_len;         /* SIO_KEEP_MOVE: the bytes that may move (the rest is kept) */
+	uint64_t epoch;            /* from uffd.c: only pages objects made before it (0: all) */
 };
 
 static int op_add_piece(struct keep_op *op, struct piece p)
@@ -210,6 +214,8 @@ static int collect_one(struct iopt_pages *pages, void *arg)
 
 	if (pages->type != IOPT_ADDRESS_USER || pages->source_pid != sio_self_pid())
 		return 0;
+	if (op->epoch && pages->uffd_epoch >= op->epoch)
+		return 0; /* mapped after the change uffd.c reports: new memory */
 	pthread_mutex_lock(&pages->mutex);
 	rc = pages->npinned ? collect_pages(op, pages) : 0;
 	if (!rc && op->npieces != before && op->pins_frozen)
@@ -347,7 +353,7 @@ static void op_unwind(struct keep_op *op)
 	sio_free(op->pages);
 	sio_free(op->pieces);
 	*op = (struct keep_op){ .start = op->start, .end = op->end, .how = op->how,
-				.move_len = op->move_len };
+				.move_len = op->move_len, .epoch = op->epoch };
 }
 
 static void op_release(struct keep_op *op)
@@ -414,13 +420,16 @@ static int __op_begin(struct keep_op *op)
  * Lock everything a change of [start, end) needs, and find its pinned pages. Return: 0 with
  * op->npieces == 0 when nothing is pinned there. keep_lock is held either way.
  */
-static int op_begin(struct keep_op *op, uint64_t start, uint64_t end)
+static int op_begin(struct keep_op *op, uint64_t start, uint64_t end, bool try)
 {
 	int rc;
 
 	op->start = start;
 	op->end = end;
-	pthread_mutex_lock(&keep_lock);
+	if (!try)
+		pthread_mutex_lock(&keep_lock);
+	else if (pthread_mutex_trylock(&keep_lock))
+		return -EBUSY; /* nothing locked */
 	for (int tries = 0; tries != 20; tries++) {
 		rc = __op_begin(op);
 		if (rc != -EAGAIN)
@@ -533,9 +542,70 @@ static int move_range(uint64_t src, uint64_t len, uint64_t dst, bool copy)
 	return 0;
 }
 
+/*
+ * Where pages lost behind the shim's back point (SIO_KEEP_LOST): an address range of our
+ * own, PROT_NONE for good, so that a DMA to them faults. It is made before any such loss
+ * (uffd.c, at its first watch): one made at the loss could land in the hole the lost pages
+ * left, where the program maps its new memory. Handed out in turn, wrapping around (every
+ * byte of it faults, so sharing it is harmless); under keep_lock.
+ */
+#define LOST_ARENA (16ULL << 30)
+static uint64_t lost_arena, lost_next;
+
+static pthread_once_t lost_once = PTHREAD_ONCE_INIT;
+
+static void lost_arena_make(void)
+{
+	void *p = (void *)syscall(SYS_mmap, NULL, LOST_ARENA, PROT_NONE,
+				  MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+
+	if (p != MAP_FAILED)
+		__atomic_store_n(&lost_arena, (uintptr_t)p, __ATOMIC_RELEASE);
+}
+
+/* Takes no lock (a pin calls it through uffd.c with tables locked) */
+int sio_keep_lost_init(void)
+{
+	pthread_once(&lost_once, lost_arena_make);
+	return __atomic_load_n(&lost_arena, __ATOMIC_ACQUIRE) ? 0 : -ENOMEM;
+}
+
+static uint64_t lost_alloc(uint64_t len)
+{
+	uint64_t at;
+
+	if (!lost_arena || len > LOST_ARENA)
+		return 0;
+	if (lost_next + len > LOST_ARENA)
+		lost_next = 0;
+	at = lost_arena + lost_next;
+	lost_next += len;
+	return at;
+}
+
+/* SIO_KEEP_LOST: point the pieces into the arena; no reserve to free later */
+static int op_lose(struct keep_op *op)
+{
+	for (size_t i = 0; i != op->npieces; i++) {
+		struct piece *p = &op->pieces[i];
+		uint64_t len = (p->last - p->first + 1) * SIO_PAGE_SIZE;
+		uint64_t at = lost_alloc(len);
+
+		if (!at)
+			return -ENOMEM;
+		iopt_pages_index_moved(p->pages);
+		pthread_mutex_lock(&p->pages->mutex);
+		iopt_pages_segs_set(p->pages, p->first, p->last, at, NULL);
+		pthread_mutex_unlock(&p->pages->mutex);
+	}
+	return 0;
+}
+
 /* Move every interval of the op's pieces into one reserve each, and record where */
 static int op_move(struct keep_op *op, bool copy)
 {
+	if (op->how == SIO_KEEP_LOST)
+		return op_lose(op);
 	qsort(op->pieces, op->npieces, sizeof(*op->pieces), piece_host_cmp);
 	for (size_t i = 0; i != op->npieces;) {
 		uint64_t lo = op->pieces[i].host, hi = lo;
@@ -556,6 +626,8 @@ static int op_move(struct keep_op *op, bool copy)
 				syscall(SYS_munmap, res, hi - lo);
 			return -ENOMEM;
 		}
+		/* Our own move is no change for the watch to report (uffd.c) */
+		sio_uffd_unwatch(lo, hi - lo);
 		rc = move_range(lo, hi - lo, (uintptr_t)res, copy);
 		if (rc) {
 			syscall(SYS_munmap, res, hi - lo);
@@ -632,12 +704,13 @@ static void op_move_tail(struct keep_op *op)
  *       SIO_KEEP_COPY (MADV_REMOVE: its pages are freed wherever mapped, keep their bytes),
  *       SIO_KEEP_MOVE (mremap: the first @move_len bytes may move with their pages, the rest
  *       is dropped and kept; sio_keep_end() says where they went)
+ *       SIO_KEEP_LOST (the pages are gone already: point them at the lost arena)
  *
  * Return: a handle for sio_keep_end(), NULL when nothing is pinned in the process. Pages
  * that cannot be kept (no memory) go with the program's call; a DMA to them faults.
  */
-struct sio_keep *sio_keep_begin(uint64_t addr, uint64_t len, enum sio_keep_how how,
-				uint64_t move_len)
+static struct keep_op *keep_begin(uint64_t addr, uint64_t len, enum sio_keep_how how,
+				  uint64_t move_len, uint64_t epoch, bool *busy)
 {
 	struct keep_op *op;
 	uint64_t end;
@@ -651,7 +724,15 @@ struct sio_keep *sio_keep_begin(uint64_t addr, uint64_t len, enum sio_keep_how h
 		return NULL;
 	op->how = how;
 	op->move_len = how == SIO_KEEP_MOVE ? ALIGN_UP(move_len, SIO_PAGE_SIZE) : 0;
-	rc = op_begin(op, ALIGN_DOWN(addr, SIO_PAGE_SIZE), ALIGN_UP(end, SIO_PAGE_SIZE));
+	op->epoch = epoch;
+	/* uffd.c's calls never wait for keep_lock (see sio_keep_lost()) */
+	rc = op_begin(op, ALIGN_DOWN(addr, SIO_PAGE_SIZE), ALIGN_UP(end, SIO_PAGE_SIZE),
+		      epoch != 0);
+	if (rc == -EBUSY) {
+		sio_free(op);
+		*busy = true;
+		return NULL;
+	}
 	if (!rc && op->npieces)
 		rc = op_reserve(op);
 	if (!rc && op->npieces && how != SIO_KEEP_MOVE) {
@@ -660,7 +741,13 @@ struct sio_keep *sio_keep_begin(uint64_t addr, uint64_t len, enum sio_keep_how h
 	}
 	if (!rc && op->npieces && how == SIO_KEEP_MOVE)
 		op_move_tail(op);
-	return (struct sio_keep *)op;
+	return op;
+}
+
+struct sio_keep *sio_keep_begin(uint64_t addr, uint64_t len, enum sio_keep_how how,
+				uint64_t move_len)
+{
+	return (struct sio_keep *)keep_begin(addr, len, how, move_len, 0, NULL);
 }
 
 /**
@@ -689,6 +776,37 @@ void sio_keep_end(struct sio_keep *keep, uint64_t new_addr)
 	}
 	op_release(op);
 	sio_free(op);
+}
+
+/**
+ * sio_keep_lost() - pinned pages of [@addr, @addr + @len) are gone behind the shim's back
+ * (uffd.c saw a munmap or a discard): the device's view of them becomes a PROT_NONE reserve,
+ * so a DMA faults instead of reaching whatever is mapped there next. Only pages objects
+ * made before @epoch (sio_uffd_epoch, non-zero) count: later ones map the new memory. Never
+ * waits for keep_lock (its holder may be in a system call waiting for the watch): -EBUSY,
+ * try again.
+ */
+int sio_keep_lost(uint64_t addr, uint64_t len, uint64_t epoch)
+{
+	bool busy = false;
+	struct keep_op *op = keep_begin(addr, len, SIO_KEEP_LOST, 0, epoch, &busy);
+
+	sio_keep_end((struct sio_keep *)op, 0);
+	return busy ? -EBUSY : 0;
+}
+
+/**
+ * sio_keep_moved() - pinned pages of [@from, @from + @len) moved to @to with their mapping
+ * behind the shim's back (uffd.c saw an mremap): the device's view follows them; -EBUSY
+ * as sio_keep_lost()
+ */
+int sio_keep_moved(uint64_t from, uint64_t to, uint64_t len, uint64_t epoch)
+{
+	bool busy = false;
+	struct keep_op *op = keep_begin(from, len, SIO_KEEP_MOVE, len, epoch, &busy);
+
+	sio_keep_end((struct sio_keep *)op, to);
+	return busy ? -EBUSY : 0;
 }
 
 /**

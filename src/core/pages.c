@@ -31,6 +31,7 @@
 #include <unistd.h>
 
 #include "sio.h"
+#include "uffd.h"
 #include "file.h"
 #include "fail.h"
 
@@ -192,6 +193,7 @@ static struct iopt_pages *iopt_alloc_pages(uint64_t start_byte, uint64_t length,
 	pages->mm = sio_mm_get(sio_current_mm());
 	pages->acct_mm = sio_mm_get(pages->mm);
 	pages->source_pid = sio_mm_pid(pages->mm);
+	pages->uffd_epoch = atomic_load(&sio_uffd_epoch);
 	pages->file_fd = -1;
 	INIT_LIST_HEAD(&pages->areas);
 	INIT_LIST_HEAD(&pages->index_node);
@@ -863,6 +865,7 @@ int iopt_pages_pin(struct iopt_pages *pages, size_t first, size_t last)
 {
 	bool user = pages->type == IOPT_ADDRESS_USER;
 	size_t nnew, ngaps, pos, cur;
+	bool watch = false;
 	int rc;
 
 	/* No pin of user memory between keep.c's look at a range and the program's call */
@@ -881,6 +884,12 @@ int iopt_pages_pin(struct iopt_pages *pages, size_t first, size_t last)
 		goto out;
 	if (!pages->npinned && nnew && pages->type == IOPT_ADDRESS_USER)
 		atomic_fetch_add(&sio_user_pinned_pages_objs, 1);
+	/*
+	 * Watch this process's memory once it holds pins (again), and pages pinned at their
+	 * user address again after keep.c moved others (uffd.c); another process's is the
+	 * daemon's business
+	 */
+	watch = user && nnew && (!pages->npinned || pages->nsegs) && sio_mm_is_self(pages->mm);
 	pages->npinned += nnew;
 	rc = iopt_pages_update_pinned(pages, nnew, true);
 	if (rc) {
@@ -919,6 +928,9 @@ out:
 	pthread_mutex_unlock(&pages->mutex);
 	if (user)
 		pthread_rwlock_unlock(&sio_keep_rwlock);
+	if (!rc && watch)
+		sio_uffd_watch(pages->uptr + first * SIO_PAGE_SIZE,
+			       (min_t(size_t, last, pages->npages - 1) - first + 1) * SIO_PAGE_SIZE);
 	return rc;
 }
 

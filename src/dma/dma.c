@@ -33,6 +33,7 @@
 #include <sys/uio.h>
 
 #include "dma.h"
+#include "../core/uffd.h"
 
 /* Leaves translated per copy, and the most a section covers */
 #define DMA_BATCH 64
@@ -140,6 +141,9 @@ static int batch_copy(struct dma_cursor *c, struct dma_batch *b, struct sio_dma_
 	size_t done = 0;
 	unsigned int i = 0;
 
+	/* Pinned memory is changing behind the shim's back (core/uffd.c): wait, then resume */
+	if (b->nr && sio_uffd_frozen())
+		return -EAGAIN;
 	if (b->nr)
 		done = sio_copy_user_sg((char *)c->seg->buf + c->off, b->len, b->iov, b->nr,
 					c->write);
@@ -341,13 +345,20 @@ int sio_dma_rwv(struct sio_device *idev, struct sio_iotlb *tlb, uint32_t pasid,
 	rc = check_segs(segs, nr);
 	if (rc)
 		return rc;
+again:
 	rc = dma_hit_path(tlb, pasid, &c, &f);
+	if (rc == -EAGAIN)
+		goto thaw;
 	if (rc || c.seg != c.end) {
 		pthread_rwlock_rdlock(&idev->igroup->lock);
 		if (rc)
 			hwpt = __sio_device_xlate_hwpt(idev, pasid, f.pasid_valid, NULL);
 		else
 			rc = dma_walk_path(idev, tlb, pasid, &c, &f, &hwpt);
+		if (rc == -EAGAIN) {
+			pthread_rwlock_unlock(&idev->igroup->lock);
+			goto thaw;
+		}
 		if (rc == -EFAULT) {
 			f.pasid = pasid;
 			f.pasid_valid = pasid != SIO_NO_PASID;
@@ -361,6 +372,9 @@ int sio_dma_rwv(struct sio_device *idev, struct sio_iotlb *tlb, uint32_t pasid,
 	if (rc && fault)
 		*fault = f;
 	return rc;
+thaw:
+	sio_uffd_thaw_wait();
+	goto again;
 }
 
 /**
