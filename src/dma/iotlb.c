@@ -22,14 +22,17 @@
  * looked up before; a batch of ranges shares one grace period (the _nosync calls, then
  * sio_iotlb_sync). Invalidating all of a tag records g as its all_gen instead.
  *
+ * A record overwritten in the ring is folded into all_gen (all_gen = the newest
+ * generation of which some invalidation may no longer be known by its range).
+ *
  * A hit whose tag generation is still the one it recorded costs one load per tag, as
  * before ranges existed. Otherwise (the cold path, tag_survives) it reads the generation
  * now, cur, and then the tag: the entry survives if all_gen is not newer than its
- * generation and no ring record newer than it overlaps its leaf; it misses when the ring
- * no longer holds every record newer than it (overwritten: over-invalidation, allowed) or
- * a record is being rewritten under it. A survivor is refreshed to cur (claiming the entry
+ * generation and no ring record newer than it overlaps its leaf; so it misses when the
+ * ring has forgotten a record newer than it (over-invalidation, allowed) or a record is
+ * being rewritten under it. A survivor is refreshed to cur (claiming the entry
  * as a filler does, so it is the entry that was checked), and the next hit is one load
- * again. Records no newer than cur were all written before cur was published, and cur is
+ * again; an entry found dead is emptied the same way, so it is checked once. Records no newer than cur were all written before cur was published, and cur is
  * read before the ring, so the check sees them; a record published after cur is either
  * seen too (more caution) or its writer's grace period waits for this section, and the
  * refreshed entry still carries cur, older than that record.
@@ -40,7 +43,9 @@
  * Entries are written by any DMAing thread: each has a sequence count (odd while a filler
  * writes it; fillers claim it by compare-and-swap, and a loser just skips caching). Readers
  * load the count (acquire), every field (acquire, so the second count load cannot move
- * above them) and the count again; a changed or odd count is a miss. Every field is an
+ * above them) and the count again; a changed or odd count is a miss. A lookup gives up
+ * after the key and IOVA when they do not match (a torn pair can only make a miss), so
+ * probing the array that does not hold the leaf costs two loads. Every field is an
  * atomic, so no reader sees a torn value and TSan sees no race.
  *
  * Statistics (lookups that missed, cold-path checks, refreshes) are global relaxed
@@ -48,7 +53,9 @@
  *
  * Two direct-mapped arrays: leaves of 1 MiB and more are indexed by IOVA >> 20, smaller ones
  * by IOVA >> 11 (the smallest leaf a model has, the mock's 2 KiB); the large array is
- * probed first.
+ * probed first. A leaf larger than its array's granule is cached in the slot of each
+ * granule a DMA looked up, and a range invalidation kills every such copy (each records
+ * the whole leaf).
  */
 #include <pthread.h>
 #include <stdatomic.h>
@@ -147,6 +154,16 @@ void sio_iotlb_invalidate_range_nosync(struct sio_iotlb_tag *tag, uint64_t iova,
 	g = sio_iotlb_new_gen();
 	n = atomic_load_explicit(&tag->head, memory_order_relaxed);
 	r = &tag->range[n % SIO_IOTLB_TAG_RANGES];
+	/*
+	 * The record this one overwrites is forgotten: fold it into all_gen (an entry no newer
+	 * than it now misses), before a reader can see the head that no longer covers it
+	 */
+	if (n >= SIO_IOTLB_TAG_RANGES) {
+		uint64_t lost = atomic_load_explicit(&r->gen, memory_order_relaxed);
+
+		if (lost > atomic_load_explicit(&tag->all_gen, memory_order_relaxed))
+			atomic_store(&tag->all_gen, lost);
+	}
 	/* The record's own sequence count: odd while written, then 2n + 2 (which record it is) */
 	atomic_store_explicit(&r->seq, 2 * n + 1, memory_order_relaxed);
 	atomic_store_explicit(&r->gen, g, memory_order_release);
@@ -201,7 +218,24 @@ struct entry_snap {
 	struct sio_iotlb_tag *tag[IOTLB_TAGS];
 };
 
-static bool entry_read(struct iotlb_entry *e, struct entry_snap *s)
+/* Whether an entry of @key for the leaf at @first holds (@pasid, @iova) for @access */
+static inline bool key_matches(uint64_t key, uint64_t first, uint32_t pasid, uint64_t iova,
+			       unsigned int access)
+{
+	return (key & KEY_VALID) && (uint32_t)key == pasid &&
+	       !(access & ~(unsigned int)(key >> 32) & 0xff) &&
+	       !((iova - first) >> ((key >> 40) & 0xff));
+}
+
+/*
+ * Read @e into @s, under its sequence count. With @match, give up as soon as the key and
+ * IOVA show the entry is not (@pasid, @iova, @access)'s (a torn read then only makes a
+ * miss), so the probe of the other array's entry loads two fields, not eleven.
+ */
+static inline __attribute__((always_inline)) bool entry_read(struct iotlb_entry *e,
+							   struct entry_snap *s, bool match,
+							   uint32_t pasid, uint64_t iova,
+							   unsigned int access)
 {
 	uint64_t seq = atomic_load_explicit(&e->seq, memory_order_acquire);
 
@@ -210,12 +244,17 @@ static bool entry_read(struct iotlb_entry *e, struct entry_snap *s)
 	s->seq = seq;
 	s->key = atomic_load_explicit(&e->key, memory_order_acquire);
 	s->iova = atomic_load_explicit(&e->iova, memory_order_acquire);
+	if (match && !key_matches(s->key, s->iova, pasid, iova, access))
+		return false;
 	s->pa = atomic_load_explicit(&e->pa, memory_order_acquire);
 	s->attach_gen = atomic_load_explicit(&e->attach_gen, memory_order_acquire);
-	for (int i = 0; i < IOTLB_TAGS; i++) {
-		s->tag[i] = atomic_load_explicit(&e->tag[i], memory_order_acquire);
-		s->gen[i] = atomic_load_explicit(&e->gen[i], memory_order_acquire);
-	}
+	/* Spelt out: the hit path is unrolled and keeps them in registers */
+	s->tag[0] = atomic_load_explicit(&e->tag[0], memory_order_acquire);
+	s->gen[0] = atomic_load_explicit(&e->gen[0], memory_order_acquire);
+	s->tag[1] = atomic_load_explicit(&e->tag[1], memory_order_acquire);
+	s->gen[1] = atomic_load_explicit(&e->gen[1], memory_order_acquire);
+	s->tag[2] = atomic_load_explicit(&e->tag[2], memory_order_acquire);
+	s->gen[2] = atomic_load_explicit(&e->gen[2], memory_order_acquire);
 	return atomic_load_explicit(&e->seq, memory_order_relaxed) == seq;
 }
 
@@ -225,18 +264,16 @@ static bool entry_read(struct iotlb_entry *e, struct entry_snap *s)
  */
 static bool tag_survives(struct sio_iotlb_tag *t, uint64_t gen, uint64_t first, uint64_t last)
 {
-	uint64_t head, n;
+	/* The head first: the records it no longer covers are folded into all_gen by then */
+	uint64_t head = atomic_load_explicit(&t->head, memory_order_acquire), n;
 
 	if (atomic_load(&t->all_gen) > gen)
 		return false;
-	head = atomic_load_explicit(&t->head, memory_order_acquire);
-	for (n = head; n--;) {
+	for (n = head; n-- && head - n <= SIO_IOTLB_TAG_RANGES;) {
 		struct sio_iotlb_range *r = &t->range[n % SIO_IOTLB_TAG_RANGES];
 		uint64_t rg, rf, rl;
 
-		/* Forgotten: something newer than @gen may have covered the leaf */
-		if (head - n > SIO_IOTLB_TAG_RANGES)
-			return false;
+		/* Being rewritten: a newer record, which may cover the leaf */
 		if (atomic_load_explicit(&r->seq, memory_order_acquire) != 2 * n + 2)
 			return false;
 		rg = atomic_load_explicit(&r->gen, memory_order_acquire);
@@ -249,6 +286,7 @@ static bool tag_survives(struct sio_iotlb_tag *t, uint64_t gen, uint64_t first, 
 		if (rf <= last && first <= rl)
 			return false;
 	}
+	/* Every record newer than @gen checked; the older, forgotten ones are in all_gen */
 	return true;
 }
 
@@ -267,38 +305,51 @@ static void entry_refresh(struct iotlb_entry *e, const struct entry_snap *s,
 	stat_inc(&stat_refreshes);
 }
 
-/* The cold path of entry_hit: tag @i onwards changed since @s was filled */
-static __attribute__((noinline)) bool entry_recheck(struct iotlb_entry *e,
-						    const struct entry_snap *s, int i,
-						    uint64_t cur_i)
+/* Empty @e, still at @seq, so that lookups stop checking an entry that can never hit */
+static void entry_kill(struct iotlb_entry *e, uint64_t seq)
 {
-	uint64_t cur[IOTLB_TAGS], first = s->iova;
-	uint64_t last = first + ((1ULL << ((s->key >> 40) & 0xff)) - 1);
+	if (!atomic_compare_exchange_strong_explicit(&e->seq, &seq, seq + 1, memory_order_acquire,
+						     memory_order_relaxed))
+		return;
+	atomic_store_explicit(&e->key, 0, memory_order_release);
+	atomic_store_explicit(&e->seq, seq + 2, memory_order_release);
+}
 
+/*
+ * The cold path of entry_hit: tag @i's generation is @cur_i, newer than the one the entry
+ * recorded when it was read at sequence @seq (it reads the entry again, so that the hit
+ * path's snapshot stays in registers)
+ */
+static __attribute__((noinline)) bool entry_recheck(struct iotlb_entry *e, uint64_t seq,
+							  int i, uint64_t cur_i)
+{
+	uint64_t cur[IOTLB_TAGS], first, last;
+	struct entry_snap s;
+
+	if (!entry_read(e, &s, false, 0, 0, 0) || s.seq != seq)
+		return false;
 	stat_inc(&stat_checks);
+	first = s.iova;
+	last = first + ((1ULL << ((s.key >> 40) & 0xff)) - 1);
 	for (int j = 0; j < IOTLB_TAGS; j++) {
-		if (j < i || !s->tag[j]) {
-			cur[j] = s->gen[j];
+		if (j < i || !s.tag[j]) {
+			cur[j] = s.gen[j];
 			continue;
 		}
-		cur[j] = j == i ? cur_i : atomic_load(&s->tag[j]->gen);
-		if (cur[j] != s->gen[j] && !tag_survives(s->tag[j], s->gen[j], first, last))
+		cur[j] = j == i ? cur_i : atomic_load(&s.tag[j]->gen);
+		if (cur[j] != s.gen[j] && !tag_survives(s.tag[j], s.gen[j], first, last)) {
+			entry_kill(e, seq);
 			return false;
+		}
 	}
-	entry_refresh(e, s, cur);
+	entry_refresh(e, &s, cur);
 	return true;
 }
 
-/* Whether @s (read from @e) holds (@pasid, @iova) for @access and is still current */
+/* Whether @s, read from @e for the access asked, is still current */
 static bool entry_hit(const struct sio_iotlb *tlb, struct iotlb_entry *e,
-		      const struct entry_snap *s, uint32_t pasid, uint64_t iova,
-		      unsigned int access)
+		      const struct entry_snap *s)
 {
-	unsigned int lg2 = (s->key >> 40) & 0xff;
-
-	if (!(s->key & KEY_VALID) || (uint32_t)s->key != pasid ||
-	    (access & ~(unsigned int)(s->key >> 32) & 0xff) || (iova - s->iova) >> lg2)
-		return false;
 	/* seq_cst: the loads epoch.c's argument needs. The attachment first: it keeps tags alive */
 	if (atomic_load(tlb->attach_gen) != s->attach_gen)
 		return false;
@@ -306,15 +357,18 @@ static bool entry_hit(const struct sio_iotlb *tlb, struct iotlb_entry *e,
 	 * In order, stopping at the first that fails: a driver's tag (the last) may be freed
 	 * once the domain's tag was invalidated (driver.h)
 	 */
-	for (int i = 0; i < IOTLB_TAGS; i++) {
-		uint64_t cur;
-
-		if (!s->tag[i])
-			continue;
-		cur = atomic_load(&s->tag[i]->gen);
-		if (unlikely(cur != s->gen[i]))
-			return entry_recheck(e, s, i, cur);
-	}
+	/* Spelt out, as entry_read; the cold path checks (and refreshes) from the first stale */
+#define TAG_CHECK(i)                                                                  \
+	do {                                                                          \
+		uint64_t cur_;                                                        \
+		if (s->tag[i] &&                                                      \
+		    unlikely((cur_ = atomic_load(&s->tag[i]->gen)) != s->gen[i]))     \
+			return entry_recheck(e, s->seq, i, cur_);                     \
+	} while (0)
+	TAG_CHECK(0);
+	TAG_CHECK(1);
+	TAG_CHECK(2);
+#undef TAG_CHECK
 	return true;
 }
 
@@ -328,7 +382,7 @@ bool sio_iotlb_lookup(struct sio_iotlb *tlb, uint32_t pasid, uint64_t iova, unsi
 	struct entry_snap s;
 
 	for (int i = 0; i < 2; i++) {
-		if (entry_read(e[i], &s) && entry_hit(tlb, e[i], &s, pasid, iova, access)) {
+		if (entry_read(e[i], &s, true, pasid, iova, access) && entry_hit(tlb, e[i], &s)) {
 			uint64_t off = iova - s.iova;
 
 			*pa = s.pa + off;

@@ -213,7 +213,7 @@ struct sio_dma_xlate {
  */
 struct sio_iotlb_tag {
 	atomic_uint_least64_t gen;     /* the latest invalidation (or init) */
-	atomic_uint_least64_t all_gen; /* the latest invalidation of every IOVA */
+	atomic_uint_least64_t all_gen; /* the latest of every IOVA (or a forgotten range) */
 	atomic_uint_least64_t head;    /* range records ever made */
 	pthread_mutex_t lock;          /* invalidations of this tag (a leaf lock) */
 	struct sio_iotlb_range {

@@ -7,7 +7,7 @@
  * the range's edges (the last byte before it, the first byte after, a 2 MiB leaf partly
  * covered dies whole), per-tag isolation, the driver's third tag (sio_dma_xlate.tag), a
  * fill whose tag generation predates an invalidation, more invalidations than the tag
- * remembers (the entry then misses), batches sharing one sync, the empty and the wrapping
+ * remembers (the entry then misses, and is emptied), batches sharing one sync, the empty and the wrapping
  * range, invalidate-all; concurrent readers and a writer that changes a mapping then
  * invalidates it: no reader sees the old PA once the call returned.
  *
@@ -242,9 +242,14 @@ static void test_range_third_tag(void)
 static void test_range_ring_overflow(void)
 {
 	struct sio_iotlb *tlb = sio_iotlb_alloc(&attach_gen);
+	struct sio_iotlb_stats a, b;
 	struct sio_iotlb_tag t;
 
 	sio_iotlb_tag_init(&t);
+	/* A history the ring has already forgotten part of: older than the fills, harmless */
+	for (int i = 0; i < 3 * SIO_IOTLB_TAG_RANGES + 1; i++)
+		sio_iotlb_invalidate_range_nosync(&t, 0x10000, PG);
+	sio_iotlb_sync();
 	fill(tlb, 0, 0x10000, 0x80000000, 12, &t, NULL, NULL);
 	fill(tlb, 0, 0x11000, 0x80001000, 12, &t, NULL, NULL);
 	/* Exactly as many as remembered, elsewhere, in one batch: both survive */
@@ -252,10 +257,16 @@ static void test_range_ring_overflow(void)
 		sio_iotlb_invalidate_range_nosync(&t, 0x100000 + i * PG, PG);
 	sio_iotlb_sync();
 	CHECK(hit(tlb, 0, 0x10000, 0x80000000));
+	CHECK(hit(tlb, 0, 0x10800, 0x80000800));
 	/* One more: 0x10000 was refreshed by its hit and survives, 0x11000 is too old */
 	sio_iotlb_invalidate_range(&t, 0x200000, PG);
 	CHECK(hit(tlb, 0, 0x10000, 0x80000000));
+	sio_iotlb_stats(&a);
 	CHECK(!hit(tlb, 0, 0x11000, 0));
+	/* ... and, found dead once, is emptied: the next lookup misses without a check */
+	CHECK(!hit(tlb, 0, 0x11000, 0));
+	sio_iotlb_stats(&b);
+	CHECK(b.checks == a.checks + 1 && b.misses == a.misses + 2);
 	/* A batch far larger than the ring, none covering 0x10000: still a miss, not a hit */
 	for (int i = 0; i < 256; i++)
 		sio_iotlb_invalidate_range_nosync(&t, 0x300000 + i * PG, PG);
