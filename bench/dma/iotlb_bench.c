@@ -185,6 +185,50 @@ static double cold_hit_ns(struct sio_iotlb *tlb, struct sio_iotlb_tag *t)
 	__asm__ volatile("" ::"r"(sum));
 	return best;
 }
+
+static void range_figures(struct sio_iotlb *tlb, struct sio_iotlb_tag *tag,
+			  struct sio_iotlb_tag *drv, double plain)
+{
+	static const int sizes[] = { 1, 16, 256 };
+	double grace = TIME_BEST(2000, sio_iotlb_sync());
+	double all = TIME_BEST(2000, sio_iotlb_invalidate_all(tag));
+	double with_drv, cold;
+	int kept_range, kept_all;
+
+	fill_all(tlb, tag, drv);
+	with_drv = hit_ns(tlb, 4000);
+	cold = cold_hit_ns(tlb, tag);
+	printf("%-52s %10.2f ns  (%.2fx)\n", "hit, 4 KiB leaves, domain tag + driver tag",
+	       with_drv, with_drv / plain);
+	printf("%-52s %10.2f ns  (%.2fx)\n", "first hit after another range's invalidation",
+	       cold, cold / plain);
+
+	printf("\nbaselines: one bare grace period %.0f ns; invalidate_all %.0f ns\n", grace, all);
+	printf("%-10s %-18s %12s %14s %10s\n", "ranges", "sync", "ns/batch", "ranges/s", "vs all");
+	for (int s = 0; s < 3; s++) {
+		int n = sizes[s], iters = n == 256 ? 40 : 2000 / n;
+		double one = TIME_BEST(iters, batch(tag, n, false));
+		double each = TIME_BEST(n == 256 ? 8 : iters, batch(tag, n, true));
+
+		printf("%-10d %-18s %12.0f %14.3g %9.2fx\n", n, "one per batch", one,
+		       n / one * 1e9, one / all);
+		printf("%-10d %-18s %12.0f %14.3g %9.2fx\n", n, "one per range", each,
+		       n / each * 1e9, each / all);
+	}
+
+	/* Exactness: 16 ranges over 16 of the 256 leaves, against invalidate-all */
+	fill_all(tlb, tag, NULL);
+	for (int i = 0; i < 16; i++)
+		sio_iotlb_invalidate_range_nosync(tag, (uint64_t)i * 16 * PG, PG);
+	sio_iotlb_sync();
+	kept_range = hits(tlb);
+	fill_all(tlb, tag, NULL);
+	sio_iotlb_invalidate_all(tag);
+	kept_all = hits(tlb);
+	printf("\nleaves still cached after invalidating 16 of %d: %d by ranges, %d by "
+	       "invalidate_all (the old range behaviour)\n",
+	       LEAVES, kept_range, kept_all);
+}
 #endif
 
 int main(void)
@@ -207,55 +251,14 @@ int main(void)
 		return 1;
 	fill_all(tlb, &tag, NULL);
 	plain = hit_ns(tlb, 4000);
-	printf("IOTLB (src/dma/iotlb.c), %d resident 4 KiB leaves; best of %d runs\n", LEAVES, REPS);
+	printf("IOTLB (src/dma/iotlb.c), %d resident 4 KiB leaves; best of %d runs\n", LEAVES,
+	       REPS);
 	printf("QEMU SMMUv3 for orientation (not measured): one GHashTable IOTLB behind one mutex\n"
 	       "per translation, 256 entries, flushed whole when full\n\n");
 	printf("%-52s %10.2f ns\n", "hit, 1 MiB leaves, domain tag only", large);
 	printf("%-52s %10.2f ns\n", "hit, 4 KiB leaves, domain tag only", plain);
 #ifndef IOTLB_BENCH_BASELINE
-	{
-		static const int sizes[] = { 1, 16, 256 };
-		double grace = TIME_BEST(2000, sio_iotlb_sync());
-		double all = TIME_BEST(2000, sio_iotlb_invalidate_all(&tag));
-		double with_drv, cold;
-		int kept_range, kept_all;
-
-		fill_all(tlb, &tag, &drv);
-		with_drv = hit_ns(tlb, 4000);
-		cold = cold_hit_ns(tlb, &tag);
-		printf("%-52s %10.2f ns  (%.2fx)\n", "hit, 4 KiB leaves, domain tag + driver tag", with_drv,
-		       with_drv / plain);
-		printf("%-52s %10.2f ns  (%.2fx)\n",
-		       "first hit after another range's invalidation (4 KiB)", cold, cold / plain);
-
-		printf("\nbaselines: one bare grace period %.0f ns; invalidate_all %.0f ns\n", grace,
-		       all);
-		printf("%-10s %-18s %12s %14s %10s\n", "ranges", "sync", "ns/batch", "ranges/s",
-		       "vs all");
-		for (int s = 0; s < 3; s++) {
-			int n = sizes[s], iters = n == 256 ? 40 : 2000 / n;
-			double one = TIME_BEST(iters, batch(&tag, n, false));
-			double each = TIME_BEST(n == 256 ? 8 : iters, batch(&tag, n, true));
-
-			printf("%-10d %-18s %12.0f %14.3g %9.2fx\n", n, "one per batch", one,
-			       n / one * 1e9, one / all);
-			printf("%-10d %-18s %12.0f %14.3g %9.2fx\n", n, "one per range", each,
-			       n / each * 1e9, each / all);
-		}
-
-		/* Exactness: 16 ranges over 16 of the 256 leaves, against invalidate-all */
-		fill_all(tlb, &tag, NULL);
-		for (int i = 0; i < 16; i++)
-			sio_iotlb_invalidate_range_nosync(&tag, (uint64_t)i * 16 * PG, PG);
-		sio_iotlb_sync();
-		kept_range = hits(tlb);
-		fill_all(tlb, &tag, NULL);
-		sio_iotlb_invalidate_all(&tag);
-		kept_all = hits(tlb);
-		printf("\nleaves still cached after invalidating 16 of %d: %d by ranges, %d by "
-		       "invalidate_all (the old range behaviour)\n",
-		       LEAVES, kept_range, kept_all);
-	}
+	range_figures(tlb, &tag, &drv, plain);
 #endif
 	sio_iotlb_free(tlb);
 	return 0;

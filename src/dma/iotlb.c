@@ -12,6 +12,12 @@
  *     matches);
  *   - up to three tags (struct sio_iotlb_tag): the domain whose tables were walked, for a
  *     nested translation its parent, and one the driver chose (an ASID, a VMID, a DID).
+ *     Ranges are compared with the entry's leaf, in the IOVA space it is looked up in: the
+ *     walked domain's and the driver's. A parent's ranges are stage-2 (IPA) ranges, which
+ *     say nothing of which stage-1 IOVAs went through them, so any newer range of the
+ *     parent kills a nested entry (as Linux's SMMUv3 driver adds TLBI_NH_ALL to a nesting
+ *     parent's invalidation: INV_TYPE_S2_VMID_S1_CLEAR); a device attached to the parent
+ *     itself names it as its walked domain, and its entries die by range.
  * Generations come from one global counter, so a value is never reused, even by a tag that
  * lives at the address of a freed one, and they are ordered: a tag's invalidations get
  * growing generations (they take the tag's lock).
@@ -30,12 +36,13 @@
  * now, cur, and then the tag: the entry survives if all_gen is not newer than its
  * generation and no ring record newer than it overlaps its leaf; so it misses when the
  * ring has forgotten a record newer than it (over-invalidation, allowed) or a record is
- * being rewritten under it. A survivor is refreshed to cur (claiming the entry
- * as a filler does, so it is the entry that was checked), and the next hit is one load
- * again; an entry found dead is emptied the same way, so it is checked once. Records no newer than cur were all written before cur was published, and cur is
- * read before the ring, so the check sees them; a record published after cur is either
- * seen too (more caution) or its writer's grace period waits for this section, and the
- * refreshed entry still carries cur, older than that record.
+ * being rewritten under it. A survivor is refreshed to cur (claiming the entry as a
+ * filler does, so it is the entry that was checked), and its next hit is one load again;
+ * an entry found dead is emptied the same way, so it is checked once. Records no newer
+ * than cur were all written before cur was published, and cur is read before the ring, so
+ * the check sees them; a record published after cur is either seen too (more caution) or
+ * its writer's grace period waits for this section, and the refreshed entry still carries
+ * cur, older than that record.
  *
  * A fill takes its generations before it walks: a walk racing an invalidation then stores
  * an entry under the old generation, which never hits.
@@ -337,7 +344,9 @@ static __attribute__((noinline)) bool entry_recheck(struct iotlb_entry *e, uint6
 			continue;
 		}
 		cur[j] = j == i ? cur_i : atomic_load(&s.tag[j]->gen);
-		if (cur[j] != s.gen[j] && !tag_survives(s.tag[j], s.gen[j], first, last)) {
+		/* A parent's ranges are IPAs, not this entry's IOVAs: any of them kills it */
+		if (cur[j] != s.gen[j] && !tag_survives(s.tag[j], s.gen[j], j == 1 ? 0 : first,
+							j == 1 ? UINT64_MAX : last)) {
 			entry_kill(e, seq);
 			return false;
 		}

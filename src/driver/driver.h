@@ -235,6 +235,14 @@ uint64_t sio_iotlb_tag_gen(struct sio_iotlb_tag *tag);
  * came after the entry was filled: then it misses too, as hardware may invalidate more
  * than asked, never less). @len 0 invalidates nothing; a range past 2^64 ends there.
  *
+ * Ranges are IOVAs as the DMA presents them (stage-1 input for a nested translation): a
+ * range of a domain's own tag, or of a driver tag, kills that tag's entries whose leaf
+ * overlaps it. A range of a nested domain's parent (a stage-2 change: an IOAS unmap under
+ * the parent, TLBI_S2_IPA) is an IPA range, so it kills every nested entry walked through
+ * that parent, whatever its IOVA (as Linux adds TLBI_NH_ALL for a nesting parent), and
+ * only the overlapping ones of devices attached to the parent directly. A driver tag must
+ * be invalidated with ranges in the IOVA space of the entries naming it.
+ *
  * Leaf-only invalidation (SMMUv3 TLBI_*_VA with Leaf=1, VT-d IOTLB invalidation with IH=1)
  * is the same call: the IOTLB caches leaves only (no walk caches), so there is nothing
  * non-leaf to keep. Ranged forms (SMMUv3 TG/NUM/SCALE, VT-d address + AM) are the range
@@ -258,7 +266,7 @@ void sio_iotlb_invalidate_all(struct sio_iotlb_tag *tag);
 void sio_iotlb_invalidate_range_nosync(struct sio_iotlb_tag *tag, uint64_t iova, uint64_t len);
 void sio_iotlb_invalidate_all_nosync(struct sio_iotlb_tag *tag);
 
-/** sio_iotlb_sync() - wait until no DMA uses an entry invalidated before the call (one grace period) */
+/** sio_iotlb_sync() - wait until no DMA uses an entry invalidated before the call */
 void sio_iotlb_sync(void);
 
 struct sio_dev;

@@ -5,11 +5,12 @@
  *
  * White box, observed through sio_iotlb_lookup() and the IOTLB's statistics (never timing):
  * the range's edges (the last byte before it, the first byte after, a 2 MiB leaf partly
- * covered dies whole), per-tag isolation, the driver's third tag (sio_dma_xlate.tag), a
+ * covered dies whole), per-tag isolation, a nested domain's parent (its ranges are IPAs:
+ * they kill every nested entry over it), the driver's third tag (sio_dma_xlate.tag), a
  * fill whose tag generation predates an invalidation, more invalidations than the tag
- * remembers (the entry then misses, and is emptied), batches sharing one sync, the empty and the wrapping
- * range, invalidate-all; concurrent readers and a writer that changes a mapping then
- * invalidates it: no reader sees the old PA once the call returned.
+ * remembers (the entry then misses, and is emptied), batches sharing one sync, the empty
+ * and the wrapping range, invalidate-all; concurrent readers and a writer that changes a
+ * mapping then invalidates it: no reader sees the old PA once the call returned.
  *
  * Through the device API: unmapping one page of an IOAS leaves the IOTLB's translation of
  * another page in place (the next DMA to it is a hit), and the unmapped page faults.
@@ -176,8 +177,9 @@ static void test_range_tags_isolated(void)
 	CHECK(!hit(tlb, 1, 0x10000, 0));
 	CHECK(hit(tlb, 2, 0x10000, 0x2000000));
 
+	/* b's range kills b's entries in it only */
 	fill(tlb, 1, 0x10000, 0x1000000, 12, &a, NULL, NULL);
-	sio_iotlb_invalidate_range(&parent, 0x11000, PG);
+	sio_iotlb_invalidate_range(&b, 0x11000, PG);
 	CHECK(hit(tlb, 1, 0x10000, 0x1000000));
 	CHECK(hit(tlb, 2, 0x10000, 0x2000000));
 	CHECK(!hit(tlb, 2, 0x11000, 0));
@@ -185,6 +187,37 @@ static void test_range_tags_isolated(void)
 	sio_iotlb_invalidate_all(&b);
 	CHECK(!hit(tlb, 2, 0x10000, 0));
 	CHECK(hit(tlb, 1, 0x10000, 0x1000000));
+	sio_iotlb_free(tlb);
+}
+
+/*
+ * A parent's range is an IPA range: it kills every nested entry over that parent, at any
+ * IOVA, but only the overlapping entries of a device attached to the parent directly
+ */
+static void test_range_parent_is_ipa(void)
+{
+	struct sio_iotlb *tlb = sio_iotlb_alloc(&attach_gen);
+	struct sio_iotlb_tag nested, other, parent;
+
+	sio_iotlb_tag_init(&nested);
+	sio_iotlb_tag_init(&other);
+	sio_iotlb_tag_init(&parent);
+	/* IOVA 0x10000 of the nested domain goes through IPA 0x90000 (not modelled here) */
+	fill(tlb, 1, 0x10000, 0x5000000, 12, &nested, &parent, NULL);
+	fill(tlb, 0, 0x10000, 0x6000000, 12, &parent, NULL, NULL);
+	fill(tlb, 0, 0x90000, 0x6080000, 12, &parent, NULL, NULL);
+	fill(tlb, 3, 0x10000, 0x7000000, 12, &other, NULL, NULL);
+
+	sio_iotlb_invalidate_range(&parent, 0x90000, PG);
+	CHECK(!hit(tlb, 1, 0x10000, 0));
+	CHECK(hit(tlb, 0, 0x10000, 0x6000000));
+	CHECK(!hit(tlb, 0, 0x90000, 0));
+	CHECK(hit(tlb, 3, 0x10000, 0x7000000));
+
+	/* Filled after it, the nested entry survives a stage-1 range elsewhere */
+	fill(tlb, 1, 0x10000, 0x5000000, 12, &nested, &parent, NULL);
+	sio_iotlb_invalidate_range(&nested, 0x20000, PG);
+	CHECK(hit(tlb, 1, 0x10000, 0x5000000));
 	sio_iotlb_free(tlb);
 }
 
@@ -456,6 +489,7 @@ int main(void)
 {
 	test_range_edges();
 	test_range_tags_isolated();
+	test_range_parent_is_ipa();
 	test_range_third_tag();
 	test_range_ring_overflow();
 	test_range_batch();
