@@ -252,6 +252,7 @@ static int batch_walk(struct sio_iotlb *tlb, struct sio_hw_pagetable *hwpt,
 
 		req->iova = at;
 		f->iova = at;
+		x.tag = NULL; /* the driver's own tag: none unless it names one */
 		rc = hwpt->domain->ops->translate(hwpt->domain, req, &x, f);
 		if (rc)
 			return rc;

@@ -13,7 +13,8 @@ struct sio_iotlb;
 
 /**
  * struct sio_iotlb_fill - what a translation about to be walked depends on, read before
- * the walk (sio_iotlb_snapshot) and stored with its result (sio_iotlb_insert)
+ * the walk (sio_iotlb_snapshot) and stored with its result (sio_iotlb_insert), with the
+ * driver's tag the result names
  */
 struct sio_iotlb_fill {
 	uint64_t attach_gen;
@@ -47,6 +48,8 @@ bool sio_iotlb_lookup(struct sio_iotlb *tlb, uint32_t pasid, uint64_t iova, unsi
  * sio_iotlb_snapshot() - the generations a walk depends on, taken before it walks
  * @attach_gen: the group's attachment generation, read with the attachment held
  * @t0: the tag of the domain translating; @t1: its parent's for a nested one, or NULL
+ *
+ * The driver's own tag, if any, comes with the walk's result (sio_dma_xlate.tag).
  */
 void sio_iotlb_snapshot(struct sio_iotlb_fill *f, uint64_t attach_gen, struct sio_iotlb_tag *t0,
 			struct sio_iotlb_tag *t1);
@@ -58,6 +61,19 @@ void sio_iotlb_snapshot(struct sio_iotlb_fill *f, uint64_t attach_gen, struct si
  */
 void sio_iotlb_insert(struct sio_iotlb *tlb, const struct sio_iotlb_fill *f, uint32_t pasid,
 		      uint64_t iova, const struct sio_dma_xlate *x);
+
+/**
+ * struct sio_iotlb_stats - what every IOTLB of the process did (relaxed counters: exact
+ * when one thread looks up)
+ * @misses: lookups that found nothing usable
+ * @checks: hits whose tag had been invalidated since the fill, checked against its ranges
+ * @refreshes: such entries that survived and now hit at full speed again
+ */
+struct sio_iotlb_stats {
+	uint64_t misses, checks, refreshes;
+};
+
+void sio_iotlb_stats(struct sio_iotlb_stats *st);
 
 /** sio_iotlb_new_gen() - a generation value never handed out before */
 uint64_t sio_iotlb_new_gen(void);

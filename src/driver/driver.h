@@ -176,41 +176,98 @@ struct sio_page_response {
 	uint64_t addr;
 };
 
+struct sio_iotlb_tag;
+
 /**
  * struct sio_dma_xlate - a successful translation (the translate hook's result)
  * @pa: the PA of the IOVA asked for
  * @leaf_lg2: log2 of the size of the naturally aligned leaf holding it (IOVA and PA alike)
  * @access: the SIO_DMA_* accesses the IOTLB may serve from this leaf without another walk
  *       (a model that sets an access or dirty flag on a walk leaves out what would need it)
+ * @tag: optional, the driver's own tag for this translation besides the domain's (and a
+ *       nested domain's parent's), which the core adds itself: e.g. (VMID, ASID) for
+ *       SMMUv3, (DID, PASID) for VT-d. The core sets it NULL before calling translate.
+ * @tag_gen: sio_iotlb_tag_gen(@tag), read *before* reading anything the translation
+ *       depends on under that tag (after learning the ASID from the CD, before the
+ *       stage-1 walk), so that a walk racing an invalidation of @tag caches nothing usable
  */
 struct sio_dma_xlate {
 	uint64_t pa;
 	unsigned int leaf_lg2;
 	unsigned int access;
+	struct sio_iotlb_tag *tag;
+	uint64_t tag_gen;
 };
+
+/* Range invalidations a tag remembers: an entry older than the oldest one forgotten misses */
+#define SIO_IOTLB_TAG_RANGES 16
 
 /**
  * struct sio_iotlb_tag - what a set of IOTLB entries was computed from (a domain's tables;
- * in a model, an ASID or VMID too). Entries record the tag's generation; a new generation
- * invalidates all of them at once, in every device's IOTLB (src/dma/iotlb.c).
+ * in a model, an ASID or VMID too). Every IOTLB entry names up to three tags (the walked
+ * domain's, a nested domain's parent's, the driver's sio_dma_xlate.tag) and dies by an
+ * invalidation of any of them, in every device's IOTLB at once (src/dma/iotlb.c). Opaque:
+ * only sio_iotlb_tag_init() and the functions below touch it. A driver's own tag must stay
+ * allocated while a domain whose translations named it is attached, or the driver first
+ * invalidates that domain's tag (sio_iotlb_invalidate_all(&domain->iotlb)).
  */
 struct sio_iotlb_tag {
-	atomic_uint_least64_t gen;
+	atomic_uint_least64_t gen;     /* the latest invalidation (or init) */
+	atomic_uint_least64_t all_gen; /* the latest of every IOVA (or a forgotten range) */
+	atomic_uint_least64_t head;    /* range records ever made */
+	pthread_mutex_t lock;          /* invalidations of this tag (a leaf lock) */
+	struct sio_iotlb_range {
+		atomic_uint_least64_t seq; /* 2 * record number + 2 when written, odd while */
+		atomic_uint_least64_t gen, first, last;
+	} range[SIO_IOTLB_TAG_RANGES];
 };
 
-/** sio_iotlb_tag_init() - a fresh tag: no entry names it yet */
+/** sio_iotlb_tag_init() - a fresh tag: no entry names it yet (none to destroy it) */
 void sio_iotlb_tag_init(struct sio_iotlb_tag *tag);
 
+/** sio_iotlb_tag_gen() - @tag's generation now, for sio_dma_xlate.tag_gen (in a section) */
+uint64_t sio_iotlb_tag_gen(struct sio_iotlb_tag *tag);
+
 /**
- * sio_iotlb_invalidate_range() - IOTLB entries of @tag covering [@iova, @iova + @len) are
- * gone, and no DMA still uses one, when this returns (today it invalidates all of @tag's).
+ * sio_iotlb_invalidate_range() - IOTLB entries of @tag whose leaf overlaps
+ * [@iova, @iova + @len) are gone, and no DMA still uses one, when this returns; entries
+ * of @tag outside it survive (unless more than SIO_IOTLB_TAG_RANGES invalidations of @tag
+ * came after the entry was filled: then it misses too, as hardware may invalidate more
+ * than asked, never less). @len 0 invalidates nothing; a range past 2^64 ends there.
+ *
+ * Ranges are IOVAs as the DMA presents them (stage-1 input for a nested translation): a
+ * range of a domain's own tag, or of a driver tag, kills that tag's entries whose leaf
+ * overlaps it. A range of a nested domain's parent (a stage-2 change: an IOAS unmap under
+ * the parent, TLBI_S2_IPA) is an IPA range, so it kills every nested entry walked through
+ * that parent, whatever its IOVA (as Linux adds TLBI_NH_ALL for a nesting parent), and
+ * only the overlapping ones of devices attached to the parent directly. A driver tag must
+ * be invalidated with ranges in the IOVA space of the entries naming it.
+ *
+ * Leaf-only invalidation (SMMUv3 TLBI_*_VA with Leaf=1, VT-d IOTLB invalidation with IH=1)
+ * is the same call: the IOTLB caches leaves only (no walk caches), so there is nothing
+ * non-leaf to keep. Ranged forms (SMMUv3 TG/NUM/SCALE, VT-d address + AM) are the range
+ * the driver decodes; TTL is a hint it may ignore (the range alone is exact).
+ *
  * Call it after the change it publishes (tables cleared, dirty bits cleared); never from
- * inside the DMA path. May sleep; takes no lock.
+ * inside the DMA path (a section). May sleep; takes only @tag's own leaf lock.
  */
 void sio_iotlb_invalidate_range(struct sio_iotlb_tag *tag, uint64_t iova, uint64_t len);
 
 /** sio_iotlb_invalidate_all() - as sio_iotlb_invalidate_range() for every IOVA of @tag */
 void sio_iotlb_invalidate_all(struct sio_iotlb_tag *tag);
+
+/**
+ * sio_iotlb_invalidate_range_nosync(), sio_iotlb_invalidate_all_nosync() - the same, but
+ * return at once: the entries miss for every lookup that starts after this returns, and a
+ * DMA that looked one up before may still use it until sio_iotlb_sync() returns. For a
+ * command batch (SMMUv3's commands up to CMD_SYNC, VT-d's descriptors up to a wait
+ * descriptor): record every range, then sync once.
+ */
+void sio_iotlb_invalidate_range_nosync(struct sio_iotlb_tag *tag, uint64_t iova, uint64_t len);
+void sio_iotlb_invalidate_all_nosync(struct sio_iotlb_tag *tag);
+
+/** sio_iotlb_sync() - wait until no DMA uses an entry invalidated before the call */
+void sio_iotlb_sync(void);
 
 struct sio_dev;
 void sio_dev_invalidate_iotlb(struct sio_dev *dev);
