@@ -12,64 +12,19 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "../../driver/driver.h"
-#include "../../model/model.h"
-#include "smmuv3.h"
+#include "smmuv3_int.h"
 
 #define SMMU_MAX_INSTANCES 8
 #define SMMU_ID_BITS 16 /* ASID16 and VMID16: 16-bit ASIDs and VMIDs */
+#define SMMU_CD_CACHE_LG2 10
 
-/* One SMMU: its configuration, ID registers and the ASID/VMID spaces its domains draw from */
-struct smmu_inst {
-	uint32_t cfg;          /* the device flags that describe it (SMMUV3_DEV_* but PASID) */
-	int refs;              /* devices and domains on it; under smmu_lock */
-	unsigned int index;
-	unsigned int oas_lg2;
-	unsigned int sid_bits, ssid_bits;
-	bool s1, s2;
-	uint32_t idr[6], iidr, aidr;
-	pthread_mutex_t id_lock; /* protects asid_map, vmid_map (a leaf lock) */
-	uint64_t asid_map[(1u << SMMU_ID_BITS) / 64];
-	uint64_t vmid_map[(1u << SMMU_ID_BITS) / 64];
-};
-
-struct smmu_dev {
-	struct sio_dev dev;
-	struct smmu_inst *smmu;
-	uint32_t sid;
-};
-
-enum smmu_stage {
-	SMMU_STAGE_1,
-	SMMU_STAGE_2,
-};
-
-struct smmu_domain {
-	struct sio_domain domain;
-	struct smmu_inst *smmu;
-	struct pt_table *pt;
-	uint64_t pt_pgsizes;
-	enum smmu_stage stage;
-	bool nest_parent;
-	uint16_t asid; /* stage 1 */
-	uint16_t vmid; /* stage 2 */
-};
+static const struct sio_iommu_ops smmu_iommu_ops;
 
 static pthread_mutex_t smmu_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct smmu_inst *smmu_insts[SMMU_MAX_INSTANCES];
 static atomic_uint smmu_next_sid;
 
 static const unsigned int oas_bits[] = { 32, 36, 40, 42, 44, 48 };
-
-static struct smmu_dev *to_smmu_dev(struct sio_dev *dev)
-{
-	return container_of(dev, struct smmu_dev, dev);
-}
-
-static struct smmu_domain *to_smmu_domain(struct sio_domain *d)
-{
-	return container_of(d, struct smmu_domain, domain);
-}
 
 /* The ID registers of an SMMU of configuration @cfg, as the hardware would report them */
 static void smmu_init_regs(struct smmu_inst *smmu, unsigned int oas_enc)
@@ -129,6 +84,12 @@ static struct smmu_inst *smmu_get(uint32_t cfg)
 		smmu = ERR_PTR(-ENOMEM);
 		goto out;
 	}
+	if (sio_cfg_cache_init(&smmu->cd_cache, SMMU_CD_CACHE_LG2, SIO_CFG_CACHE_WORDS * 8)) {
+		sio_free(smmu);
+		smmu = ERR_PTR(-ENOMEM);
+		goto out;
+	}
+	smmu->ops = smmu_iommu_ops;
 	smmu->cfg = cfg;
 	smmu->refs = 1;
 	smmu->index = (unsigned int)free_slot;
@@ -145,7 +106,14 @@ out:
 	return smmu;
 }
 
-static void smmu_put(struct smmu_inst *smmu)
+void smmu_inst_get(struct smmu_inst *smmu)
+{
+	pthread_mutex_lock(&smmu_lock);
+	smmu->refs++;
+	pthread_mutex_unlock(&smmu_lock);
+}
+
+void smmu_put(struct smmu_inst *smmu)
 {
 	bool last;
 
@@ -155,6 +123,7 @@ static void smmu_put(struct smmu_inst *smmu)
 		smmu_insts[smmu->index] = NULL;
 	pthread_mutex_unlock(&smmu_lock);
 	if (last) {
+		sio_cfg_cache_destroy(&smmu->cd_cache);
 		pthread_mutex_destroy(&smmu->id_lock);
 		sio_free(smmu);
 	}
@@ -184,16 +153,40 @@ static void smmu_id_free(struct smmu_inst *smmu, uint64_t *map, unsigned int id)
 	pthread_mutex_unlock(&smmu->id_lock);
 }
 
+/*
+ * The device's STE changes (an attach, a replace, a detach): configuration cached from the
+ * old one never hits again, and events stop carrying a vSID until a nested attach latches
+ * one. Called by the attach hooks, under the core's group locks (no DMA of the device runs).
+ */
+void smmu_dev_config_changed(struct smmu_dev *sdev)
+{
+	sdev->vmaster = NULL;
+	atomic_fetch_add(&sdev->cfg_gen, 1);
+}
+
+/* A PASID of @dev moves from @old to a domain that is a host paging one or not */
+static void smmu_count_host_pasid(struct sio_dev *dev, struct sio_domain *old, bool host)
+{
+	bool was_host = old && old->ops == &smmu_paging_ops;
+
+	if (host && !was_host)
+		to_smmu_dev(dev)->host_pasids++;
+	else if (!host && was_host)
+		to_smmu_dev(dev)->host_pasids--;
+}
+
 /* The blocked domain: an abort STE; attach always succeeds */
 static int smmu_blocked_attach(struct sio_domain *domain, struct sio_dev *dev,
 			       struct sio_domain *old)
 {
+	smmu_dev_config_changed(to_smmu_dev(dev));
 	return 0;
 }
 
 static int smmu_blocked_set_dev_pasid(struct sio_domain *domain, struct sio_dev *dev,
 				      uint32_t pasid, struct sio_domain *old)
 {
+	smmu_count_host_pasid(dev, old, false);
 	return 0;
 }
 
@@ -202,7 +195,7 @@ static const struct sio_domain_ops smmu_blocked_ops = {
 	.set_dev_pasid = smmu_blocked_set_dev_pasid,
 };
 
-static struct sio_domain smmu_blocked_domain = {
+struct sio_domain smmu_blocked_domain = {
 	.type = SIO_DOMAIN_BLOCKED,
 	.ops = &smmu_blocked_ops,
 };
@@ -211,7 +204,10 @@ static struct sio_domain smmu_blocked_domain = {
 static int smmu_domain_attach(struct sio_domain *domain, struct sio_dev *dev,
 			      struct sio_domain *old)
 {
-	return to_smmu_domain(domain)->smmu == to_smmu_dev(dev)->smmu ? 0 : -EINVAL;
+	if (to_smmu_domain(domain)->smmu != to_smmu_dev(dev)->smmu)
+		return -EINVAL;
+	smmu_dev_config_changed(to_smmu_dev(dev));
+	return 0;
 }
 
 /* As arm_smmu_s1_set_dev_pasid: a PASID takes a stage-1 domain of the device's SMMU (a CD) */
@@ -222,6 +218,7 @@ static int smmu_domain_set_dev_pasid(struct sio_domain *domain, struct sio_dev *
 
 	if (sd->smmu != to_smmu_dev(dev)->smmu || sd->stage != SMMU_STAGE_1)
 		return -EINVAL;
+	smmu_count_host_pasid(dev, old, true);
 	return 0;
 }
 
@@ -271,7 +268,7 @@ static void smmu_domain_free(struct sio_domain *domain)
 	sio_free(sd);
 }
 
-static const struct sio_domain_ops smmu_paging_ops = {
+const struct sio_domain_ops smmu_paging_ops = {
 	.attach_dev = smmu_domain_attach,
 	.set_dev_pasid = smmu_domain_set_dev_pasid,
 	.map = smmu_domain_map,
@@ -325,9 +322,7 @@ static struct smmu_domain *smmu_domain_alloc(struct smmu_inst *smmu, enum smmu_s
 	sd->domain.pgsize_bitmap = sd->pt_pgsizes;
 	sd->domain.aperture_start = 0;
 	sd->domain.aperture_end = (1ULL << pt_ias_lg2(sd->pt)) - 1;
-	pthread_mutex_lock(&smmu_lock);
-	smmu->refs++;
-	pthread_mutex_unlock(&smmu_lock);
+	smmu_inst_get(smmu);
 	sd->smmu = smmu;
 	return sd;
 }
@@ -403,10 +398,13 @@ static bool smmu_capable(struct sio_dev *dev, enum sio_cap cap)
 
 static const struct sio_iommu_ops smmu_iommu_ops = {
 	.name = "smmuv3",
+	.user_pasid_table = true, /* a nested STE's CD table is the guest's */
 	.blocked_domain = &smmu_blocked_domain,
 	.hw_info = smmu_hw_info,
 	.capable = smmu_capable,
 	.domain_alloc_paging_flags = smmu_alloc_paging_flags,
+	.get_viommu_size = smmu_get_viommu_size,
+	.viommu_init = smmu_viommu_init,
 };
 
 static struct sio_dev *smmu_dev_create(uint32_t flags)
@@ -437,7 +435,7 @@ static struct sio_dev *smmu_dev_create(uint32_t flags)
 		sdev->dev.max_pasids = 1u << smmu->ssid_bits;
 	}
 	snprintf(sdev->dev.name, sizeof(sdev->dev.name), "smmu%u:sid%#x", smmu->index, sdev->sid);
-	sio_iommu_dev_add(&sdev->dev, &smmu_iommu_ops, group);
+	sio_iommu_dev_add(&sdev->dev, &smmu->ops, group);
 	sio_iommu_group_put(group);
 	return &sdev->dev;
 }

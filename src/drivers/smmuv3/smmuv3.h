@@ -76,4 +76,11 @@
 #define SMMU_IIDR_DEFAULT ((0x487u << 20) | (1u << 16) | (1u << 12) | 0x43bu)
 #define SMMU_AIDR_DEFAULT 0x02u
 
+/*
+ * Event records of nested translations since the program started, on every SMMU: those
+ * forwarded to a vEVENTQ, and those Linux leaves to the host's log (stage-2 faults, types
+ * it does not forward, devices without a vSID, vIOMMUs without a vEVENTQ)
+ */
+void smmuv3_event_counts(uint64_t *forwarded, uint64_t *host);
+
 #endif
