@@ -6,89 +6,7 @@
  * the CD's checks, and every event at the stage that raises it, read from the vEVENTQ
  * with the vSID (or, for what Linux does not forward, counted on the host side).
  */
-#include "smmu_test.h"
-
-#define GIPA 0x80000000ULL
-#define VA 0x12340000ULL
-#define VSID 0x10
-
-struct nest {
-	int fd, qfd;
-	uint32_t ioas, s2, viommu, vdev, hwpt, qid;
-	struct softiommu_dev *dev;
-	unsigned int dev_id;
-	struct guest g;
-	uint64_t cdt, root, data;
-};
-
-static void nest_init(struct nest *n)
-{
-	n->fd = softiommu_open(0);
-	n->ioas = t_ioas_alloc(n->fd);
-	CHECK_OK(softiommu_dev_create(n->fd, "smmuv3", SMMUV3_DEV_PASID, &n->dev, &n->dev_id));
-	CHECK_OK(t_hwpt_alloc(n->fd, n->dev_id, n->ioas, IOMMU_HWPT_ALLOC_NEST_PARENT,
-			      IOMMU_HWPT_DATA_NONE, NULL, 0, &n->s2));
-	CHECK_OK(t_viommu_alloc(n->fd, n->dev_id, n->s2, IOMMU_VIOMMU_TYPE_ARM_SMMUV3, 0,
-				&n->viommu));
-	CHECK_OK(t_vdevice_alloc(n->fd, n->viommu, n->dev_id, VSID, &n->vdev));
-	n->qfd = t_veventq_alloc(n->fd, n->viommu, 64, &n->qid);
-	guest_init(&n->g, n->fd, n->ioas, GIPA, 1 << 20);
-	n->cdt = guest_pages(&n->g, 1);
-	n->root = guest_pages(&n->g, 1);
-	n->data = guest_pages(&n->g, 4);
-	for (unsigned int i = 0; i != 4; i++) {
-		memset(guest_ptr(&n->g, n->data + i * PG), 'A' + i, PG);
-		guest_map(&n->g, n->root, VA + i * PG, n->data + i * PG, S1_RW);
-	}
-	guest_cd(&n->g, n->cdt, 0, CD_DEFAULT, n->root, 0);
-	n->hwpt = 0;
-}
-
-/* Attach (or replace with) a nested HWPT of guest STE @ste0/@ste1; 0 or -errno */
-static long nest_ste(struct nest *n, uint64_t ste0, uint64_t ste1)
-{
-	uint32_t old = n->hwpt, id;
-	unsigned int pt;
-	long rc = t_nested_alloc(n->fd, n->dev_id, n->viommu, ste0, ste1, &id);
-
-	if (rc)
-		return rc;
-	pt = id;
-	rc = softiommu_dev_attach(n->dev, 0, &pt);
-	if (rc) {
-		CHECK_OK(t_destroy(n->fd, id));
-		return rc;
-	}
-	n->hwpt = id;
-	if (old)
-		CHECK_OK(t_destroy(n->fd, old));
-	return 0;
-}
-
-static void nest_fini(struct nest *n)
-{
-	struct vevent ev;
-
-	CHECK(!t_vevent(n->qfd, &ev)); /* every test read what it caused */
-	softiommu_dev_destroy(n->dev);
-	CHECK_OK(softiommu_close(n->qfd));
-	CHECK_OK(softiommu_close(n->fd));
-	guest_fini(&n->g);
-}
-
-/* The next vEVENTQ record is @type for VA @iova (a read unless @write), stage 1 */
-static void expect_s1_event(struct nest *n, unsigned int type, uint64_t iova, bool write)
-{
-	struct vevent ev;
-
-	CHECK(t_vevent(n->qfd, &ev));
-	if (EVT_TYPE(ev.ev.evt) != type)
-		fprintf(stderr, "event 0x%x, expected 0x%x\n", EVT_TYPE(ev.ev.evt), type);
-	CHECK(EVT_TYPE(ev.ev.evt) == type && EVT_SID(ev.ev.evt) == VSID);
-	CHECK(!EVT_SSV(ev.ev.evt) && !EVT_S2(ev.ev.evt) && EVT_CLASS(ev.ev.evt) == 2);
-	CHECK(EVT_RNW(ev.ev.evt) == !write && ev.ev.evt[2] == iova && ev.ev.evt[3] == 0);
-	CHECK(!(ev.ev.evt[1] & (1ULL << 31)) && !(ev.ev.evt[1] & (3ULL << 33)));
-}
+#include "nest_fixture.h"
 
 /* The next record is configuration event @type (no SSID unless @ssv / @ssid) */
 static void expect_cfg_event(struct nest *n, unsigned int type, bool ssv, uint32_t ssid)
@@ -101,14 +19,6 @@ static void expect_cfg_event(struct nest *n, unsigned int type, bool ssv, uint32
 	CHECK(EVT_TYPE(ev.ev.evt) == type && EVT_SID(ev.ev.evt) == VSID);
 	CHECK(EVT_SSV(ev.ev.evt) == ssv && EVT_SSID(ev.ev.evt) == ssid);
 	CHECK(!ev.ev.evt[1] && !ev.ev.evt[2] && !ev.ev.evt[3]);
-}
-
-static uint64_t host_events(void)
-{
-	uint64_t fwd, host;
-
-	smmuv3_event_counts(&fwd, &host);
-	return host;
 }
 
 /* Stage 1 over stage 2: data moves through the guest's tables; read-only and AP checks */

@@ -77,12 +77,14 @@ static int s1_walk(const struct smmu_inst *smmu, const uint64_t cd[4], struct si
 	bool epd = cd[0] & (upper ? CD0_EPD1 : CD0_EPD0);
 	unsigned int ips = smmu_cd_ips_lg2(smmu, cd);
 	unsigned int ias = 64 - tsz, stride, start, level;
-	uint64_t region = SMMU_GENMASK(tbi ? 55 : 63, ias);
-	uint64_t table = (upper ? cd[2] : cd[1]) & CD_TTB_MASK;
+	uint64_t table = (upper ? cd[2] : cd[1]) & CD_TTB_MASK, region;
 	bool no_write = false, no_unpriv = false;
 
 	/* EPDx = 1, or an address outside both regions: a translation fault */
-	if (epd || !g || (va & region) != (upper ? region : 0))
+	if (epd || !g || tsz < 16 || tsz > 39)
+		return s1_fault(f, SIO_DMA_FAULT_TRANSLATION, 0);
+	region = SMMU_GENMASK(tbi ? 55 : 63, ias);
+	if ((va & region) != (upper ? region : 0))
 		return s1_fault(f, SIO_DMA_FAULT_TRANSLATION, 0);
 	stride = g - 3;
 	start = 4 - (ias - g + stride - 1) / stride;
