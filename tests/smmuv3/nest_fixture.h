@@ -22,11 +22,12 @@ struct nest {
 	uint64_t cdt, root, data;
 };
 
-static inline void nest_init(struct nest *n)
+/* The setup with a device of SMMUV3_DEV_* @flags */
+static inline void nest_init_flags(struct nest *n, uint32_t flags)
 {
 	n->fd = softiommu_open(0);
 	n->ioas = t_ioas_alloc(n->fd);
-	CHECK_OK(softiommu_dev_create(n->fd, "smmuv3", SMMUV3_DEV_PASID, &n->dev, &n->dev_id));
+	CHECK_OK(softiommu_dev_create(n->fd, "smmuv3", flags, &n->dev, &n->dev_id));
 	CHECK_OK(t_hwpt_alloc(n->fd, n->dev_id, n->ioas, IOMMU_HWPT_ALLOC_NEST_PARENT,
 			      IOMMU_HWPT_DATA_NONE, NULL, 0, &n->s2));
 	CHECK_OK(t_viommu_alloc(n->fd, n->dev_id, n->s2, IOMMU_VIOMMU_TYPE_ARM_SMMUV3, 0,
@@ -43,6 +44,11 @@ static inline void nest_init(struct nest *n)
 	}
 	guest_cd(&n->g, n->cdt, 0, CD_DEFAULT, n->root, 0);
 	n->hwpt = 0;
+}
+
+static inline void nest_init(struct nest *n)
+{
+	nest_init_flags(n, SMMUV3_DEV_PASID);
 }
 
 /* Attach (or replace with) a nested HWPT of guest STE @ste0/@ste1; 0 or -errno */

@@ -130,7 +130,8 @@ unsigned int smmu_cd_ips_lg2(const struct smmu_inst *smmu, const uint64_t cd[4])
 
 /**
  * smmu_cd_check() - the CD's legality as this SMMU judges it (Arm IHI 0070, 5.4.1): V, an
- * AArch64 table format (TTF), no HTTU flags the SMMU lacks, and for each region not
+ * AArch64 table format (TTF), no HTTU flags the SMMU lacks, no stall on an SMMU that
+ * cannot, and for each region not
  * disabled by EPDx a valid granule, TxSZ and a TTB within the effective IPS.
  * Return: 0, or the C_BAD_CD event.
  */
@@ -142,6 +143,9 @@ int smmu_cd_check(const struct smmu_inst *smmu, const uint64_t cd[4])
 		return EVT_C_BAD_CD;
 	/* IDR0.HTTU = 0: no hardware Access flag or dirty state updates */
 	if (cd[0] & (CD0_HA | CD0_HD))
+		return EVT_C_BAD_CD;
+	/* A stalling CD on an SMMU that only terminates (STALL_MODEL 0b01) */
+	if ((cd[0] & CD0_S) && ((smmu->idr[0] >> 24) & 3) == 1)
 		return EVT_C_BAD_CD;
 	if (!(cd[0] & CD0_EPD0) &&
 	    !cd_region_ok((unsigned int)CD0_T0SZ(cd[0]),

@@ -114,20 +114,28 @@ void smmu_event_record(const struct smmu_dev *sdev, const struct sio_dma_fault *
 	default:
 		return; /* C_BAD_STE, C_BAD_CD: StreamID and substream */
 	}
-	evt[1] = ((fault->access & SIO_DMA_WRITE) ? 0 : EVT1_RNW) |
+	/* A stalled transaction's record: Stall, and STAG (the model's page group: 0) */
+	evt[1] = ((fault->event & SMMU_EVT_STALL) ? EVT1_STALL : 0) |
+		 ((fault->access & SIO_DMA_WRITE) ? 0 : EVT1_RNW) |
 		 (fault->stage == 2 ? EVT1_S2 : 0) |
 		 event_class(fault->cls) << EVT1_CLASS_SHIFT;
 	evt[2] = fault->iova;
 }
 
-/* Every fault the SMMU records is an event (terminate model); the rest are silent aborts */
+/*
+ * A stalled transaction is a page request for the HWPT's fault queue (arm_smmu_handle_event
+ * with Stall = 1: iommu_report_device_fault); every other fault the SMMU records is an
+ * event; the rest are silent aborts
+ */
 enum sio_fault_disposition smmu_nested_fault_disposition(struct sio_domain *domain,
 							 struct sio_dev *dev,
 							 const struct sio_dma_fault *fault)
 {
 	(void)domain;
 	(void)dev;
-	return event_type(fault) ? SIO_FAULT_EVENT : SIO_FAULT_UNHANDLED;
+	if (!event_type(fault))
+		return SIO_FAULT_UNHANDLED;
+	return (fault->event & SMMU_EVT_STALL) ? SIO_FAULT_IOPF : SIO_FAULT_EVENT;
 }
 
 /*
@@ -145,7 +153,8 @@ int smmu_nested_fault_event(struct sio_domain *domain, struct sio_dev *dev,
 	int rc = -ENOENT;
 
 	smmu_event_record(sdev, fault, evt);
-	if (forwarded_type(SMMU_EVT_TYPE(evt[0])) && !(evt[1] & EVT1_S2) &&
+	/* A stall nobody took (no fault queue) is answered with an error and logged */
+	if (forwarded_type(SMMU_EVT_TYPE(evt[0])) && !(evt[1] & (EVT1_S2 | EVT1_STALL)) &&
 	    sdev->vmaster == nested->vsmmu) {
 		evt[0] = (evt[0] & 0xffffffffULL) | (sdev->vsid & 0xffffffffULL) << EVT0_SID_SHIFT;
 		for (unsigned int i = 0; i != 4; i++)

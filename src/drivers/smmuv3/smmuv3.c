@@ -32,8 +32,10 @@ static void smmu_init_regs(struct smmu_inst *smmu, unsigned int oas_enc)
 	uint32_t idr0 = SMMU_IDR0_TTF_AARCH64 | SMMU_IDR0_COHACC | SMMU_IDR0_HYP |
 			SMMU_IDR0_ATS | SMMU_IDR0_ASID16 | SMMU_IDR0_MSI | SMMU_IDR0_SEV |
 			SMMU_IDR0_VMID16 | SMMU_IDR0_CD2L | SMMU_IDR0_TTENDIAN_MIXED |
-			SMMU_IDR0_STALL_MODEL_BOTH | SMMU_IDR0_ST_LEVEL_2LVL;
+			SMMU_IDR0_ST_LEVEL_2LVL;
 
+	idr0 |= (smmu->cfg & SMMUV3_DEV_TERM_ONLY) ? SMMU_IDR0_STALL_MODEL_TERM :
+						      SMMU_IDR0_STALL_MODEL_BOTH;
 	if (smmu->s1)
 		idr0 |= SMMU_IDR0_S1P;
 	if (smmu->s2)
@@ -415,7 +417,7 @@ static struct sio_dev *smmu_dev_create(uint32_t flags)
 
 	if (flags & ~SMMUV3_DEV_FLAGS_VALID)
 		return ERR_PTR(-EINVAL);
-	smmu = smmu_get(flags & ~SMMUV3_DEV_PASID);
+	smmu = smmu_get(flags & ~SMMUV3_DEV_PER_DEVICE);
 	if (IS_ERR(smmu))
 		return ERR_CAST(smmu);
 	sdev = sio_zalloc(sizeof(*sdev));
@@ -426,6 +428,7 @@ static struct sio_dev *smmu_dev_create(uint32_t flags)
 		return ERR_PTR(-ENOMEM);
 	}
 	sdev->smmu = smmu;
+	sdev->stall = flags & SMMUV3_DEV_STALL;
 	/* StreamIDs are handed out in order, within SIDSIZE */
 	sdev->sid = atomic_fetch_add(&smmu_next_sid, 1) &
 		    (smmu->sid_bits >= 32 ? UINT32_MAX : (1u << smmu->sid_bits) - 1);

@@ -18,6 +18,8 @@
 #define SMMUV3_DEV_NO_S1 (1u << 0)  /* the SMMU has no stage 1 (IDR0.S1P = 0) */
 #define SMMUV3_DEV_NO_S2 (1u << 1)  /* no stage 2 (IDR0.S2P = 0): no nesting */
 #define SMMUV3_DEV_PASID (1u << 2)  /* the device issues SubstreamIDs, as many as SSIDSIZE */
+#define SMMUV3_DEV_STALL (1u << 3)  /* the device can stall (firmware's dma-can-stall) */
+#define SMMUV3_DEV_TERM_ONLY (1u << 7) /* IDR0.STALL_MODEL = 0b01: the SMMU never stalls */
 /* IDR5.OAS encoding + 1 (0: the default, 5 = 48 bits); 0..5 (32..48 bits) */
 #define SMMUV3_DEV_OAS(enc) ((((uint32_t)(enc)) + 1) << 4)
 #define SMMUV3_DEV_OAS_MASK (7u << 4)
@@ -29,8 +31,11 @@
 #define SMMUV3_DEV_SSID_BITS_MASK (0x1fu << 16)
 
 #define SMMUV3_DEV_FLAGS_VALID                                                            \
-	(SMMUV3_DEV_NO_S1 | SMMUV3_DEV_NO_S2 | SMMUV3_DEV_PASID | SMMUV3_DEV_OAS_MASK |   \
-	 SMMUV3_DEV_SID_BITS_MASK | SMMUV3_DEV_SSID_BITS_MASK)
+	(SMMUV3_DEV_NO_S1 | SMMUV3_DEV_NO_S2 | SMMUV3_DEV_PASID | SMMUV3_DEV_STALL |      \
+	 SMMUV3_DEV_TERM_ONLY | SMMUV3_DEV_OAS_MASK | SMMUV3_DEV_SID_BITS_MASK |          \
+	 SMMUV3_DEV_SSID_BITS_MASK)
+/* The flags that describe the device rather than its SMMU */
+#define SMMUV3_DEV_PER_DEVICE (SMMUV3_DEV_PASID | SMMUV3_DEV_STALL)
 
 /* The defaults: a 2-stage SMMUv3.2, 48-bit OAS, 16-bit StreamIDs, 20-bit SubstreamIDs */
 #define SMMUV3_DEFAULT_OAS_ENC 5
@@ -51,6 +56,7 @@
 #define SMMU_IDR0_CD2L (1u << 19)
 #define SMMU_IDR0_TTENDIAN_MIXED (0u << 21)
 #define SMMU_IDR0_STALL_MODEL_BOTH (0u << 24)
+#define SMMU_IDR0_STALL_MODEL_TERM (1u << 24)
 #define SMMU_IDR0_ST_LEVEL_2LVL (1u << 27)
 
 #define SMMU_IDR1_SIDSIZE(n) ((uint32_t)(n) << 0)

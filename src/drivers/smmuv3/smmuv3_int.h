@@ -92,6 +92,7 @@
 #define EVT0_SSID_SHIFT 12
 #define EVT0_SID_SHIFT 32
 #define EVT1_STALL SMMU_BIT(31)
+#define EVT1_STAG_MASK SMMU_GENMASK(15, 0)
 #define EVT1_PNU SMMU_BIT(33)
 #define EVT1_IND SMMU_BIT(34)
 #define EVT1_RNW SMMU_BIT(35)
@@ -109,6 +110,7 @@
  */
 #define SMMU_EVT_TYPE(e) ((e) & 0xff)
 #define SMMU_EVT_NORECORD (1u << 31)
+#define SMMU_EVT_STALL (1u << 30) /* the transaction stalled: a page request, not an event */
 
 /* One SMMU: its configuration, ID registers, ASID/VMID spaces, caches and counters */
 struct smmu_inst {
@@ -138,6 +140,7 @@ struct smmu_dev {
 	struct sio_dev dev;
 	struct smmu_inst *smmu;
 	uint32_t sid;
+	bool stall; /* dma-can-stall: a stalling CD (or S2S) stalls its faults */
 	unsigned int host_pasids; /* PASIDs attached to host paging domains (attach path only) */
 	struct smmu_viommu *vmaster; /* NULL: no vDEVICE at attach (no event forwarding) */
 	uint64_t vsid;

@@ -175,6 +175,25 @@ static int s1_substream(const uint64_t ste[2], const struct sio_dma_req *req, ui
 	return 0;
 }
 
+/*
+ * A translation-class fault of a device that can stall stalls (a page request instead of
+ * an event) when its stage allows it: stage 1 with CD.S and not STE.S1STALLD, stage 2
+ * always (the kernel's STE has S2S for such a device). Otherwise a stage-1 fault of a CD
+ * with R = 0 is not recorded. Return: -EFAULT.
+ */
+static int fault_mark(struct sio_dma_fault *f, const struct smmu_dev *sdev, bool s1_stall,
+		      bool s1_record)
+{
+	bool xlate = f->kind == SIO_DMA_FAULT_TRANSLATION || f->kind == SIO_DMA_FAULT_PERMISSION ||
+		     f->kind == SIO_DMA_FAULT_ACCESS_FLAG || f->kind == SIO_DMA_FAULT_ADDR_SIZE;
+
+	if (sdev->stall && xlate && (f->stage == 2 || s1_stall))
+		f->event = SMMU_EVT_STALL;
+	else if (f->stage == 1 && !s1_record)
+		f->event = SMMU_EVT_NORECORD;
+	return -EFAULT;
+}
+
 /**
  * smmu_nested_translate() - the nested domain's translate hook (the DMA path's miss): in a
  * DMA section, the stage-2 parent's dma_lock held for reading; takes no lock, allocates
@@ -191,6 +210,7 @@ int smmu_nested_translate(struct sio_domain *domain, const struct sio_dma_req *r
 	struct smmu_dev *sdev;
 	struct s1_result s1;
 	uint64_t cd[4];
+	bool s1_stall;
 	uint32_t idx;
 	int rc, ev;
 
@@ -204,7 +224,8 @@ int smmu_nested_translate(struct sio_domain *domain, const struct sio_dma_req *r
 	if (cfg == STE_CFG_BYPASS) {
 		if (req->pasid_valid)
 			return smmu_config_fault(f, EVT_C_BAD_SUBSTREAMID);
-		return s2_stage(s2, req, req->iova, xlate, f);
+		rc = s2_stage(s2, req, req->iova, xlate, f);
+		return rc ? fault_mark(f, sdev, false, true) : 0;
 	}
 	ev = smmu_ste_check(sdev->smmu, ste);
 	if (ev)
@@ -212,24 +233,24 @@ int smmu_nested_translate(struct sio_domain *domain, const struct sio_dma_req *r
 	rc = s1_substream(ste, req, &idx, f);
 	if (rc < 0)
 		return rc;
-	if (rc)
-		return s2_stage(s2, req, req->iova, xlate, f);
+	if (rc) {
+		rc = s2_stage(s2, req, req->iova, xlate, f);
+		return rc ? fault_mark(f, sdev, false, true) : 0;
+	}
 	rc = smmu_cd_get(sdev, ste, s2, idx, cd, f);
 	if (rc)
-		return rc;
+		return f->kind == SIO_DMA_FAULT_CONFIG ? rc : fault_mark(f, sdev, false, true);
 	ev = smmu_cd_check(sdev->smmu, cd);
 	if (ev)
 		return smmu_config_fault(f, (uint32_t)ev);
+	s1_stall = (cd[0] & CD0_S) && !(ste[1] & STE1_S1STALLD);
+	/* CD.R = 0: stage-1 faults terminate without a record (stage-2 ones are S2R's) */
 	rc = s1_walk(sdev->smmu, cd, s2, req, &s1, f);
-	if (rc) {
-		/* CD.R = 0: stage-1 faults terminate without a record (stage-2 ones are S2R's) */
-		if (f->stage == 1 && !(cd[0] & CD0_R))
-			f->event = SMMU_EVT_NORECORD;
-		return rc;
-	}
+	if (rc)
+		return fault_mark(f, sdev, s1_stall, cd[0] & CD0_R);
 	rc = s2_stage(s2, req, s1.ipa, &x2, f);
 	if (rc)
-		return rc;
+		return fault_mark(f, sdev, s1_stall, true);
 	xlate->pa = x2.pa;
 	xlate->leaf_lg2 = s1.leaf_lg2 < x2.leaf_lg2 ? s1.leaf_lg2 : x2.leaf_lg2;
 	xlate->access = x2.access & s1.access;
