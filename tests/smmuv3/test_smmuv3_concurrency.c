@@ -4,7 +4,8 @@
  * main thread replaces the STE (a new nested HWPT, another CD table) and issues TLBI and
  * CFGI commands. Every DMA translates through the old or the new configuration, never
  * faults; once a replace or an invalidation has returned, the main thread's DMA sees the
- * new one. The guest's tables are all written before the threads start (guest memory is
+ * new one. A third thread faults all the while: its events reach the vEVENTQ (or its
+ * overflow) with the vSID latched by whichever attach it met. The guest's tables are all written before the threads start (guest memory is
  * plain memory: a guest changing a live table races by design). Run under TSan by CI.
  */
 #include <pthread.h>
@@ -18,7 +19,7 @@
 
 static struct nest n;
 static atomic_bool stop;
-static atomic_uint bad, reads;
+static atomic_uint bad, reads, faults;
 
 static void *dma_thread(void *arg)
 {
@@ -35,8 +36,24 @@ static void *dma_thread(void *arg)
 	return NULL;
 }
 
+static void *fault_thread(void *arg)
+{
+	(void)arg;
+	while (!atomic_load(&stop)) {
+		char out[8];
+
+		if (softiommu_dma_read(n.dev, 0, VA + 100 * PG, out, sizeof(out)) != -EFAULT)
+			atomic_fetch_add(&bad, 1);
+		atomic_fetch_add(&faults, 1);
+	}
+	return NULL;
+}
+
 int main(void)
 {
+	pthread_t ft;
+	struct vevent ev;
+	unsigned int events = 0;
 	uint64_t cdt[2], root[2];
 	pthread_t t[THREADS];
 
@@ -51,6 +68,7 @@ int main(void)
 	CHECK_OK(nest_ste(&n, STE_S1 | cdt[0], 0));
 	for (unsigned int i = 0; i != THREADS; i++)
 		CHECK(!pthread_create(&t[i], NULL, dma_thread, (void *)(uintptr_t)(i * 5)));
+	CHECK(!pthread_create(&ft, NULL, fault_thread, NULL));
 	for (unsigned int r = 0; r != ROUNDS; r++) {
 		unsigned int c = (r + 1) & 1;
 		char out[2] = {};
@@ -67,6 +85,21 @@ int main(void)
 	atomic_store(&stop, true);
 	for (unsigned int i = 0; i != THREADS; i++)
 		pthread_join(t[i], NULL);
+	pthread_join(ft, NULL);
+	/* Records with the vSID, or the overflow's LOST_EVENTS header */
+	for (;;) {
+		ssize_t len = softiommu_read(n.qfd, &ev, sizeof(ev));
+
+		if (len <= 0)
+			break;
+		if (len == sizeof(ev))
+			CHECK(EVT_TYPE(ev.ev.evt) == 0x10 && EVT_SID(ev.ev.evt) == VSID);
+		else
+			CHECK(len == sizeof(ev.hdr) &&
+			      (ev.hdr.flags & IOMMU_VEVENTQ_FLAG_LOST_EVENTS));
+		events++;
+	}
+	CHECK(events > 0 && atomic_load(&faults) > 0);
 	CHECK(atomic_load(&bad) == 0);
 	CHECK(atomic_load(&reads) > 0);
 	nest_fini(&n);
