@@ -242,11 +242,55 @@ static void test_cfgi_and_blocks(void)
 	nest_fini(&n);
 }
 
+/* CFGI scopes: a StreamID's CDs go, another device's stay cached until its own CFGI */
+static void test_cfgi_scope(void)
+{
+	uint64_t cdt2, root_new, va = VA + 128 * PG;
+	struct softiommu_dev *dev2;
+	unsigned int dev2_id, pt;
+	uint32_t vdev2, hwpt2;
+	char out[4];
+	struct nest n;
+
+	nest_init(&n);
+	CHECK_OK(softiommu_dev_create(n.fd, "smmuv3", SMMUV3_DEV_PASID, &dev2, &dev2_id));
+	CHECK_OK(t_vdevice_alloc(n.fd, n.viommu, dev2_id, 0x20, &vdev2));
+	cdt2 = guest_pages(&n.g, 1);
+	guest_cd(&n.g, cdt2, 0, CD_DEFAULT, n.root, 0);
+	CHECK_OK(t_nested_alloc(n.fd, dev2_id, n.viommu, STE_S1 | cdt2, 0, &hwpt2));
+	pt = hwpt2;
+	CHECK_OK(softiommu_dev_attach(dev2, 0, &pt));
+	CHECK_OK(nest_ste(&n, STE_S1 | n.cdt, 0));
+	root_new = guest_pages(&n.g, 1);
+	for (unsigned int i = 0; i != 4; i++) {
+		guest_map(&n.g, n.root, va + i * PG, n.data, S1_RW);
+		guest_map(&n.g, root_new, va + i * PG, n.data + 2 * PG, S1_RW);
+	}
+	/* Both devices cache their CD 0, then the guest repoints both */
+	CHECK_OK(softiommu_dma_read(n.dev, 0, VA, out, 2));
+	CHECK_OK(softiommu_dma_read(dev2, 0, VA, out, 2));
+	guest_cd(&n.g, n.cdt, 0, CD_DEFAULT, root_new, 0);
+	guest_cd(&n.g, cdt2, 0, CD_DEFAULT, root_new, 0);
+	CHECK_OK(t_inv1(n.fd, n.viommu, OP_CFGI_CD_ALL(VSID), 0));
+	CHECK_OK(softiommu_dma_read(n.dev, 0, va, out, 2));
+	CHECK(!memcmp(out, "CC", 2));
+	CHECK_OK(softiommu_dma_read(dev2, 0, va + PG, out, 2));
+	CHECK(!memcmp(out, "AA", 2));
+	/* CFGI_CD of the other vSID: now it sees its new CD */
+	CHECK_OK(t_inv1(n.fd, n.viommu, OP_CFGI_CD(0x20, 0), 1));
+	CHECK_OK(softiommu_dma_read(dev2, 0, va + 2 * PG, out, 2));
+	CHECK(!memcmp(out, "CC", 2));
+	softiommu_dev_destroy(dev2);
+	CHECK_OK(t_destroy(n.fd, hwpt2));
+	nest_fini(&n);
+}
+
 int main(void)
 {
 	test_rules();
 	test_opcodes();
 	test_tlbi();
 	test_cfgi_and_blocks();
+	test_cfgi_scope();
 	return t_done();
 }

@@ -8,7 +8,8 @@
  *
  * Execution, one function per command, is coarser than the command for now (always legal):
  * TLBI_NH_* invalidate every IOTLB entry walked through the vIOMMU's stage-2 parent (which
- * every nested translation is), CFGI_CD the CD's record, CFGI_CD_ALL every cached CD.
+ * every nested translation is); CFGI_CD (the CD's record) and CFGI_CD_ALL (the StreamID's
+ * records) are exact, and drop every translation of the parent as well.
  */
 #include <endian.h>
 #include <errno.h>
@@ -94,11 +95,14 @@ static void inv_cfgi_cd(struct smmu_viommu *vsmmu, const struct inv_cmd *c)
 				 smmu_cd_key((uint32_t)(c->cmd[0] >> 32), CMD_CFGI0_SSID(c->cmd)));
 }
 
-/* CFGI_CD_ALL: every CD of the StreamID (today: every cached CD) */
+/*
+ * CFGI_CD_ALL: every CD of the StreamID: records carry the device's cfg_gen they were
+ * fetched under, so a new one makes all of them (and fills in flight) miss
+ */
 static void inv_cfgi_cd_all(struct smmu_viommu *vsmmu, const struct inv_cmd *c)
 {
-	(void)c;
-	sio_cfg_cache_invalidate_all(&vsmmu->smmu->cd_cache);
+	(void)vsmmu;
+	atomic_fetch_add_explicit(&to_smmu_dev(c->dev)->cfg_gen, 1, memory_order_release);
 }
 
 /* ATC_INV: the device's translations (its whole ATC) */
