@@ -6,10 +6,11 @@
  * else EIO) and issued in blocks of 63 with a sync after each, so a successful call has
  * completed every entry: no DMA sees an invalidated translation or configuration after it.
  *
- * Execution, one function per command, is coarser than the command for now (always legal):
- * TLBI_NH_* invalidate every IOTLB entry walked through the vIOMMU's stage-2 parent (which
- * every nested translation is); CFGI_CD (the CD's record) and CFGI_CD_ALL (the StreamID's
- * records) are exact, and drop every translation of the parent as well.
+ * Execution, one function per command, is coarser than the command where the IOTLB cannot
+ * yet tell (always legal): TLBI_NH_ALL/ASID invalidate every entry of the vIOMMU's nested
+ * domains, TLBI_NH_VA/VAA their VA range (sio_iotlb_invalidate_range, of every ASID);
+ * CFGI_CD (the CD's record) and CFGI_CD_ALL (the StreamID's records) are exact, and drop
+ * the nested domains' translations as well; ATC_INV the device's.
  */
 #include <endian.h>
 #include <errno.h>
@@ -66,26 +67,64 @@ static int inv_convert(struct smmu_viommu *vsmmu, struct inv_cmd *c)
 	return -EIO;
 }
 
-/* The vIOMMU's nested IOTLB entries (VMID, ASID, VA and range fields not yet used) */
+/* Every IOTLB entry of the vIOMMU's nested domains (the VMID is the vIOMMU's own) */
+static void inv_nested_all(struct smmu_viommu *vsmmu)
+{
+	struct smmu_nested *nested;
+
+	pthread_mutex_lock(&vsmmu->nested_lock);
+	list_for_each_entry(nested, &vsmmu->nested, item)
+		sio_iotlb_invalidate_all(&nested->domain.iotlb);
+	pthread_mutex_unlock(&vsmmu->nested_lock);
+}
+
+/*
+ * The VA range of a TLBI_NH_VA/VAA (Arm IHI 0070, 4.4.1.1): TG = 0, the one address (any
+ * leaf holding it); else (NUM + 1) << SCALE granules of TG from Addr
+ */
+static void inv_va_range(const struct inv_cmd *c, uint64_t *va, uint64_t *len)
+{
+	static const unsigned int tg_lg2[] = { 12, 12, 14, 16 };
+	unsigned int tg = (unsigned int)SMMU_FIELD(c->cmd[1], 11, 10);
+	uint64_t num = SMMU_FIELD(c->cmd[0], 16, 12), scale = SMMU_FIELD(c->cmd[0], 24, 20);
+
+	*va = c->cmd[1] & ~0xfffULL;
+	*len = tg ? (num + 1) << (scale + tg_lg2[tg]) : 1ULL << 12;
+	if (*va + *len < *va)
+		*len = -*va;
+}
+
+/* TLBI_NH_ALL: every stage-1 entry of the VMID */
 static void inv_tlbi_nh_all(struct smmu_viommu *vsmmu, const struct inv_cmd *c)
 {
 	(void)c;
-	sio_iotlb_invalidate_all(&vsmmu->s2_parent->domain.iotlb);
+	inv_nested_all(vsmmu);
 }
 
+/* TLBI_NH_ASID: the entries of an ASID (today: of every ASID) */
 static void inv_tlbi_nh_asid(struct smmu_viommu *vsmmu, const struct inv_cmd *c)
 {
-	inv_tlbi_nh_all(vsmmu, c);
+	(void)c;
+	inv_nested_all(vsmmu);
 }
 
+/* TLBI_NH_VA: the ASID's entries of a VA range (today: of every ASID; Leaf, TTL hints) */
 static void inv_tlbi_nh_va(struct smmu_viommu *vsmmu, const struct inv_cmd *c)
 {
-	inv_tlbi_nh_all(vsmmu, c);
+	struct smmu_nested *nested;
+	uint64_t va, len;
+
+	inv_va_range(c, &va, &len);
+	pthread_mutex_lock(&vsmmu->nested_lock);
+	list_for_each_entry(nested, &vsmmu->nested, item)
+		sio_iotlb_invalidate_range(&nested->domain.iotlb, va, len);
+	pthread_mutex_unlock(&vsmmu->nested_lock);
 }
 
+/* TLBI_NH_VAA: a VA range of every ASID */
 static void inv_tlbi_nh_vaa(struct smmu_viommu *vsmmu, const struct inv_cmd *c)
 {
-	inv_tlbi_nh_all(vsmmu, c);
+	inv_tlbi_nh_va(vsmmu, c);
 }
 
 /* CFGI_CD: the CD of (SID, SSID); Leaf is a hint */
@@ -148,7 +187,7 @@ static void inv_issue(struct smmu_viommu *vsmmu, struct inv_cmd *c, uint32_t n)
 	if (cfg) {
 		sio_cfg_cache_drain(&vsmmu->smmu->cd_cache);
 		/* Translations walked under the old CDs go too */
-		sio_iotlb_invalidate_all(&vsmmu->s2_parent->domain.iotlb);
+		inv_nested_all(vsmmu);
 	}
 }
 

@@ -164,12 +164,17 @@ struct smmu_domain {
 	uint16_t vmid; /* stage 2 */
 };
 
-/* IOMMU_VIOMMU_TYPE_ARM_SMMUV3 (arm_vsmmu): a stage-2 parent and its VMID */
+/*
+ * IOMMU_VIOMMU_TYPE_ARM_SMMUV3 (arm_vsmmu): a stage-2 parent and its VMID, and the nested
+ * domains that have been attached (whose IOTLB entries the guest's TLBIs name)
+ */
 struct smmu_viommu {
 	struct sio_viommu core;
 	struct smmu_inst *smmu;
 	struct smmu_domain *s2_parent;
 	uint16_t vmid;
+	pthread_mutex_t nested_lock; /* protects nested (a leaf lock) */
+	struct list_head nested;
 };
 
 /* A nested domain: the guest's STE dwords 0 and 1 (EATS cleared) over the vIOMMU's stage 2 */
@@ -178,6 +183,8 @@ struct smmu_nested {
 	struct smmu_viommu *vsmmu;
 	uint64_t ste[2];
 	bool enable_ats;
+	bool listed;            /* on vsmmu->nested (from its first attach); under nested_lock */
+	struct list_head item;
 };
 
 static inline struct smmu_dev *to_smmu_dev(struct sio_dev *dev)

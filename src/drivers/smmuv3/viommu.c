@@ -13,7 +13,26 @@
 
 static void smmu_viommu_destroy(struct sio_viommu *viommu)
 {
-	smmu_put(to_smmu_viommu(viommu)->smmu);
+	struct smmu_viommu *vsmmu = to_smmu_viommu(viommu);
+
+	pthread_mutex_destroy(&vsmmu->nested_lock);
+	smmu_put(vsmmu->smmu);
+}
+
+/*
+ * The domain's IOTLB tag is the core's from its allocation on, so the vIOMMU's list (what
+ * TLBI commands invalidate) takes a domain at its first attach: before, nothing is cached
+ */
+static void smmu_nested_list(struct smmu_nested *nested)
+{
+	struct smmu_viommu *vsmmu = nested->vsmmu;
+
+	pthread_mutex_lock(&vsmmu->nested_lock);
+	if (!nested->listed) {
+		list_add_tail(&nested->item, &vsmmu->nested);
+		nested->listed = true;
+	}
+	pthread_mutex_unlock(&vsmmu->nested_lock);
 }
 
 /* As arm_smmu_attach_dev_nested and arm_smmu_attach_prepare_vmaster */
@@ -29,6 +48,7 @@ static int smmu_nested_attach(struct sio_domain *domain, struct sio_dev *dev,
 		return -EINVAL;
 	if (sdev->host_pasids)
 		return -EBUSY;
+	smmu_nested_list(nested);
 	if (sio_viommu_get_vdev_id(&nested->vsmmu->core, dev, &vsid)) {
 		/* Abort and bypass need no vDEVICE (the GBPA case); a translating STE does */
 		if (cfg != STE_CFG_ABORT && cfg != STE_CFG_BYPASS)
@@ -44,7 +64,14 @@ static int smmu_nested_attach(struct sio_domain *domain, struct sio_dev *dev,
 
 static void smmu_nested_free(struct sio_domain *domain)
 {
-	sio_free(to_smmu_nested(domain));
+	struct smmu_nested *nested = to_smmu_nested(domain);
+	struct smmu_viommu *vsmmu = nested->vsmmu;
+
+	pthread_mutex_lock(&vsmmu->nested_lock);
+	if (nested->listed)
+		list_del_init(&nested->item);
+	pthread_mutex_unlock(&vsmmu->nested_lock);
+	sio_free(nested);
 }
 
 static const struct sio_domain_ops smmu_nested_ops = {
@@ -130,6 +157,8 @@ int smmu_viommu_init(struct sio_viommu *viommu, struct sio_domain *parent,
 	vsmmu->smmu = smmu;
 	vsmmu->s2_parent = s2;
 	vsmmu->vmid = s2->vmid;
+	pthread_mutex_init(&vsmmu->nested_lock, NULL);
+	INIT_LIST_HEAD(&vsmmu->nested);
 	viommu->ops = &smmu_viommu_ops;
 	return 0;
 }
