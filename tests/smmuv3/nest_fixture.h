@@ -106,4 +106,20 @@ static inline uint64_t host_events(void)
 	return host;
 }
 
+/* The last record the host kept: @type, stage 2, CLASS @cls, input @iova, IPA @ipa */
+static inline void expect_host_s2_event(struct nest *n, unsigned int type, unsigned int cls,
+					uint64_t iova, uint64_t ipa)
+{
+	uint64_t evt[4];
+
+	(void)n;
+	CHECK_OK(smmuv3_last_host_event(evt));
+	if (EVT_TYPE(evt) != type || EVT_CLASS(evt) != cls)
+		fprintf(stderr, "host event 0x%x class %u, expected 0x%x class %u\n",
+			EVT_TYPE(evt), EVT_CLASS(evt), type, cls);
+	/* (the StreamID is the physical one, which the uAPI does not show) */
+	CHECK(EVT_TYPE(evt) == type && EVT_S2(evt) && EVT_CLASS(evt) == cls);
+	CHECK(evt[2] == iova && evt[3] == (ipa & 0x000ffffffffff000ULL));
+}
+
 #endif

@@ -270,18 +270,22 @@ static void test_unforwarded(void)
 	host = host_events();
 	CHECK_ERR(EFAULT, softiommu_dma_read(n.dev, 0, VA + 20 * PG, out, 2));
 	CHECK(host_events() == host + 1 && !t_vevent(n.qfd, &ev));
+	expect_host_s2_event(&n, 0x10, 2, VA + 20 * PG, GIPA + (64 << 20));
 	/* A stage-1 table at an unmapped IPA (CLASS = TT) */
 	*(guest_u64(&n.g, n.root) + 5) = (GIPA + (64 << 20)) | 3;
 	CHECK_ERR(EFAULT, softiommu_dma_read(n.dev, 0, 5ULL << 39, out, 2));
 	CHECK(host_events() == host + 2 && !t_vevent(n.qfd, &ev));
+	expect_host_s2_event(&n, 0x10, 1, 5ULL << 39, GIPA + (64 << 20));
 	/* The CD table at an unmapped IPA (CLASS = CD) */
 	CHECK_OK(nest_ste(&n, STE_S1 | (GIPA + (64 << 20)), 0));
 	CHECK_ERR(EFAULT, softiommu_dma_read(n.dev, 0, VA, out, 2));
 	CHECK(host_events() == host + 3 && !t_vevent(n.qfd, &ev));
+	expect_host_s2_event(&n, 0x10, 0, VA, GIPA + (64 << 20));
 	/* Bypass: stage 2 only, its faults stay on the host */
 	CHECK_OK(nest_ste(&n, STE_BYPASS, 0));
 	CHECK_ERR(EFAULT, softiommu_dma_read(n.dev, 0, GIPA + (64 << 20), out, 2));
 	CHECK(host_events() == host + 4 && !t_vevent(n.qfd, &ev));
+	expect_host_s2_event(&n, 0x10, 2, GIPA + (64 << 20), GIPA + (64 << 20));
 	/* Abort and V = 0: terminated, no record */
 	CHECK_OK(nest_ste(&n, STE_ABORT, 0));
 	CHECK_ERR(EFAULT, softiommu_dma_read(n.dev, 0, n.data, out, 2));
@@ -304,6 +308,46 @@ static void test_unforwarded(void)
 	CHECK_OK(nest_ste(&n, STE_S1 | cdt2, 0));
 	CHECK_ERR(EFAULT, softiommu_dma_read(n.dev, 0, VA, out, 2));
 	CHECK(t_vevent(n.qfd, &ev) && EVT_SID(ev.ev.evt) == 0x77 && EVT_TYPE(ev.ev.evt) == 0x10);
+	nest_fini(&n);
+}
+
+/*
+ * Guest memory the VMM unmapped from its process behind a live IOAS mapping: a table fetch
+ * is an external abort (F_WALK_EABT), a CD fetch F_CD_FETCH; neither is forwarded, and
+ * neither is a signal
+ */
+static void test_gone_guest_memory(void)
+{
+	uint64_t va = 2ULL << 39, l1, host, evt[4];
+	struct vevent ev;
+	char out[4];
+	struct nest n;
+
+	nest_init(&n);
+	CHECK_OK(nest_ste(&n, STE_S1 | n.cdt, 0));
+	guest_map(&n.g, n.root, va, n.data, S1_RW);
+	CHECK_OK(softiommu_dma_read(n.dev, 0, va, out, 2));
+	/* The level-1 table of @va goes */
+	l1 = *(guest_u64(&n.g, n.root) + 2) & 0x0000fffffffff000ULL;
+	CHECK(!munmap(guest_ptr(&n.g, l1), PG));
+	host = host_events();
+	CHECK_ERR(EFAULT, softiommu_dma_read(n.dev, 0, va + PG, out, 2));
+	CHECK(host_events() == host + 1 && !t_vevent(n.qfd, &ev));
+	/* F_WALK_EABT: stage 1's table fetch, CLASS TT, the fetch address */
+	CHECK_OK(smmuv3_last_host_event(evt));
+	CHECK(EVT_TYPE(evt) == 0x0b && !EVT_S2(evt) && EVT_CLASS(evt) == 1 && EVT_RNW(evt));
+	CHECK(evt[2] == va + PG && evt[3] == l1 + ((va >> 30) & 511) * 8);
+	/* Other tables still walk */
+	CHECK_OK(softiommu_dma_read(n.dev, 0, VA + PG, out, 2));
+	CHECK(!memcmp(out, "BB", 2));
+	/* The CD table goes; a new STE must fetch it */
+	CHECK(!munmap(guest_ptr(&n.g, n.cdt), PG));
+	CHECK_OK(nest_ste(&n, STE_S1 | n.cdt, 0));
+	CHECK_ERR(EFAULT, softiommu_dma_read(n.dev, 0, VA, out, 2));
+	CHECK(host_events() == host + 2 && !t_vevent(n.qfd, &ev));
+	/* F_CD_FETCH: the CD's address only */
+	CHECK_OK(smmuv3_last_host_event(evt));
+	CHECK(EVT_TYPE(evt) == 0x09 && !evt[1] && !evt[2] && evt[3] == n.cdt);
 	nest_fini(&n);
 }
 
@@ -336,6 +380,7 @@ int main(void)
 	test_bad_config();
 	test_substreams();
 	test_unforwarded();
+	test_gone_guest_memory();
 	test_no_veventq();
 	return t_done();
 }

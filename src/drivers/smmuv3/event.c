@@ -13,13 +13,34 @@
 
 #include "smmuv3_int.h"
 
-/* Event records the SMMUs wrote: forwarded to a vEVENTQ, or left to the host's log */
+/*
+ * Event records the SMMUs wrote: forwarded to a vEVENTQ, or left to the host's log, whose
+ * last record is kept (a leaf lock: reporting runs outside any DMA section)
+ */
 static atomic_uint_least64_t evt_forwarded, evt_host;
+static pthread_mutex_t host_log_lock = PTHREAD_MUTEX_INITIALIZER;
+static uint64_t host_log_last[4];
 
 void smmuv3_event_counts(uint64_t *forwarded, uint64_t *host)
 {
 	*forwarded = atomic_load(&evt_forwarded);
 	*host = atomic_load(&evt_host);
+}
+
+int smmuv3_last_host_event(uint64_t evt[4])
+{
+	pthread_mutex_lock(&host_log_lock);
+	memcpy(evt, host_log_last, sizeof(host_log_last));
+	pthread_mutex_unlock(&host_log_lock);
+	return atomic_load(&evt_host) ? 0 : -ENOENT;
+}
+
+static void host_log(const uint64_t evt[4])
+{
+	pthread_mutex_lock(&host_log_lock);
+	memcpy(host_log_last, evt, sizeof(host_log_last));
+	atomic_fetch_add(&evt_host, 1);
+	pthread_mutex_unlock(&host_log_lock);
 }
 
 /* The record type of a fault (0 when the SMMU records none) */
@@ -108,6 +129,9 @@ void smmu_event_record(const struct smmu_dev *sdev, const struct sio_dma_fault *
 		evt[3] = fault->stage == 2 ? fault->ipa & EVT3_IPA_MASK : 0;
 		break;
 	case EVT_F_CD_FETCH:
+		/* The fetch address only (an IPA here: the model's PAs are host addresses) */
+		evt[3] = fault->ipa & EVT3_FETCH_MASK;
+		return;
 	case EVT_F_WALK_EABT:
 		evt[3] = fault->ipa & EVT3_FETCH_MASK;
 		break;
@@ -156,14 +180,15 @@ int smmu_nested_fault_event(struct sio_domain *domain, struct sio_dev *dev,
 	/* A stall nobody took (no fault queue) is answered with an error and logged */
 	if (forwarded_type(SMMU_EVT_TYPE(evt[0])) && !(evt[1] & (EVT1_S2 | EVT1_STALL)) &&
 	    sdev->vmaster == nested->vsmmu) {
-		evt[0] = (evt[0] & 0xffffffffULL) | (sdev->vsid & 0xffffffffULL) << EVT0_SID_SHIFT;
-		for (unsigned int i = 0; i != 4; i++)
+		vevt.evt[0] = htole64((evt[0] & 0xffffffffULL) |
+				      (sdev->vsid & 0xffffffffULL) << EVT0_SID_SHIFT);
+		for (unsigned int i = 1; i != 4; i++)
 			vevt.evt[i] = htole64(evt[i]);
 		rc = sio_viommu_report_event(&nested->vsmmu->core, IOMMU_VEVENTQ_TYPE_ARM_SMMUV3,
 					     &vevt, sizeof(vevt));
 	}
 	if (rc)
-		atomic_fetch_add(&evt_host, 1);
+		host_log(evt);
 	else
 		atomic_fetch_add(&evt_forwarded, 1);
 	return rc;

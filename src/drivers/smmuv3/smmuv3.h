@@ -88,5 +88,7 @@
  * it does not forward, devices without a vSID, vIOMMUs without a vEVENTQ)
  */
 void smmuv3_event_counts(uint64_t *forwarded, uint64_t *host);
+/* The last record left to the host's log (its StreamID the physical one); -ENOENT: none */
+int smmuv3_last_host_event(uint64_t evt[4]);
 
 #endif

@@ -99,12 +99,17 @@ static int s1_walk(const struct smmu_inst *smmu, const uint64_t cd[4], struct si
 		uint64_t desc, oa;
 
 		if (__sio_guest_read(s2, table + idx * 8, &desc, sizeof(desc), &rf)) {
-			/* Stage 2 failed the descriptor's IPA: CLASS = TT */
+			/*
+			 * Stage 2 failed the descriptor's IPA (CLASS = TT), or the fetch itself
+			 * aborted: F_WALK_EABT of the stage-1 walk, its address in @ipa
+			 */
+			bool eabt = rf.kind == SIO_DMA_FAULT_WALK_EABT;
+
 			f->kind = rf.kind;
-			f->level = rf.level;
-			f->stage = 2;
+			f->level = eabt ? level : rf.level;
+			f->stage = eabt ? 1 : 2;
 			f->ipa = rf.ipa;
-			f->s2_walk = true;
+			f->s2_walk = !eabt;
 			f->cls = SIO_DMA_CLASS_TT;
 			f->event = 0;
 			return -EFAULT;
@@ -189,7 +194,7 @@ static int fault_mark(struct sio_dma_fault *f, const struct smmu_dev *sdev, bool
 
 	if (sdev->stall && xlate && (f->stage == 2 || s1_stall))
 		f->event = SMMU_EVT_STALL;
-	else if (f->stage == 1 && !s1_record)
+	else if (xlate && f->stage == 1 && !s1_record)
 		f->event = SMMU_EVT_NORECORD;
 	return -EFAULT;
 }
