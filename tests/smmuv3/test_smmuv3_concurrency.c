@@ -5,7 +5,9 @@
  * CFGI commands. Every DMA translates through the old or the new configuration, never
  * faults; once a replace or an invalidation has returned, the main thread's DMA sees the
  * new one. A third thread faults all the while: its events reach the vEVENTQ (or its
- * overflow) with the vSID latched by whichever attach it met. The guest's tables are all written before the threads start (guest memory is
+ * overflow) with the vSID latched by whichever attach it met. A fourth reads a page whose
+ * stage-2 mapping the main thread unmaps and maps again: the data or a fault, never stale
+ * memory, and once the unmap returned, a fault. The guest's tables are all written before the threads start (guest memory is
  * plain memory: a guest changing a live table races by design). Run under TSan by CI.
  */
 #include <pthread.h>
@@ -14,7 +16,7 @@
 #include "nest_fixture.h"
 
 #define THREADS 2
-#define ROUNDS 400
+#define ROUNDS 200
 #define PAGES 16
 
 static struct nest n;
@@ -36,6 +38,20 @@ static void *dma_thread(void *arg)
 	return NULL;
 }
 
+/* VA + PAGES * PG: a page of 'C's of its own IOAS mapping, which comes and goes */
+static void *churn_thread(void *arg)
+{
+	(void)arg;
+	while (!atomic_load(&stop)) {
+		char out[8];
+		int rc = softiommu_dma_read(n.dev, 0, VA + PAGES * PG, out, sizeof(out));
+
+		if ((rc && rc != -EFAULT) || (!rc && (out[0] != 'C' || memcmp(out, out + 1, 7))))
+			atomic_fetch_add(&bad, 1);
+	}
+	return NULL;
+}
+
 static void *fault_thread(void *arg)
 {
 	(void)arg;
@@ -51,7 +67,9 @@ static void *fault_thread(void *arg)
 
 int main(void)
 {
-	pthread_t ft;
+	uint64_t churn_ipa;
+	char *churn;
+	pthread_t ft, ct;
 	struct vevent ev;
 	unsigned int events = 0;
 	uint64_t cdt[2], root[2];
@@ -65,10 +83,18 @@ int main(void)
 			guest_map(&n.g, root[c], VA + i * PG, n.data + c * PG, S1_RW);
 		guest_cd(&n.g, cdt[c], 0, CD_DEFAULT, root[c], 0);
 	}
+	churn = mmap(NULL, PG, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	CHECK(churn != MAP_FAILED);
+	memset(churn, 'C', PG);
+	churn_ipa = GIPA + (2 << 20);
+	CHECK_OK(t_map(n.fd, n.ioas, churn, PG, &churn_ipa, FIXED_RW));
+	for (unsigned int c = 0; c != 2; c++)
+		guest_map(&n.g, root[c], VA + PAGES * PG, churn_ipa, S1_RW);
 	CHECK_OK(nest_ste(&n, STE_S1 | cdt[0], 0));
 	for (unsigned int i = 0; i != THREADS; i++)
 		CHECK(!pthread_create(&t[i], NULL, dma_thread, (void *)(uintptr_t)(i * 5)));
 	CHECK(!pthread_create(&ft, NULL, fault_thread, NULL));
+	CHECK(!pthread_create(&ct, NULL, churn_thread, NULL));
 	for (unsigned int r = 0; r != ROUNDS; r++) {
 		unsigned int c = (r + 1) & 1;
 		char out[2] = {};
@@ -81,11 +107,20 @@ int main(void)
 		CHECK_OK(t_inv1(n.fd, n.viommu, 0x05 | (uint64_t)VSID << 32, 0));
 		CHECK_OK(softiommu_dma_read(n.dev, 0, VA + ((r + 7) % PAGES) * PG, out, 1));
 		CHECK(out[0] == 'A' + (char)c);
+		/* The stage-2 parent changes under the churning reader */
+		if (r % 4 == 0) {
+			uint64_t ipa = churn_ipa;
+
+			CHECK_OK(t_unmap(n.fd, n.ioas, churn_ipa, PG, NULL));
+			CHECK_ERR(EFAULT, softiommu_dma_read(n.dev, 0, VA + PAGES * PG, out, 1));
+			CHECK_OK(t_map(n.fd, n.ioas, churn, PG, &ipa, FIXED_RW));
+		}
 	}
 	atomic_store(&stop, true);
 	for (unsigned int i = 0; i != THREADS; i++)
 		pthread_join(t[i], NULL);
 	pthread_join(ft, NULL);
+	pthread_join(ct, NULL);
 	/* Records with the vSID, or the overflow's LOST_EVENTS header */
 	for (;;) {
 		ssize_t len = softiommu_read(n.qfd, &ev, sizeof(ev));
@@ -103,5 +138,6 @@ int main(void)
 	CHECK(atomic_load(&bad) == 0);
 	CHECK(atomic_load(&reads) > 0);
 	nest_fini(&n);
+	munmap(churn, PG);
 	return t_done();
 }
