@@ -15,6 +15,7 @@
 enum {
 	CD_REC_GEN = 4, /* the device's cfg_gen */
 	CD_REC_STE0,    /* STE dword 0 (S1ContextPtr, S1Fmt, S1CDMax) */
+	CD_REC_DEV,     /* the device (StreamIDs wrap past 2^SIDSIZE devices) */
 };
 
 uint64_t smmu_cd_key(uint32_t sid, uint32_t ssid)
@@ -77,7 +78,7 @@ int smmu_cd_get(struct smmu_dev *sdev, const uint64_t ste[2], struct sio_domain 
 
 	gen = atomic_load_explicit(&sdev->cfg_gen, memory_order_acquire);
 	if (sio_cfg_cache_lookup(cache, key, rec) && rec[CD_REC_GEN] == gen &&
-	    rec[CD_REC_STE0] == ste[0]) {
+	    rec[CD_REC_STE0] == ste[0] && rec[CD_REC_DEV] == (uintptr_t)sdev) {
 		memcpy(cd, rec, 4 * sizeof(*cd));
 		return 0;
 	}
@@ -90,6 +91,7 @@ int smmu_cd_get(struct smmu_dev *sdev, const uint64_t ste[2], struct sio_domain 
 	memcpy(rec, cd, 4 * sizeof(*cd));
 	rec[CD_REC_GEN] = gen;
 	rec[CD_REC_STE0] = ste[0];
+	rec[CD_REC_DEV] = (uintptr_t)sdev;
 	sio_cfg_cache_insert(cache, &t, rec);
 	return 0;
 }

@@ -141,7 +141,7 @@ static void inv_cfgi_cd(struct smmu_viommu *vsmmu, const struct inv_cmd *c)
 static void inv_cfgi_cd_all(struct smmu_viommu *vsmmu, const struct inv_cmd *c)
 {
 	(void)vsmmu;
-	atomic_fetch_add_explicit(&to_smmu_dev(c->dev)->cfg_gen, 1, memory_order_release);
+	smmu_dev_new_cfg_gen(to_smmu_dev(c->dev));
 }
 
 /* ATC_INV: the device's translations (its whole ATC) */

@@ -163,7 +163,19 @@ static void smmu_id_free(struct smmu_inst *smmu, uint64_t *map, unsigned int id)
 void smmu_dev_config_changed(struct smmu_dev *sdev)
 {
 	sdev->vmaster = NULL;
-	atomic_fetch_add(&sdev->cfg_gen, 1);
+	smmu_dev_new_cfg_gen(sdev);
+}
+
+/*
+ * A configuration generation no device ever had: cached records of the device's old one
+ * (or of a freed device at the same address and StreamID) never hit again
+ */
+void smmu_dev_new_cfg_gen(struct smmu_dev *sdev)
+{
+	static atomic_uint_least64_t next_gen = 1;
+
+	atomic_store_explicit(&sdev->cfg_gen, atomic_fetch_add(&next_gen, 1),
+			      memory_order_release);
 }
 
 /* A PASID of @dev moves from @old to a domain that is a host paging one or not */
@@ -429,6 +441,7 @@ static struct sio_dev *smmu_dev_create(uint32_t flags)
 	}
 	sdev->smmu = smmu;
 	sdev->stall = flags & SMMUV3_DEV_STALL;
+	smmu_dev_new_cfg_gen(sdev);
 	/* StreamIDs are handed out in order, within SIDSIZE */
 	sdev->sid = atomic_fetch_add(&smmu_next_sid, 1) &
 		    (smmu->sid_bits >= 32 ? UINT32_MAX : (1u << smmu->sid_bits) - 1);

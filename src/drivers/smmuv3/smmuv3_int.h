@@ -144,7 +144,7 @@ struct smmu_dev {
 	unsigned int host_pasids; /* PASIDs attached to host paging domains (attach path only) */
 	struct smmu_viommu *vmaster; /* NULL: no vDEVICE at attach (no event forwarding) */
 	uint64_t vsid;
-	/* Bumped by every STE change and CFGI_CD_ALL: older cached CDs never hit again */
+	/* New (never used) at every STE change and CFGI_CD_ALL: older cached CDs never hit */
 	atomic_uint_least64_t cfg_gen;
 };
 
@@ -218,6 +218,7 @@ extern struct sio_domain smmu_blocked_domain;
 void smmu_inst_get(struct smmu_inst *smmu);
 void smmu_put(struct smmu_inst *smmu);
 void smmu_dev_config_changed(struct smmu_dev *sdev);
+void smmu_dev_new_cfg_gen(struct smmu_dev *sdev);
 
 /* viommu.c */
 size_t smmu_get_viommu_size(struct sio_dev *dev, uint32_t viommu_type);
