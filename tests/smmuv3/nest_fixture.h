@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * One nested SMMUv3 setup for the tests: a PASID-capable device with vSID 0x10 on a vIOMMU
- * over a NEST_PARENT stage 2, a vEVENTQ, and guest RAM at IPA 2 GiB holding a CD table
- * (CD 0: 48-bit TTB0 at @root) and four data pages ('A'..'D') mapped at VA..VA + 4 pages.
+ * One nested SMMUv3 setup for the tests: a PASID-capable device (StreamID 0x42) with vSID
+ * 0x10 on a vIOMMU over a NEST_PARENT stage 2, a vEVENTQ, and guest RAM at IPA 2 GiB
+ * holding a CD table (CD 0: 48-bit TTB0 at @root) and four data pages ('A'..'D') mapped at
+ * VA..VA + 4 pages.
  */
 #ifndef NEST_FIXTURE_H
 #define NEST_FIXTURE_H
@@ -12,6 +13,7 @@
 #define GIPA 0x80000000ULL
 #define VA 0x12340000ULL
 #define VSID 0x10
+#define PSID 0x42 /* the fixture device's physical StreamID */
 
 struct nest {
 	int fd, qfd;
@@ -27,7 +29,7 @@ static inline void nest_init_flags(struct nest *n, uint32_t flags)
 {
 	n->fd = softiommu_open(0);
 	n->ioas = t_ioas_alloc(n->fd);
-	CHECK_OK(softiommu_dev_create(n->fd, "smmuv3", flags, &n->dev, &n->dev_id));
+	CHECK_OK(softiommu_dev_create(n->fd, "smmuv3:sid=0x42", flags, &n->dev, &n->dev_id));
 	CHECK_OK(t_hwpt_alloc(n->fd, n->dev_id, n->ioas, IOMMU_HWPT_ALLOC_NEST_PARENT,
 			      IOMMU_HWPT_DATA_NONE, NULL, 0, &n->s2));
 	CHECK_OK(t_viommu_alloc(n->fd, n->dev_id, n->s2, IOMMU_VIOMMU_TYPE_ARM_SMMUV3, 0,
@@ -117,8 +119,9 @@ static inline void expect_host_s2_event(struct nest *n, unsigned int type, unsig
 	if (EVT_TYPE(evt) != type || EVT_CLASS(evt) != cls)
 		fprintf(stderr, "host event 0x%x class %u, expected 0x%x class %u\n",
 			EVT_TYPE(evt), EVT_CLASS(evt), type, cls);
-	/* (the StreamID is the physical one, which the uAPI does not show) */
-	CHECK(EVT_TYPE(evt) == type && EVT_S2(evt) && EVT_CLASS(evt) == cls);
+	/* The host's record has the physical StreamID */
+	CHECK(EVT_TYPE(evt) == type && EVT_SID(evt) == PSID && EVT_S2(evt) &&
+	      EVT_CLASS(evt) == cls);
 	CHECK(evt[2] == iova && evt[3] == (ipa & 0x000ffffffffff000ULL));
 }
 

@@ -22,7 +22,6 @@ static const struct sio_iommu_ops smmu_iommu_ops;
 
 static pthread_mutex_t smmu_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct smmu_inst *smmu_insts[SMMU_MAX_INSTANCES];
-static atomic_uint smmu_next_sid;
 
 static const unsigned int oas_bits[] = { 32, 36, 40, 42, 44, 48 };
 
@@ -54,8 +53,11 @@ static void smmu_init_regs(struct smmu_inst *smmu, unsigned int oas_enc)
 	smmu->aidr = SMMU_AIDR_DEFAULT;
 }
 
-/* The instance of configuration @cfg, made on first use; referenced */
-static struct smmu_inst *smmu_get(uint32_t cfg)
+/*
+ * The instance called @name ("": the unnamed one of configuration @cfg), made on first use;
+ * referenced. A named instance of another configuration is -EINVAL.
+ */
+static struct smmu_inst *smmu_get(uint32_t cfg, const char *name)
 {
 	unsigned int oas_f = (cfg & SMMUV3_DEV_OAS_MASK) >> 4;
 	unsigned int sid_f = (cfg & SMMUV3_DEV_SID_BITS_MASK) >> 8;
@@ -69,8 +71,13 @@ static struct smmu_inst *smmu_get(uint32_t cfg)
 		return ERR_PTR(-EINVAL);
 	pthread_mutex_lock(&smmu_lock);
 	for (unsigned int i = 0; i != SMMU_MAX_INSTANCES; i++) {
-		if (smmu_insts[i] && smmu_insts[i]->cfg == cfg) {
+		if (smmu_insts[i] && !strcmp(smmu_insts[i]->name, name) &&
+		    (name[0] || smmu_insts[i]->cfg == cfg)) {
 			smmu = smmu_insts[i];
+			if (smmu->cfg != cfg) {
+				smmu = ERR_PTR(-EINVAL);
+				goto out;
+			}
 			smmu->refs++;
 			goto out;
 		}
@@ -92,6 +99,8 @@ static struct smmu_inst *smmu_get(uint32_t cfg)
 		goto out;
 	}
 	smmu->ops = smmu_iommu_ops;
+	strcpy(smmu->name, name);
+	INIT_LIST_HEAD(&smmu->devs);
 	smmu->cfg = cfg;
 	smmu->refs = 1;
 	smmu->index = (unsigned int)free_slot;
@@ -421,15 +430,58 @@ static const struct sio_iommu_ops smmu_iommu_ops = {
 	.viommu_init = smmu_viommu_init,
 };
 
-static struct sio_dev *smmu_dev_create(uint32_t flags)
+static bool smmu_sid_used(const struct smmu_inst *smmu, uint32_t sid)
+{
+	struct smmu_dev *other;
+
+	list_for_each_entry(other, &smmu->devs, item)
+		if (other->sid == sid)
+			return true;
+	return false;
+}
+
+/*
+ * Give @sdev its StreamID on its SMMU (@o's, or the next free one within SIDSIZE) and list
+ * it there. Return: 0, -EINVAL beyond SIDSIZE, -EEXIST when taken, -ENOSPC when all are.
+ */
+static int smmu_sid_assign(struct smmu_dev *sdev, const struct smmu_dev_opts *o)
+{
+	struct smmu_inst *smmu = sdev->smmu;
+	uint32_t mask = smmu->sid_bits >= 32 ? UINT32_MAX : (1u << smmu->sid_bits) - 1;
+	int rc = 0;
+
+	pthread_mutex_lock(&smmu_lock);
+	if (o->sid_given) {
+		if (o->sid & ~mask)
+			rc = -EINVAL;
+		else if (smmu_sid_used(smmu, o->sid))
+			rc = -EEXIST;
+		sdev->sid = o->sid;
+	} else {
+		uint64_t tries = (uint64_t)mask + 1;
+
+		while (tries-- && smmu_sid_used(smmu, smmu->next_sid & mask))
+			smmu->next_sid++;
+		if (tries == UINT64_MAX)
+			rc = -ENOSPC;
+		sdev->sid = smmu->next_sid++ & mask;
+	}
+	if (!rc)
+		list_add_tail(&sdev->item, &smmu->devs);
+	pthread_mutex_unlock(&smmu_lock);
+	return rc;
+}
+
+static struct sio_dev *smmu_dev_make(uint32_t flags, const struct smmu_dev_opts *o)
 {
 	struct sio_iommu_group *group;
 	struct smmu_inst *smmu;
 	struct smmu_dev *sdev;
+	int rc;
 
 	if (flags & ~SMMUV3_DEV_FLAGS_VALID)
 		return ERR_PTR(-EINVAL);
-	smmu = smmu_get(flags & ~SMMUV3_DEV_PER_DEVICE);
+	smmu = smmu_get(flags & ~SMMUV3_DEV_PER_DEVICE, o->smmu);
 	if (IS_ERR(smmu))
 		return ERR_CAST(smmu);
 	sdev = sio_zalloc(sizeof(*sdev));
@@ -440,20 +492,45 @@ static struct sio_dev *smmu_dev_create(uint32_t flags)
 		return ERR_PTR(-ENOMEM);
 	}
 	sdev->smmu = smmu;
+	rc = smmu_sid_assign(sdev, o);
+	if (rc) {
+		sio_iommu_group_put(group);
+		sio_free(sdev);
+		smmu_put(smmu);
+		return ERR_PTR(rc);
+	}
 	sdev->stall = flags & SMMUV3_DEV_STALL;
 	smmu_dev_new_cfg_gen(sdev);
-	/* StreamIDs are handed out in order, within SIDSIZE */
-	sdev->sid = atomic_fetch_add(&smmu_next_sid, 1) &
-		    (smmu->sid_bits >= 32 ? UINT32_MAX : (1u << smmu->sid_bits) - 1);
 	/* As Linux: the PASID width is the device's, capped by SSIDSIZE; none without PASID */
 	if (flags & SMMUV3_DEV_PASID) {
 		sdev->dev.max_pasid_log2 = smmu->ssid_bits;
 		sdev->dev.max_pasids = 1u << smmu->ssid_bits;
 	}
-	snprintf(sdev->dev.name, sizeof(sdev->dev.name), "smmu%u:sid%#x", smmu->index, sdev->sid);
+	if (smmu->name[0])
+		snprintf(sdev->dev.name, sizeof(sdev->dev.name), "%s:sid%#x", smmu->name,
+			 sdev->sid);
+	else
+		snprintf(sdev->dev.name, sizeof(sdev->dev.name), "smmu%u:sid%#x", smmu->index,
+			 sdev->sid);
 	sio_iommu_dev_add(&sdev->dev, &smmu->ops, group);
 	sio_iommu_group_put(group);
 	return &sdev->dev;
+}
+
+static struct sio_dev *smmu_dev_create(uint32_t flags)
+{
+	const struct smmu_dev_opts none = {};
+
+	return smmu_dev_make(flags, &none);
+}
+
+/* "smmuv3:smmu=NAME,sid=N" */
+static struct sio_dev *smmu_dev_create_opts(uint32_t flags, const char *opts)
+{
+	struct smmu_dev_opts o;
+	int rc = smmu_parse_opts(opts, &o);
+
+	return rc ? ERR_PTR(rc) : smmu_dev_make(flags, &o);
 }
 
 static void smmu_dev_destroy(struct sio_dev *dev)
@@ -462,6 +539,9 @@ static void smmu_dev_destroy(struct sio_dev *dev)
 	struct smmu_inst *smmu = sdev->smmu;
 
 	sio_iommu_dev_remove(dev);
+	pthread_mutex_lock(&smmu_lock);
+	list_del_init(&sdev->item);
+	pthread_mutex_unlock(&smmu_lock);
 	sio_free(sdev);
 	smmu_put(smmu);
 }
@@ -469,5 +549,6 @@ static void smmu_dev_destroy(struct sio_dev *dev)
 const struct sio_driver sio_smmuv3_driver = {
 	.name = "smmuv3",
 	.dev_create = smmu_dev_create,
+	.dev_create_opts = smmu_dev_create_opts,
 	.dev_destroy = smmu_dev_destroy,
 };

@@ -14,7 +14,15 @@
 
 #include <stdint.h>
 
-/* softiommu_dev_create(fd, "smmuv3", flags, ...) */
+/*
+ * softiommu_dev_create(fd, "smmuv3", flags, ...), or with options after the name,
+ * "smmuv3:smmu=NAME,sid=N": the device sits on the SMMU instance called NAME (made with the
+ * flags' configuration on first use; another configuration under that name is EINVAL), and
+ * has StreamID N (EEXIST when taken on that SMMU, EINVAL beyond SIDSIZE). Instances without
+ * a name are found by configuration; StreamIDs without sid= are handed out in order.
+ */
+#define SMMUV3_NAME_MAX 15
+
 #define SMMUV3_DEV_NO_S1 (1u << 0)  /* the SMMU has no stage 1 (IDR0.S1P = 0) */
 #define SMMUV3_DEV_NO_S2 (1u << 1)  /* no stage 2 (IDR0.S2P = 0): no nesting */
 #define SMMUV3_DEV_PASID (1u << 2)  /* the device issues SubstreamIDs, as many as SSIDSIZE */

@@ -127,7 +127,19 @@ struct smmu_inst {
 	uint64_t vmid_map[(1u << 16) / 64];
 	/* The configuration cache: CDs, keyed by StreamID and CD index (cd.c) */
 	struct sio_cfg_cache cd_cache;
+	char name[SMMUV3_NAME_MAX + 1]; /* "" for an unnamed instance (found by cfg) */
+	struct list_head devs;           /* its devices (their StreamIDs); under smmu_lock */
+	uint32_t next_sid;               /* where automatic StreamIDs continue; ditto */
 };
+
+/* What "smmuv3:..." options of softiommu_dev_create ask for (options.c) */
+struct smmu_dev_opts {
+	char smmu[SMMUV3_NAME_MAX + 1]; /* the instance's name, "" for none */
+	bool sid_given;
+	uint32_t sid;
+};
+
+int smmu_parse_opts(const char *opts, struct smmu_dev_opts *o);
 
 struct smmu_viommu;
 
@@ -139,6 +151,7 @@ struct smmu_viommu;
 struct smmu_dev {
 	struct sio_dev dev;
 	struct smmu_inst *smmu;
+	struct list_head item; /* on smmu->devs */
 	uint32_t sid;
 	bool stall; /* dma-can-stall: a stalling CD (or S2S) stalls its faults */
 	unsigned int host_pasids; /* PASIDs attached to host paging domains (attach path only) */
