@@ -135,6 +135,58 @@ static void test_ttb1_tbi(void)
 	nest_fini(&n);
 }
 
+/* Blocks of the 4 KiB granule (1 GiB, 2 MiB); a 64 KiB granule with a 39-bit VA (2 levels) */
+static void test_granules(void)
+{
+	uint64_t off, cdt64, l2, l3, page64, *d;
+	char out[4] = {};
+	struct nest n;
+
+	nest_init(&n);
+	CHECK_OK(nest_ste(&n, STE_S1 | n.cdt, 0));
+	off = n.data + PG - GIPA; /* data page 'B' within the guest's RAM */
+	/* A 1 GiB block at level 1 (VA 2 GiB -> IPA 2 GiB) and a 2 MiB one at level 2 */
+	/* (level 0 entry 0 is VA's path) */
+	d = guest_u64(&n.g, *guest_u64(&n.g, n.root) & 0x0000fffffffff000ULL) + 2;
+	*d = GIPA | S1_RW | 1;
+	CHECK_OK(softiommu_dma_read(n.dev, 0, 0x80000000ULL + off, out, 2));
+	CHECK(!memcmp(out, "BB", 2));
+	{
+		uint64_t va = 3ULL << 30, l2t = guest_pages(&n.g, 1);
+
+		*(guest_u64(&n.g, *guest_u64(&n.g, n.root) & 0x0000fffffffff000ULL) + 3) = l2t | 3;
+		*(guest_u64(&n.g, l2t) + 1) = GIPA | S1_RW | 1;
+		CHECK_OK(softiommu_dma_read(n.dev, 0, va + (2 << 20) + off, out, 2));
+		CHECK(!memcmp(out, "BB", 2));
+		/* A block at level 0 is no descriptor of the 4 KiB granule */
+		*(guest_u64(&n.g, n.root) + 7) = GIPA | S1_RW | 1;
+		CHECK_ERR(EFAULT, softiommu_dma_read(n.dev, 0, 7ULL << 39, out, 2));
+		expect_s1_event(&n, 0x10, 7ULL << 39, false);
+		/* Nor is a "block" at level 3 (bit 1 clear) */
+		*guest_pte(&n.g, n.root, VA + 30 * PG) = n.data | S1_RW | 1;
+		CHECK_ERR(EFAULT, softiommu_dma_read(n.dev, 0, VA + 30 * PG, out, 2));
+		expect_s1_event(&n, 0x10, VA + 30 * PG, false);
+	}
+	/* 64 KiB granule, T0SZ 25: level 2 (1024 entries, 512 MiB each), level 3 (8192) */
+	n.g.next = (n.g.next + 0xffff) & ~0xffffULL;
+	l3 = guest_pages(&n.g, 16);
+	page64 = guest_pages(&n.g, 16);
+	l2 = guest_pages(&n.g, 2);
+	memset(guest_ptr(&n.g, page64), 'Z', 16 * PG);
+	*(guest_u64(&n.g, l2) + 1) = l3 | 3;               /* VA bits 38:29 = 1 */
+	*(guest_u64(&n.g, l3) + 5) = page64 | S1_RW | 3;   /* VA bits 28:16 = 5 */
+	cdt64 = guest_pages(&n.g, 1);
+	guest_cd(&n.g, cdt64, 0, (CD_DEFAULT & ~(CD_T0SZ(63) | CD_TG0(3))) | CD_T0SZ(25) | CD_TG0(1),
+		 l2, 0);
+	CHECK_OK(nest_ste(&n, STE_S1 | cdt64, 0));
+	CHECK_OK(softiommu_dma_read(n.dev, 0, (1ULL << 29) + (5ULL << 16) + 0xfff0, out, 2));
+	CHECK(!memcmp(out, "ZZ", 2));
+	/* Beyond 39 bits: outside TTB0's region */
+	CHECK_ERR(EFAULT, softiommu_dma_read(n.dev, 0, 1ULL << 39, out, 2));
+	expect_s1_event(&n, 0x10, 1ULL << 39, false);
+	nest_fini(&n);
+}
+
 /* C_BAD_STE and C_BAD_CD (fact sheet 2.5 steps 2 and 5) */
 static void test_bad_config(void)
 {
@@ -377,6 +429,7 @@ int main(void)
 	test_s1_dma();
 	test_s1_faults();
 	test_ttb1_tbi();
+	test_granules();
 	test_bad_config();
 	test_substreams();
 	test_unforwarded();
