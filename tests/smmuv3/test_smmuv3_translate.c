@@ -135,7 +135,10 @@ static void test_ttb1_tbi(void)
 	nest_fini(&n);
 }
 
-/* Blocks of the 4 KiB granule (1 GiB, 2 MiB); a 64 KiB granule with a 39-bit VA (2 levels) */
+/*
+ * Blocks of the 4 KiB granule (1 GiB, 2 MiB); 64 KiB and 16 KiB granules with 39- and 36-bit
+ * VAs (two levels each)
+ */
 static void test_granules(void)
 {
 	uint64_t off, cdt64, l2, l3, page64, *d;
@@ -184,6 +187,19 @@ static void test_granules(void)
 	/* Beyond 39 bits: outside TTB0's region */
 	CHECK_ERR(EFAULT, softiommu_dma_read(n.dev, 0, 1ULL << 39, out, 2));
 	expect_s1_event(&n, 0x10, 1ULL << 39, false);
+	/* 16 KiB granule, T0SZ 28: levels 2 (bits 35:25) and 3 (bits 24:14), 16 KiB pages */
+	n.g.next = (n.g.next + 0x3fff) & ~0x3fffULL;
+	l2 = guest_pages(&n.g, 4);
+	l3 = guest_pages(&n.g, 4);
+	page64 = guest_pages(&n.g, 4);
+	memset(guest_ptr(&n.g, page64), 'Y', 4 * PG);
+	*(guest_u64(&n.g, l2) + 3) = l3 | 3;
+	*(guest_u64(&n.g, l3) + 9) = page64 | S1_RW | 3;
+	guest_cd(&n.g, cdt64, 0, (CD_DEFAULT & ~(CD_T0SZ(63) | CD_TG0(3))) | CD_T0SZ(28) | CD_TG0(2),
+		 l2, 0);
+	CHECK_OK(nest_ste(&n, STE_S1 | cdt64, 0));
+	CHECK_OK(softiommu_dma_read(n.dev, 0, (3ULL << 25) + (9ULL << 14) + 0x3ffe, out, 2));
+	CHECK(!memcmp(out, "YY", 2));
 	nest_fini(&n);
 }
 
@@ -355,11 +371,15 @@ static void test_unforwarded(void)
 	root2 = guest_pages(&n.g, 1);
 	guest_cd(&n.g, cdt2, 0, CD_DEFAULT, root2, 0);
 	CHECK_ERR(ENOENT, nest_ste(&n, STE_S1 | cdt2, 0));
-	/* A new vDEVICE with another vSID, seen from the next attach on */
-	CHECK_OK(t_vdevice_alloc(n.fd, n.viommu, n.dev_id, 0x77, &n.vdev));
+	/*
+	 * A new vDEVICE with another vSID, seen from the next attach on; a vSID beyond 32 bits
+	 * keeps its low 32 in records, and no command can name it
+	 */
+	CHECK_OK(t_vdevice_alloc(n.fd, n.viommu, n.dev_id, 1ULL << 40 | 0x77, &n.vdev));
 	CHECK_OK(nest_ste(&n, STE_S1 | cdt2, 0));
 	CHECK_ERR(EFAULT, softiommu_dma_read(n.dev, 0, VA, out, 2));
 	CHECK(t_vevent(n.qfd, &ev) && EVT_SID(ev.ev.evt) == 0x77 && EVT_TYPE(ev.ev.evt) == 0x10);
+	CHECK_ERR(EIO, t_inv1(n.fd, n.viommu, 0x06 | 0x77ULL << 32, 0));
 	nest_fini(&n);
 }
 
