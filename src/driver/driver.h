@@ -594,12 +594,15 @@ struct sio_uapi_ext {
  * @name: what front-ends call it
  * @dev_create: a new device, not yet bound; @flags are the model's (the mock's
  *       MOCK_FLAGS_DEVICE_*). Return: the device, or ERR_PTR.
+ * @dev_create_opts: as @dev_create, for a name with options ("smmuv3:sid=0x10": @opts is
+ *       what follows the colon); NULL: the model takes none (-EINVAL)
  * @dev_destroy: release a device @dev_create made, after its unbind
  * @uapi_ext / @nr_uapi_ext: the model's own ioctls
  */
 struct sio_driver {
 	const char *name;
 	struct sio_dev *(*dev_create)(uint32_t flags);
+	struct sio_dev *(*dev_create_opts)(uint32_t flags, const char *opts);
 	void (*dev_destroy)(struct sio_dev *dev);
 	const struct sio_uapi_ext *uapi_ext;
 	unsigned int nr_uapi_ext;
@@ -612,16 +615,16 @@ struct sio_driver {
 int sio_driver_register(const struct sio_driver *drv);
 /** sio_driver_unregister() - remove @drv; none of its devices may be left */
 void sio_driver_unregister(const struct sio_driver *drv);
-/** sio_driver_find() - the driver called @name, or NULL */
+/** sio_driver_find() - the driver called @name (options after a colon ignored), or NULL */
 const struct sio_driver *sio_driver_find(const char *name);
 /** sio_driver_find_ext() - the extension ioctl with _IOC_NR @nr, or NULL */
 const struct sio_uapi_ext *sio_driver_find_ext(unsigned int nr);
 /** sio_driver_ext_nr_end() - one past the highest _IOC_NR of any extension ioctl (0: none) */
 unsigned int sio_driver_ext_nr_end(void);
 /**
- * sio_driver_dev_create() - a device of the model called @name
- * Return: the device (dev->driver set), ERR_PTR(-ENODEV) for no such model, or the
- * model's ERR_PTR.
+ * sio_driver_dev_create() - a device of the model called @name ("model" or "model:options")
+ * Return: the device (dev->driver set), ERR_PTR(-ENODEV) for no such model, -EINVAL for
+ * options to a model that takes none, or the model's ERR_PTR.
  */
 struct sio_dev *sio_driver_dev_create(const char *name, uint32_t flags);
 /** sio_driver_dev_destroy() - release a device sio_driver_dev_create() made (NULL is fine) */

@@ -39,10 +39,12 @@ static const struct sio_driver *driver_at(unsigned int i)
 
 const struct sio_driver *sio_driver_find(const char *name)
 {
+	size_t len = strcspn(name, ":");
+
 	for (unsigned int i = 0; i != NR_DRIVERS; i++) {
 		const struct sio_driver *drv = driver_at(i);
 
-		if (drv && !strcmp(drv->name, name))
+		if (drv && strlen(drv->name) == len && !strncmp(drv->name, name, len))
 			return drv;
 	}
 	return NULL;
@@ -109,11 +111,14 @@ unsigned int sio_driver_ext_nr_end(void)
 struct sio_dev *sio_driver_dev_create(const char *name, uint32_t flags)
 {
 	const struct sio_driver *drv = name ? sio_driver_find(name) : NULL;
+	const char *opts = name ? strchr(name, ':') : NULL;
 	struct sio_dev *dev;
 
 	if (!drv || !drv->dev_create)
 		return ERR_PTR(-ENODEV);
-	dev = drv->dev_create(flags);
+	if (opts && !drv->dev_create_opts)
+		return ERR_PTR(-EINVAL);
+	dev = opts ? drv->dev_create_opts(flags, opts + 1) : drv->dev_create(flags);
 	if (!IS_ERR(dev))
 		dev->driver = drv;
 	return dev;

@@ -12,64 +12,18 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "../../driver/driver.h"
-#include "../../model/model.h"
-#include "smmuv3.h"
+#include "smmuv3_int.h"
 
 #define SMMU_MAX_INSTANCES 8
 #define SMMU_ID_BITS 16 /* ASID16 and VMID16: 16-bit ASIDs and VMIDs */
+#define SMMU_CD_CACHE_LG2 10
 
-/* One SMMU: its configuration, ID registers and the ASID/VMID spaces its domains draw from */
-struct smmu_inst {
-	uint32_t cfg;          /* the device flags that describe it (SMMUV3_DEV_* but PASID) */
-	int refs;              /* devices and domains on it; under smmu_lock */
-	unsigned int index;
-	unsigned int oas_lg2;
-	unsigned int sid_bits, ssid_bits;
-	bool s1, s2;
-	uint32_t idr[6], iidr, aidr;
-	pthread_mutex_t id_lock; /* protects asid_map, vmid_map (a leaf lock) */
-	uint64_t asid_map[(1u << SMMU_ID_BITS) / 64];
-	uint64_t vmid_map[(1u << SMMU_ID_BITS) / 64];
-};
-
-struct smmu_dev {
-	struct sio_dev dev;
-	struct smmu_inst *smmu;
-	uint32_t sid;
-};
-
-enum smmu_stage {
-	SMMU_STAGE_1,
-	SMMU_STAGE_2,
-};
-
-struct smmu_domain {
-	struct sio_domain domain;
-	struct smmu_inst *smmu;
-	struct pt_table *pt;
-	uint64_t pt_pgsizes;
-	enum smmu_stage stage;
-	bool nest_parent;
-	uint16_t asid; /* stage 1 */
-	uint16_t vmid; /* stage 2 */
-};
+static const struct sio_iommu_ops smmu_iommu_ops;
 
 static pthread_mutex_t smmu_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct smmu_inst *smmu_insts[SMMU_MAX_INSTANCES];
-static atomic_uint smmu_next_sid;
 
 static const unsigned int oas_bits[] = { 32, 36, 40, 42, 44, 48 };
-
-static struct smmu_dev *to_smmu_dev(struct sio_dev *dev)
-{
-	return container_of(dev, struct smmu_dev, dev);
-}
-
-static struct smmu_domain *to_smmu_domain(struct sio_domain *d)
-{
-	return container_of(d, struct smmu_domain, domain);
-}
 
 /* The ID registers of an SMMU of configuration @cfg, as the hardware would report them */
 static void smmu_init_regs(struct smmu_inst *smmu, unsigned int oas_enc)
@@ -77,8 +31,10 @@ static void smmu_init_regs(struct smmu_inst *smmu, unsigned int oas_enc)
 	uint32_t idr0 = SMMU_IDR0_TTF_AARCH64 | SMMU_IDR0_COHACC | SMMU_IDR0_HYP |
 			SMMU_IDR0_ATS | SMMU_IDR0_ASID16 | SMMU_IDR0_MSI | SMMU_IDR0_SEV |
 			SMMU_IDR0_VMID16 | SMMU_IDR0_CD2L | SMMU_IDR0_TTENDIAN_MIXED |
-			SMMU_IDR0_STALL_MODEL_BOTH | SMMU_IDR0_ST_LEVEL_2LVL;
+			SMMU_IDR0_ST_LEVEL_2LVL;
 
+	idr0 |= (smmu->cfg & SMMUV3_DEV_TERM_ONLY) ? SMMU_IDR0_STALL_MODEL_TERM :
+						      SMMU_IDR0_STALL_MODEL_BOTH;
 	if (smmu->s1)
 		idr0 |= SMMU_IDR0_S1P;
 	if (smmu->s2)
@@ -97,8 +53,11 @@ static void smmu_init_regs(struct smmu_inst *smmu, unsigned int oas_enc)
 	smmu->aidr = SMMU_AIDR_DEFAULT;
 }
 
-/* The instance of configuration @cfg, made on first use; referenced */
-static struct smmu_inst *smmu_get(uint32_t cfg)
+/*
+ * The instance called @name ("": the unnamed one of configuration @cfg), made on first use;
+ * referenced. A named instance of another configuration is -EINVAL.
+ */
+static struct smmu_inst *smmu_get(uint32_t cfg, const char *name)
 {
 	unsigned int oas_f = (cfg & SMMUV3_DEV_OAS_MASK) >> 4;
 	unsigned int sid_f = (cfg & SMMUV3_DEV_SID_BITS_MASK) >> 8;
@@ -112,8 +71,13 @@ static struct smmu_inst *smmu_get(uint32_t cfg)
 		return ERR_PTR(-EINVAL);
 	pthread_mutex_lock(&smmu_lock);
 	for (unsigned int i = 0; i != SMMU_MAX_INSTANCES; i++) {
-		if (smmu_insts[i] && smmu_insts[i]->cfg == cfg) {
+		if (smmu_insts[i] && !strcmp(smmu_insts[i]->name, name) &&
+		    (name[0] || smmu_insts[i]->cfg == cfg)) {
 			smmu = smmu_insts[i];
+			if (smmu->cfg != cfg) {
+				smmu = ERR_PTR(-EINVAL);
+				goto out;
+			}
 			smmu->refs++;
 			goto out;
 		}
@@ -129,6 +93,14 @@ static struct smmu_inst *smmu_get(uint32_t cfg)
 		smmu = ERR_PTR(-ENOMEM);
 		goto out;
 	}
+	if (sio_cfg_cache_init(&smmu->cd_cache, SMMU_CD_CACHE_LG2, SIO_CFG_CACHE_WORDS * 8)) {
+		sio_free(smmu);
+		smmu = ERR_PTR(-ENOMEM);
+		goto out;
+	}
+	smmu->ops = smmu_iommu_ops;
+	strcpy(smmu->name, name);
+	INIT_LIST_HEAD(&smmu->devs);
 	smmu->cfg = cfg;
 	smmu->refs = 1;
 	smmu->index = (unsigned int)free_slot;
@@ -145,7 +117,14 @@ out:
 	return smmu;
 }
 
-static void smmu_put(struct smmu_inst *smmu)
+void smmu_inst_get(struct smmu_inst *smmu)
+{
+	pthread_mutex_lock(&smmu_lock);
+	smmu->refs++;
+	pthread_mutex_unlock(&smmu_lock);
+}
+
+void smmu_put(struct smmu_inst *smmu)
 {
 	bool last;
 
@@ -155,6 +134,7 @@ static void smmu_put(struct smmu_inst *smmu)
 		smmu_insts[smmu->index] = NULL;
 	pthread_mutex_unlock(&smmu_lock);
 	if (last) {
+		sio_cfg_cache_destroy(&smmu->cd_cache);
 		pthread_mutex_destroy(&smmu->id_lock);
 		sio_free(smmu);
 	}
@@ -184,16 +164,52 @@ static void smmu_id_free(struct smmu_inst *smmu, uint64_t *map, unsigned int id)
 	pthread_mutex_unlock(&smmu->id_lock);
 }
 
+/*
+ * The device's STE changes (an attach, a replace, a detach): configuration cached from the
+ * old one never hits again, and events stop carrying a vSID until a nested attach latches
+ * one. Called by the attach hooks, under the core's group locks (no DMA of the device runs).
+ */
+void smmu_dev_config_changed(struct smmu_dev *sdev)
+{
+	sdev->vmaster = NULL;
+	smmu_dev_new_cfg_gen(sdev);
+}
+
+/*
+ * A configuration generation no device ever had: cached records of the device's old one
+ * (or of a freed device at the same address and StreamID) never hit again
+ */
+void smmu_dev_new_cfg_gen(struct smmu_dev *sdev)
+{
+	static atomic_uint_least64_t next_gen = 1;
+
+	atomic_store_explicit(&sdev->cfg_gen, atomic_fetch_add(&next_gen, 1),
+			      memory_order_release);
+}
+
+/* A PASID of @dev moves from @old to a domain that is a host paging one or not */
+static void smmu_count_host_pasid(struct sio_dev *dev, struct sio_domain *old, bool host)
+{
+	bool was_host = old && old->ops == &smmu_paging_ops;
+
+	if (host && !was_host)
+		to_smmu_dev(dev)->host_pasids++;
+	else if (!host && was_host)
+		to_smmu_dev(dev)->host_pasids--;
+}
+
 /* The blocked domain: an abort STE; attach always succeeds */
 static int smmu_blocked_attach(struct sio_domain *domain, struct sio_dev *dev,
 			       struct sio_domain *old)
 {
+	smmu_dev_config_changed(to_smmu_dev(dev));
 	return 0;
 }
 
 static int smmu_blocked_set_dev_pasid(struct sio_domain *domain, struct sio_dev *dev,
 				      uint32_t pasid, struct sio_domain *old)
 {
+	smmu_count_host_pasid(dev, old, false);
 	return 0;
 }
 
@@ -202,7 +218,7 @@ static const struct sio_domain_ops smmu_blocked_ops = {
 	.set_dev_pasid = smmu_blocked_set_dev_pasid,
 };
 
-static struct sio_domain smmu_blocked_domain = {
+struct sio_domain smmu_blocked_domain = {
 	.type = SIO_DOMAIN_BLOCKED,
 	.ops = &smmu_blocked_ops,
 };
@@ -211,7 +227,10 @@ static struct sio_domain smmu_blocked_domain = {
 static int smmu_domain_attach(struct sio_domain *domain, struct sio_dev *dev,
 			      struct sio_domain *old)
 {
-	return to_smmu_domain(domain)->smmu == to_smmu_dev(dev)->smmu ? 0 : -EINVAL;
+	if (to_smmu_domain(domain)->smmu != to_smmu_dev(dev)->smmu)
+		return -EINVAL;
+	smmu_dev_config_changed(to_smmu_dev(dev));
+	return 0;
 }
 
 /* As arm_smmu_s1_set_dev_pasid: a PASID takes a stage-1 domain of the device's SMMU (a CD) */
@@ -222,6 +241,7 @@ static int smmu_domain_set_dev_pasid(struct sio_domain *domain, struct sio_dev *
 
 	if (sd->smmu != to_smmu_dev(dev)->smmu || sd->stage != SMMU_STAGE_1)
 		return -EINVAL;
+	smmu_count_host_pasid(dev, old, true);
 	return 0;
 }
 
@@ -271,7 +291,7 @@ static void smmu_domain_free(struct sio_domain *domain)
 	sio_free(sd);
 }
 
-static const struct sio_domain_ops smmu_paging_ops = {
+const struct sio_domain_ops smmu_paging_ops = {
 	.attach_dev = smmu_domain_attach,
 	.set_dev_pasid = smmu_domain_set_dev_pasid,
 	.map = smmu_domain_map,
@@ -325,9 +345,7 @@ static struct smmu_domain *smmu_domain_alloc(struct smmu_inst *smmu, enum smmu_s
 	sd->domain.pgsize_bitmap = sd->pt_pgsizes;
 	sd->domain.aperture_start = 0;
 	sd->domain.aperture_end = (1ULL << pt_ias_lg2(sd->pt)) - 1;
-	pthread_mutex_lock(&smmu_lock);
-	smmu->refs++;
-	pthread_mutex_unlock(&smmu_lock);
+	smmu_inst_get(smmu);
 	sd->smmu = smmu;
 	return sd;
 }
@@ -403,21 +421,67 @@ static bool smmu_capable(struct sio_dev *dev, enum sio_cap cap)
 
 static const struct sio_iommu_ops smmu_iommu_ops = {
 	.name = "smmuv3",
+	.user_pasid_table = true, /* a nested STE's CD table is the guest's */
 	.blocked_domain = &smmu_blocked_domain,
 	.hw_info = smmu_hw_info,
 	.capable = smmu_capable,
 	.domain_alloc_paging_flags = smmu_alloc_paging_flags,
+	.get_viommu_size = smmu_get_viommu_size,
+	.viommu_init = smmu_viommu_init,
 };
 
-static struct sio_dev *smmu_dev_create(uint32_t flags)
+static bool smmu_sid_used(const struct smmu_inst *smmu, uint32_t sid)
+{
+	struct smmu_dev *other;
+
+	list_for_each_entry(other, &smmu->devs, item)
+		if (other->sid == sid)
+			return true;
+	return false;
+}
+
+/*
+ * Give @sdev its StreamID on its SMMU (@o's, or the next free one within SIDSIZE) and list
+ * it there. Return: 0, -EINVAL beyond SIDSIZE, -EEXIST when taken, -ENOSPC when all are.
+ */
+static int smmu_sid_assign(struct smmu_dev *sdev, const struct smmu_dev_opts *o)
+{
+	struct smmu_inst *smmu = sdev->smmu;
+	uint32_t mask = smmu->sid_bits >= 32 ? UINT32_MAX : (1u << smmu->sid_bits) - 1;
+	int rc = 0;
+
+	pthread_mutex_lock(&smmu_lock);
+	if (o->sid_given) {
+		if (o->sid & ~mask)
+			rc = -EINVAL;
+		else if (smmu_sid_used(smmu, o->sid))
+			rc = -EEXIST;
+		sdev->sid = o->sid;
+	} else {
+		uint64_t tries = (uint64_t)mask + 1;
+
+		while (tries-- && smmu_sid_used(smmu, smmu->next_sid & mask))
+			smmu->next_sid++;
+		if (tries == UINT64_MAX)
+			rc = -ENOSPC;
+		sdev->sid = smmu->next_sid++ & mask;
+	}
+	if (!rc)
+		list_add_tail(&sdev->item, &smmu->devs);
+	pthread_mutex_unlock(&smmu_lock);
+	return rc;
+}
+
+static struct sio_dev *smmu_dev_make(uint32_t flags, const struct smmu_dev_opts *o)
 {
 	struct sio_iommu_group *group;
 	struct smmu_inst *smmu;
 	struct smmu_dev *sdev;
+	int rc;
 
 	if (flags & ~SMMUV3_DEV_FLAGS_VALID)
 		return ERR_PTR(-EINVAL);
-	smmu = smmu_get(flags & ~SMMUV3_DEV_PASID);
+	smmu = smmu_get(flags & ~SMMUV3_DEV_PER_DEVICE, o->smmu);
 	if (IS_ERR(smmu))
 		return ERR_CAST(smmu);
 	sdev = sio_zalloc(sizeof(*sdev));
@@ -428,18 +492,45 @@ static struct sio_dev *smmu_dev_create(uint32_t flags)
 		return ERR_PTR(-ENOMEM);
 	}
 	sdev->smmu = smmu;
-	/* StreamIDs are handed out in order, within SIDSIZE */
-	sdev->sid = atomic_fetch_add(&smmu_next_sid, 1) &
-		    (smmu->sid_bits >= 32 ? UINT32_MAX : (1u << smmu->sid_bits) - 1);
+	rc = smmu_sid_assign(sdev, o);
+	if (rc) {
+		sio_iommu_group_put(group);
+		sio_free(sdev);
+		smmu_put(smmu);
+		return ERR_PTR(rc);
+	}
+	sdev->stall = flags & SMMUV3_DEV_STALL;
+	smmu_dev_new_cfg_gen(sdev);
 	/* As Linux: the PASID width is the device's, capped by SSIDSIZE; none without PASID */
 	if (flags & SMMUV3_DEV_PASID) {
 		sdev->dev.max_pasid_log2 = smmu->ssid_bits;
 		sdev->dev.max_pasids = 1u << smmu->ssid_bits;
 	}
-	snprintf(sdev->dev.name, sizeof(sdev->dev.name), "smmu%u:sid%#x", smmu->index, sdev->sid);
-	sio_iommu_dev_add(&sdev->dev, &smmu_iommu_ops, group);
+	if (smmu->name[0])
+		snprintf(sdev->dev.name, sizeof(sdev->dev.name), "%s:sid%#x", smmu->name,
+			 sdev->sid);
+	else
+		snprintf(sdev->dev.name, sizeof(sdev->dev.name), "smmu%u:sid%#x", smmu->index,
+			 sdev->sid);
+	sio_iommu_dev_add(&sdev->dev, &smmu->ops, group);
 	sio_iommu_group_put(group);
 	return &sdev->dev;
+}
+
+static struct sio_dev *smmu_dev_create(uint32_t flags)
+{
+	const struct smmu_dev_opts none = {};
+
+	return smmu_dev_make(flags, &none);
+}
+
+/* "smmuv3:smmu=NAME,sid=N" */
+static struct sio_dev *smmu_dev_create_opts(uint32_t flags, const char *opts)
+{
+	struct smmu_dev_opts o;
+	int rc = smmu_parse_opts(opts, &o);
+
+	return rc ? ERR_PTR(rc) : smmu_dev_make(flags, &o);
 }
 
 static void smmu_dev_destroy(struct sio_dev *dev)
@@ -448,6 +539,9 @@ static void smmu_dev_destroy(struct sio_dev *dev)
 	struct smmu_inst *smmu = sdev->smmu;
 
 	sio_iommu_dev_remove(dev);
+	pthread_mutex_lock(&smmu_lock);
+	list_del_init(&sdev->item);
+	pthread_mutex_unlock(&smmu_lock);
 	sio_free(sdev);
 	smmu_put(smmu);
 }
@@ -455,5 +549,6 @@ static void smmu_dev_destroy(struct sio_dev *dev)
 const struct sio_driver sio_smmuv3_driver = {
 	.name = "smmuv3",
 	.dev_create = smmu_dev_create,
+	.dev_create_opts = smmu_dev_create_opts,
 	.dev_destroy = smmu_dev_destroy,
 };

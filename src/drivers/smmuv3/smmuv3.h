@@ -14,10 +14,20 @@
 
 #include <stdint.h>
 
-/* softiommu_dev_create(fd, "smmuv3", flags, ...) */
+/*
+ * softiommu_dev_create(fd, "smmuv3", flags, ...), or with options after the name,
+ * "smmuv3:smmu=NAME,sid=N": the device sits on the SMMU instance called NAME (made with the
+ * flags' configuration on first use; another configuration under that name is EINVAL), and
+ * has StreamID N (EEXIST when taken on that SMMU, EINVAL beyond SIDSIZE). Instances without
+ * a name are found by configuration; StreamIDs without sid= are handed out in order.
+ */
+#define SMMUV3_NAME_MAX 15
+
 #define SMMUV3_DEV_NO_S1 (1u << 0)  /* the SMMU has no stage 1 (IDR0.S1P = 0) */
 #define SMMUV3_DEV_NO_S2 (1u << 1)  /* no stage 2 (IDR0.S2P = 0): no nesting */
 #define SMMUV3_DEV_PASID (1u << 2)  /* the device issues SubstreamIDs, as many as SSIDSIZE */
+#define SMMUV3_DEV_STALL (1u << 3)  /* the device can stall (firmware's dma-can-stall) */
+#define SMMUV3_DEV_TERM_ONLY (1u << 7) /* IDR0.STALL_MODEL = 0b01: the SMMU never stalls */
 /* IDR5.OAS encoding + 1 (0: the default, 5 = 48 bits); 0..5 (32..48 bits) */
 #define SMMUV3_DEV_OAS(enc) ((((uint32_t)(enc)) + 1) << 4)
 #define SMMUV3_DEV_OAS_MASK (7u << 4)
@@ -29,8 +39,11 @@
 #define SMMUV3_DEV_SSID_BITS_MASK (0x1fu << 16)
 
 #define SMMUV3_DEV_FLAGS_VALID                                                            \
-	(SMMUV3_DEV_NO_S1 | SMMUV3_DEV_NO_S2 | SMMUV3_DEV_PASID | SMMUV3_DEV_OAS_MASK |   \
-	 SMMUV3_DEV_SID_BITS_MASK | SMMUV3_DEV_SSID_BITS_MASK)
+	(SMMUV3_DEV_NO_S1 | SMMUV3_DEV_NO_S2 | SMMUV3_DEV_PASID | SMMUV3_DEV_STALL |      \
+	 SMMUV3_DEV_TERM_ONLY | SMMUV3_DEV_OAS_MASK | SMMUV3_DEV_SID_BITS_MASK |          \
+	 SMMUV3_DEV_SSID_BITS_MASK)
+/* The flags that describe the device rather than its SMMU */
+#define SMMUV3_DEV_PER_DEVICE (SMMUV3_DEV_PASID | SMMUV3_DEV_STALL)
 
 /* The defaults: a 2-stage SMMUv3.2, 48-bit OAS, 16-bit StreamIDs, 20-bit SubstreamIDs */
 #define SMMUV3_DEFAULT_OAS_ENC 5
@@ -51,6 +64,7 @@
 #define SMMU_IDR0_CD2L (1u << 19)
 #define SMMU_IDR0_TTENDIAN_MIXED (0u << 21)
 #define SMMU_IDR0_STALL_MODEL_BOTH (0u << 24)
+#define SMMU_IDR0_STALL_MODEL_TERM (1u << 24)
 #define SMMU_IDR0_ST_LEVEL_2LVL (1u << 27)
 
 #define SMMU_IDR1_SIDSIZE(n) ((uint32_t)(n) << 0)
@@ -75,5 +89,14 @@
 /* IIDR: Arm Ltd (JEP106 0x43B), ProductID 0x487 (MMU-700), r1p1; AIDR: SMMUv3.2 */
 #define SMMU_IIDR_DEFAULT ((0x487u << 20) | (1u << 16) | (1u << 12) | 0x43bu)
 #define SMMU_AIDR_DEFAULT 0x02u
+
+/*
+ * Event records of nested translations since the program started, on every SMMU: those
+ * forwarded to a vEVENTQ, and those Linux leaves to the host's log (stage-2 faults, types
+ * it does not forward, devices without a vSID, vIOMMUs without a vEVENTQ)
+ */
+void smmuv3_event_counts(uint64_t *forwarded, uint64_t *host);
+/* The last record left to the host's log (its StreamID the physical one); -ENOENT: none */
+int smmuv3_last_host_event(uint64_t evt[4]);
 
 #endif

@@ -3,6 +3,7 @@
  * softiommu — the command-line front-end.
  *
  *   softiommu demo            an end-to-end story through the iommufd uAPI, printed step by step
+ *   softiommu demo smmuv3     the nested SMMUv3 story: guest stage 1 over stage 2, vSID events
  *   softiommu run -- CMD ...  run CMD with /dev/iommu provided by softiommu (LD_PRELOAD)
  *   softiommu run --vfio-device edu|epf-test[,iommu=mock] ... -- CMD ...
  *                             ... with emulated VFIO devices (run_devices.c)
@@ -26,6 +27,7 @@
 #include "run_devices.h"
 
 int softiommu_demo(void);
+int softiommu_demo_smmuv3(void);
 
 static const char *preload_path(void)
 {
@@ -103,7 +105,7 @@ static int cmd_dump(int argc, char **argv)
 
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: softiommu demo\n"
+	fprintf(f, "usage: softiommu demo [smmuv3]\n"
 		   "       softiommu run [--vfio-device edu|epf-test[,iommu=mock]]... [--run-dir DIR]\n"
 		   "                     -- CMD [ARGS...]\n"
 		   "       softiommu run --daemon -- CMD [ARGS...]\n"
@@ -119,7 +121,8 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	if (!strcmp(argv[1], "demo"))
-		return softiommu_demo();
+		return argc > 2 && !strcmp(argv[2], "smmuv3") ? softiommu_demo_smmuv3() :
+								softiommu_demo();
 	if (!strcmp(argv[1], "run"))
 		return cmd_run(argc - 2, argv + 2);
 	if (!strcmp(argv[1], "serve"))
