@@ -4,7 +4,8 @@
  *
  *   softiommu demo            an end-to-end story through the iommufd uAPI, printed step by step
  *   softiommu run -- CMD ...  run CMD with /dev/iommu provided by softiommu (LD_PRELOAD)
- *   softiommu run --vfio-device edu|epf-test[,iommu=mock] ... -- CMD ...
+ *   softiommu run --vfio-device edu|epf-test[,iommu=mock|smmuv3][,fd[=M]] ...
+ *                 [--iommufd-fd N] -- CMD ...
  *                             ... with emulated VFIO devices (run_devices.c)
  *   softiommu dump [--json] [--at-exit] -- CMD ...
  *                             run CMD under softiommu and describe each iommufd's objects and
@@ -70,8 +71,8 @@ static int cmd_run(int argc, char **argv)
 		argv++;
 	}
 	if (argc < 1) {
-		fprintf(stderr, "usage: softiommu run [--vfio-device edu|epf-test[,iommu=mock]]... "
-				"[--run-dir DIR] -- CMD [ARGS...]\n");
+		fprintf(stderr, "usage: softiommu run [--vfio-device edu|epf-test[,iommu=mock|smmuv3]"
+				"[,fd[=M]]]... [--iommufd-fd N] [--run-dir DIR] -- CMD [ARGS...]\n");
 		return 2;
 	}
 	if (asprintf(&val, "%s%s%s", preload_path(), old && *old ? ":" : "", old ? old : "") < 0)
@@ -104,8 +105,8 @@ static int cmd_dump(int argc, char **argv)
 static void usage(FILE *f)
 {
 	fprintf(f, "usage: softiommu demo\n"
-		   "       softiommu run [--vfio-device edu|epf-test[,iommu=mock]]... [--run-dir DIR]\n"
-		   "                     -- CMD [ARGS...]\n"
+		   "       softiommu run [--vfio-device edu|epf-test[,iommu=mock|smmuv3][,fd[=M]]]...\n"
+		   "                     [--iommufd-fd N] [--run-dir DIR] -- CMD [ARGS...]\n"
 		   "       softiommu run --daemon -- CMD [ARGS...]\n"
 		   "       softiommu serve --socket PATH\n"
 		   "       softiommu dump [--json] [--at-exit] -- CMD [ARGS...]\n"

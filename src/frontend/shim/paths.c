@@ -95,9 +95,10 @@ __attribute__((constructor)) static void paths_init(void)
 	clock_gettime(CLOCK_REALTIME, &node_time);
 	shim_enter();
 	rc = sio_vfio_create_from_env();
-	shim_leave();
 	if (rc < 0)
 		fprintf(stderr, "softiommu: SOFTIOMMU_VFIO_DEVICES: %s\n", strerror(-rc));
+	sio_vfio_handover_from_env(); /* reports its own errors */
+	shim_leave();
 }
 
 /* ---- which node a path names ---- */
