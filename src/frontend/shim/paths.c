@@ -6,7 +6,8 @@
  *
  * What it owns: access/faccessat/euidaccess, the stat family (stat, lstat, fstatat, statx,
  * glibc's __xstat compatibility entry points), realpath, readlink, getxattr/listxattr, the open of a VFIO node,
- * pread/pwrite on a VFIO device, and fstat of softiommu's descriptors (an iommufd or VFIO
+ * pread/pwrite on a VFIO device, open of the synthesised directories (listing.c lists them),
+ * and fstat of softiommu's descriptors (an iommufd or VFIO
  * device descriptor is a character device there, with the st_rdev of its node). It also makes
  * the devices SOFTIOMMU_VFIO_DEVICES lists when the shim loads.
  *
@@ -184,6 +185,22 @@ static bool node_is_dir(const struct node *n)
 	return n->kind == NODE_VFIO_DIR || n->kind == NODE_VFIO_DEVICES_DIR;
 }
 
+/**
+ * shim_dir_kind() - whether @path names a directory softiommu synthesises (listing.c lists
+ * it): SHIM_DIR_VFIO, SHIM_DIR_VFIO_DEVICES; -ENOTDIR for one of our device nodes (listing
+ * /dev/iommu is ENOTDIR); 0 for anything else (and when the real directory exists)
+ */
+int shim_dir_kind(const char *path)
+{
+	struct node n;
+
+	if (!path_node(path, &n))
+		return 0;
+	return n.kind == NODE_VFIO_DIR		  ? SHIM_DIR_VFIO
+	       : n.kind == NODE_VFIO_DEVICES_DIR ? SHIM_DIR_VFIO_DEVICES
+						  : -ENOTDIR;
+}
+
 /* -ENOTDIR for "/dev/iommu/", else 0 */
 static int node_check(const struct node *n)
 {
@@ -276,6 +293,8 @@ static void fd_fixup(int fd, mode_t *mode, dev_t *rdev, dev_t dev, ino_t ino)
 
 static int fstat_result(int rc, int fd, struct stat *st)
 {
+	if (!rc && shim_listing_fstat(fd, st))
+		return 0;
 	if (!rc)
 		fd_fixup(fd, &st->st_mode, &st->st_rdev, st->st_dev, st->st_ino);
 	return rc;
@@ -678,7 +697,16 @@ int shim_open_vfio_path(const char *path, int flags, int *ret)
 	if (!path_node(path, &n) || n.kind == NODE_IOMMU)
 		return 0;
 	if (node_is_dir(&n)) {
-		*ret = fail(flags & (O_WRONLY | O_RDWR) ? EISDIR : ENOENT); /* not listable */
+		if (flags & (O_WRONLY | O_RDWR | O_CREAT)) {
+			*ret = fail(EISDIR);
+		} else {
+			int saved = errno, fd = shim_listing_open(
+				n.kind == NODE_VFIO_DIR ? SHIM_DIR_VFIO : SHIM_DIR_VFIO_DEVICES, flags);
+
+			*ret = fd < 0 ? fail(-fd) : fd;
+			if (fd >= 0)
+				errno = saved;
+		}
 		return 1;
 	}
 	if (node_check(&n)) {

@@ -349,6 +349,10 @@ SHIM_EXPORT ssize_t pwrite64(int fd, const void *buf, size_t len, off_t off)
 SHIM_EXPORT DIR *opendir(const char *name)
 {
 	const char *dir;
+	int kind;
+
+	if (shim_listing_opendir && shim_dir_kind && (kind = shim_dir_kind(name)))
+		return shim_listing_opendir(kind); /* listing.c: /dev/vfio, /dev/vfio/devices */
 
 	if (!shim_depth && shim_failnth_available() && shim_is_debugfs(name)) {
 		dir = shim_debugfs_path();
