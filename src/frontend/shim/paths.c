@@ -726,7 +726,7 @@ int shim_vfio_rw(int fd, void *buf, size_t len, off_t off, bool write, ssize_t *
 {
 	struct sio_file *f;
 	unsigned int index;
-	bool ours;
+	bool ours, gone;
 	int saved = errno;
 	ssize_t rc;
 
@@ -741,9 +741,9 @@ int shim_vfio_rw(int fd, void *buf, size_t len, off_t off, bool write, ssize_t *
 		return 0;
 	/* the identity check happens once, inside: a number reused for another file is EBADF */
 	shim_enter();
-	rc = sio_vfio_pread(fd, buf, len, (uint64_t)off, write);
+	rc = sio_vfio_pread(fd, buf, len, (uint64_t)off, write, &gone);
 	shim_leave();
-	if (rc == -EBADF)
+	if (gone)
 		return 0;
 	*ret = shim_to_libc(rc, saved);
 	return 1;

@@ -162,7 +162,7 @@ int sio_vfio_handover_from_env(void);
 /* vfio_file.c */
 int sio_vfio_open(struct svfio_dev *d, int flags);
 bool sio_vfio_file_index(struct sio_file *f, unsigned int *index);
-ssize_t sio_vfio_pread(int fd, void *buf, size_t len, uint64_t off, bool write);
+ssize_t sio_vfio_pread(int fd, void *buf, size_t len, uint64_t off, bool write, bool *not_ours);
 void sio_vfio_unbind_locked(struct svfio_dev *d);
 bool svfio_trace_enabled(void);
 
