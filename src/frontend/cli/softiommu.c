@@ -78,6 +78,7 @@ static int cmd_run(int argc, char **argv)
 	if (asprintf(&val, "%s%s%s", preload_path(), old && *old ? ":" : "", old ? old : "") < 0)
 		return 1;
 	setenv("LD_PRELOAD", val, 1);
+	free(val); /* setenv copied it */
 	if (run_devices_wanted())
 		return run_devices_exec(argv);
 	execvp(argv[0], argv);
