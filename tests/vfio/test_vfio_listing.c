@@ -189,6 +189,64 @@ static void test_getdents(void)
 	CHECK(open("/dev/vfio", O_WRONLY | O_CREAT, 0600) == -1 && errno == EISDIR);
 }
 
+/* *at() calls relative to a listed directory, through its dups too, as fts makes them */
+static void test_at_calls(void)
+{
+	int vfio = open("/dev/vfio", O_RDONLY | O_DIRECTORY | O_CLOEXEC), dup_fd, devs;
+	char buf[4096];
+	struct stat st, dev_st;
+	DIR *d;
+
+	CHECK(vfio >= 0);
+	if (vfio < 0)
+		return;
+	CHECK(fstatat(vfio, "devices", &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(st.st_mode));
+	dup_fd = fcntl(vfio, F_DUPFD_CLOEXEC, 3);
+	CHECK(close(vfio) == 0); /* the dup alone still stands for /dev/vfio */
+	devs = openat(dup_fd, "devices", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	CHECK(devs >= 0);
+	CHECK(fstatat(devs, "vfio1", &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISCHR(st.st_mode));
+	CHECK(stat(VFIO1, &dev_st) == 0 && st.st_rdev == dev_st.st_rdev);
+	CHECK(faccessat(devs, "vfio0", R_OK | W_OK, 0) == 0);
+	CHECK(faccessat(devs, "vfio7", F_OK, 0) == -1 && errno == ENOENT);
+	CHECK(readlinkat(devs, "vfio0", buf, sizeof(buf)) == -1 && errno == EINVAL);
+	CHECK(fstatat(devs, "..", &st, 0) == 0 && st.st_ino == ino_of("/dev/vfio"));
+	/* ".." of /dev/vfio is the host's /dev, by path as by descriptor */
+	CHECK(stat("/dev/vfio/..", &st) == 0 && st.st_ino == ino_of("/dev"));
+	CHECK(fstatat(dup_fd, "..", &st, 0) == 0 && st.st_ino == ino_of("/dev"));
+	CHECK(access("/dev/vfio/devices/../devices/vfio1", F_OK) == 0);
+	/* a stream over the dup lists from where the dup is, and closes only the dup */
+	d = fdopendir(devs);
+	CHECK(d != NULL);
+	if (d) {
+		CHECK(readdir(d) != NULL);
+		CHECK(closedir(d) == 0);
+	}
+	CHECK(fcntl(dup_fd, F_GETFD) == FD_CLOEXEC);
+	CHECK(getdents64(dup_fd, buf, sizeof(buf)) > 0);
+	CHECK(close(dup_fd) == 0);
+}
+
+/* More listings opened and closed with close() than the table has records: reclaimed */
+static void test_many_opens(void)
+{
+	char buf[4096];
+	int fd = -1;
+
+	for (int i = 0; i < 200; i++) {
+		fd = open(DEVICES, O_RDONLY | O_CLOEXEC);
+		if (fd < 0)
+			break;
+		if (i != 199)
+			close(fd);
+	}
+	CHECK(fd >= 0);
+	if (fd >= 0) {
+		CHECK(getdents64(fd, buf, sizeof(buf)) > 0);
+		CHECK(close(fd) == 0);
+	}
+}
+
 /* The sysfs-like directory: what QEMU's iommufd_cdev_get_devicepath() lists */
 static void test_sysfs(void)
 {
@@ -231,6 +289,8 @@ int main(void)
 	test_readdir();
 	test_scandir();
 	test_getdents();
+	test_at_calls();
+	test_many_opens();
 	test_sysfs();
 	return t_done();
 }

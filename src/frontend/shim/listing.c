@@ -12,11 +12,16 @@
  * tree is a real directory in the run directory, listed by libc itself.
  *
  * A listed directory is a descriptor of its own: a memfd (so that the number is a real open
- * file, with an identity of its own that survives nothing but its own close), recorded in a
- * small table with that identity; fstat of it shows the directory (shim_listing_fstat). A
- * stream is a struct of ours handed out as a DIR *, recognised by its address in a second
- * table; every other DIR * goes to libc untouched, after one atomic load when none of ours is
- * open. Streams, like libc's, are not for concurrent use by two threads; the tables are.
+ * file whose identity, dev and inode, no other file shares), recorded in a small table by that
+ * identity, so that its dups (fts makes them) are the same directory at the same position;
+ * fstat of it shows the directory (shim_listing_fstat), and *at() calls relative to it are
+ * resolved against the directory's path (shim_listing_dir_path, used by paths.c). A record
+ * is reclaimed once no descriptor of the process holds its memfd (a /proc/self/fd scan, at
+ * closedir and when the table is full). A stream is a struct of ours handed out as a DIR *,
+ * recognised by its address in a second table; every other DIR * goes to libc untouched,
+ * after one atomic load when none of ours is open. While a record exists, *at() calls with a
+ * descriptor and fstat of a regular file pay one table scan (and the former one fstat).
+ * Streams, like libc's, are not for concurrent use by two threads; the tables are.
  */
 #undef _FORTIFY_SOURCE
 #undef _FILE_OFFSET_BITS
@@ -53,15 +58,17 @@ struct list_fd {
 	unsigned long pos;
 };
 
-/* A stream (DIR *) of ours over one listing descriptor */
+/* A stream (DIR *) of ours over one listing descriptor, @fd (closedir closes it) */
 struct list_dir {
 	struct list_fd *lf;
+	int fd;
 	struct dirent64 ent;
 };
 
 static struct list_fd fds[LIST_SLOTS] = { [0 ... LIST_SLOTS - 1] = { .fd = -1 } };
 static struct list_dir *_Atomic dirs[LIST_SLOTS];
 static atomic_int open_dirs; /* streams of ours open: 0 lets every readdir pass at once */
+static atomic_int used_fds; /* records in use (stale ones until found): 0 skips the scan */
 
 typedef DIR *(*fdopendir_fn)(int);
 SHIM_REAL_FN(fdopendir, fdopendir_fn)
@@ -135,24 +142,82 @@ static bool fd_identity(int fd, dev_t *dev, ino_t *ino)
 	return true;
 }
 
-/* The live listing record of @fd, or NULL (a number closed behind us and reused: dropped) */
+/* The record whose memfd is the file (@dev, @ino), or NULL; @fd, a number of it, becomes the
+ * record's hint (a dup the program made, as fts does, finds the same directory and position) */
+static struct list_fd *list_fd_match(int fd, dev_t dev, ino_t ino)
+{
+	for (int i = 0; i < LIST_SLOTS; i++) {
+		struct list_fd *lf = &fds[i];
+		int at = atomic_load_explicit(&lf->fd, memory_order_acquire);
+
+		if (at < 0 || lf->dev != dev || lf->ino != ino)
+			continue;
+		if (at != fd)
+			atomic_compare_exchange_strong(&lf->fd, &at, fd);
+		return lf;
+	}
+	return NULL;
+}
+
+/* The listing record @fd is a descriptor of, or NULL: one fstat while any record exists */
 static struct list_fd *list_fd_find(int fd)
 {
 	dev_t dev;
 	ino_t ino;
 
-	if (fd < 0)
+	if (fd < 0 || !atomic_load_explicit(&used_fds, memory_order_acquire) ||
+	    !fd_identity(fd, &dev, &ino))
 		return NULL;
-	for (int i = 0; i < LIST_SLOTS; i++) {
-		struct list_fd *lf = &fds[i];
+	return list_fd_match(fd, dev, ino);
+}
 
-		if (atomic_load_explicit(&lf->fd, memory_order_acquire) != fd)
+/* Records whose memfd no descriptor of the process holds any more (closed with close()) */
+static void list_fd_reclaim(void)
+{
+	bool live[LIST_SLOTS] = { false };
+	int snap[LIST_SLOTS];
+	struct dirent64 *e;
+	DIR *d;
+
+	/* only records in use before the scan: one published meanwhile is not looked for */
+	for (int i = 0; i < LIST_SLOTS; i++)
+		snap[i] = atomic_load(&fds[i].fd);
+
+	shim_enter(); /* the real /proc/self/fd, by libc */
+	d = opendir("/proc/self/fd");
+	while (d && (e = readdir64(d))) {
+		dev_t dev;
+		ino_t ino;
+		int fd = atoi(e->d_name);
+
+		if (e->d_name[0] == '.' || fd == dirfd(d) || !fd_identity(fd, &dev, &ino))
 			continue;
-		if (fd_identity(fd, &dev, &ino) && dev == lf->dev && ino == lf->ino)
-			return lf;
-		atomic_store_explicit(&lf->fd, -1, memory_order_release); /* stale */
+		for (int i = 0; i < LIST_SLOTS; i++)
+			if (snap[i] >= 0 && fds[i].dev == dev && fds[i].ino == ino)
+				live[i] = true;
 	}
-	return NULL;
+	if (d)
+		closedir(d);
+	shim_leave();
+	for (int i = 0; i < LIST_SLOTS; i++)
+		if (snap[i] >= 0 && !live[i] && atomic_compare_exchange_strong(&fds[i].fd, &snap[i], -1))
+			atomic_fetch_sub(&used_fds, 1);
+}
+
+/**
+ * shim_listing_dir_path() - the directory a listing descriptor stands for
+ * Return: "/dev/vfio" or "/dev/vfio/devices" when @dirfd is one, else NULL.
+ */
+const char *shim_listing_dir_path(int dirfd)
+{
+	struct list_fd *lf;
+
+	if (!atomic_load_explicit(&used_fds, memory_order_acquire))
+		return NULL;
+	lf = list_fd_find(dirfd);
+	if (!lf)
+		return NULL;
+	return lf->kind == SHIM_DIR_VFIO ? "/dev/vfio" : "/dev/vfio/devices";
 }
 
 /**
@@ -167,21 +232,26 @@ int shim_listing_open(int kind, int flags)
 
 	if (fd < 0)
 		return -errno;
-	for (int i = 0; i < LIST_SLOTS; i++) {
-		struct list_fd *lf = &fds[i];
-		int expect = -1;
+	for (int tries = 0; tries < 2; tries++) {
+		for (int i = 0; i < LIST_SLOTS; i++) {
+			struct list_fd *lf = &fds[i];
+			int expect = -1;
 
-		/* claim with a placeholder number no descriptor has, fill, then publish */
-		if (!atomic_compare_exchange_strong(&lf->fd, &expect, -2))
-			continue;
-		if (!fd_identity(fd, &lf->dev, &lf->ino)) {
-			atomic_store(&lf->fd, -1);
-			break;
+			/* claim with a number no descriptor has, fill, then publish */
+			if (!atomic_compare_exchange_strong(&lf->fd, &expect, -2))
+				continue;
+			if (!fd_identity(fd, &lf->dev, &lf->ino)) {
+				atomic_store(&lf->fd, -1);
+				close(fd);
+				return -EMFILE;
+			}
+			lf->kind = kind;
+			lf->pos = 0;
+			atomic_fetch_add(&used_fds, 1);
+			atomic_store_explicit(&lf->fd, fd, memory_order_release);
+			return fd;
 		}
-		lf->kind = kind;
-		lf->pos = 0;
-		atomic_store_explicit(&lf->fd, fd, memory_order_release);
-		return fd;
+		list_fd_reclaim(); /* full: drop the records closed behind us, once */
 	}
 	close(fd);
 	return -EMFILE;
@@ -193,7 +263,9 @@ int shim_listing_open(int kind, int flags)
  */
 bool shim_listing_fstat(int fd, struct stat *st)
 {
-	struct list_fd *lf = list_fd_find(fd);
+	struct list_fd *lf = atomic_load_explicit(&used_fds, memory_order_acquire) && S_ISREG(st->st_mode)
+				     ? list_fd_match(fd, st->st_dev, st->st_ino)
+				     : NULL;
 
 	if (!lf)
 		return false;
@@ -245,8 +317,8 @@ static struct list_dir *dir_of(DIR *d)
 	return NULL;
 }
 
-/* A stream over listing descriptor @lf, or NULL with errno */
-static DIR *dir_new(struct list_fd *lf)
+/* A stream over descriptor @fd of listing record @lf, or NULL with errno */
+static DIR *dir_new(struct list_fd *lf, int fd)
 {
 	struct list_dir *ld = calloc(1, sizeof(*ld));
 
@@ -255,6 +327,7 @@ static DIR *dir_new(struct list_fd *lf)
 		return NULL;
 	}
 	ld->lf = lf;
+	ld->fd = fd;
 	for (int i = 0; i < LIST_SLOTS; i++) {
 		struct list_dir *expect = NULL;
 
@@ -282,9 +355,9 @@ DIR *shim_listing_opendir(int kind)
 		errno = -fd;
 		return NULL;
 	}
-	d = dir_new(list_fd_find(fd));
+	d = dir_new(list_fd_find(fd), fd);
 	if (!d)
-		close(fd); /* the record goes stale with the number */
+		close(fd); /* the record is reclaimed once no descriptor holds its memfd */
 	return d;
 }
 
@@ -292,7 +365,7 @@ SHIM_EXPORT DIR *fdopendir(int fd)
 {
 	struct list_fd *lf = list_fd_find(fd);
 
-	return lf ? dir_new(lf) : real_fdopendir()(fd);
+	return lf ? dir_new(lf, fd) : real_fdopendir()(fd);
 }
 
 static struct dirent64 *dir_read(struct list_dir *ld)
@@ -351,13 +424,13 @@ SHIM_EXPORT int dirfd(DIR *d)
 {
 	struct list_dir *ld = dir_of(d);
 
-	return ld ? atomic_load(&ld->lf->fd) : real_dirfd()(d);
+	return ld ? ld->fd : real_dirfd()(d);
 }
 
 SHIM_EXPORT int closedir(DIR *d)
 {
 	struct list_dir *ld = dir_of(d);
-	int fd;
+	int rc;
 
 	if (!ld)
 		return real_closedir()(d);
@@ -367,9 +440,11 @@ SHIM_EXPORT int closedir(DIR *d)
 		if (atomic_compare_exchange_strong(&dirs[i], &expect, NULL))
 			atomic_fetch_sub(&open_dirs, 1);
 	}
-	fd = atomic_exchange(&ld->lf->fd, -1);
+	rc = close(ld->fd);
 	free(ld);
-	return fd >= 0 ? close(fd) : 0;
+	/* the record goes once no descriptor holds its memfd (a dup may still) */
+	list_fd_reclaim();
+	return rc;
 }
 
 /* ---- scandir ---- */

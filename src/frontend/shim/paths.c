@@ -180,6 +180,45 @@ static bool path_node(const char *path, struct node *n)
 	return n->kind != NODE_NONE;
 }
 
+/**
+ * shim_fix_path() - @path as the kernel resolves it through the synthesised directories
+ * @dirfd: the *at() call's directory (AT_FDCWD for the plain calls)
+ * @path: the program's path
+ * @buf: room for the result
+ * @size: its size
+ *
+ * A relative @path against a listing descriptor (listing.c) is taken from its directory, and a
+ * path under a synthesised /dev/vfio is normalised ("/dev/vfio/.." is /dev, which the host
+ * has): the result, in @buf, is what path_node() and libc are then given. Anything else,
+ * an empty path (AT_EMPTY_PATH) and the core's own calls: @path itself.
+ */
+const char *shim_fix_path(int dirfd, const char *path, char *buf, size_t size)
+{
+	char joined[PATH_MAX];
+	const char *dir, *in = path;
+	bool trailing;
+	size_t n;
+
+	if (shim_depth || !path || !path[0] || !sio_vfio_count())
+		return path;
+	if (path[0] != '/') {
+		if (dirfd == AT_FDCWD || !(dir = shim_listing_dir_path(dirfd)) ||
+		    snprintf(joined, sizeof(joined), "%s/%s", dir, path) >= (int)sizeof(joined))
+			return path;
+		in = joined;
+	} else if (strncmp(path + strspn(path, "/"), "dev/vfio", 8) || real_exists("/dev/vfio")) {
+		return path;
+	}
+	if (!norm_path(in, buf, size - 1, &trailing))
+		return path;
+	n = strlen(buf);
+	if (trailing) {
+		buf[n] = '/';
+		buf[n + 1] = '\0';
+	}
+	return buf;
+}
+
 static bool node_is_dir(const struct node *n)
 {
 	return n->kind == NODE_VFIO_DIR || n->kind == NODE_VFIO_DEVICES_DIR;
@@ -336,7 +375,9 @@ static int node_fill(const struct node *n, struct stat *st)
 
 #define STAT_BODY(real_call)                          \
 	do {                                          \
+		char fixed_[PATH_MAX];                \
 		struct node n;                        \
+		path = shim_fix_path(AT_FDCWD, path, fixed_, sizeof(fixed_)); \
 		if (path_node(path, &n))              \
 			return node_fill(&n, st);     \
 		return real_call;                     \
@@ -396,9 +437,11 @@ static bool empty_path(const char *path, int flags)
 
 #define FSTATAT_BODY(real_call)                                                  \
 	do {                                                                     \
+		char fixed_[PATH_MAX];                                           \
 		struct node n;                                                   \
 		if (empty_path(path, flags))                 \
 			return fstat_result(real_call, dirfd, st);               \
+		path = shim_fix_path(dirfd, path, fixed_, sizeof(fixed_));       \
 		if (!path_node(path, &n))                                        \
 			return real_call;                                        \
 		if (flags & ~AT_STAT_FLAGS)                                      \
@@ -431,6 +474,7 @@ SHIM_EXPORT int __fxstatat64(int ver, int dirfd, const char *path, struct stat *
 SHIM_EXPORT int statx(int dirfd, const char *path, int flags, unsigned int mask,
 		      struct statx *sx)
 {
+	char fixed_[PATH_MAX];
 	struct node n;
 	int rc;
 
@@ -450,6 +494,7 @@ SHIM_EXPORT int statx(int dirfd, const char *path, int flags, unsigned int mask,
 		sx->stx_rdev_minor = minor(rdev);
 		return 0;
 	}
+	path = shim_fix_path(dirfd, path, fixed_, sizeof(fixed_));
 	if (!path_node(path, &n))
 		return real_statx()(dirfd, path, flags, mask, sx);
 	if ((flags & ~(AT_STAT_FLAGS | AT_STATX_SYNC_TYPE)) ||
@@ -489,7 +534,9 @@ static int node_access(const struct node *n, int mode, uid_t uid, gid_t gid)
 SHIM_EXPORT int access(const char *path, int mode)
 {
 	struct node n;
+	char fixed_[PATH_MAX];
 
+	path = shim_fix_path(AT_FDCWD, path, fixed_, sizeof(fixed_));
 	if (!path_node(path, &n))
 		return real_access()(path, mode);
 	return node_access(&n, mode, getuid(), getgid());
@@ -498,7 +545,9 @@ SHIM_EXPORT int access(const char *path, int mode)
 SHIM_EXPORT int euidaccess(const char *path, int mode)
 {
 	struct node n;
+	char fixed_[PATH_MAX];
 
+	path = shim_fix_path(AT_FDCWD, path, fixed_, sizeof(fixed_));
 	if (!path_node(path, &n))
 		return real_euidaccess()(path, mode);
 	return node_access(&n, mode, geteuid(), getegid());
@@ -507,7 +556,9 @@ SHIM_EXPORT int euidaccess(const char *path, int mode)
 SHIM_EXPORT int eaccess(const char *path, int mode)
 {
 	struct node n;
+	char fixed_[PATH_MAX];
 
+	path = shim_fix_path(AT_FDCWD, path, fixed_, sizeof(fixed_));
 	if (!path_node(path, &n))
 		return real_eaccess()(path, mode);
 	return node_access(&n, mode, geteuid(), getegid());
@@ -516,7 +567,9 @@ SHIM_EXPORT int eaccess(const char *path, int mode)
 SHIM_EXPORT int faccessat(int dirfd, const char *path, int mode, int flags)
 {
 	struct node n;
+	char fixed_[PATH_MAX];
 
+	path = shim_fix_path(dirfd, path, fixed_, sizeof(fixed_));
 	if (!path_node(path, &n))
 		return real_faccessat()(dirfd, path, mode, flags);
 	if (flags & ~(AT_EACCESS | AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH))
@@ -552,7 +605,9 @@ static char *node_realpath(const char *path, char *resolved)
 SHIM_EXPORT char *realpath(const char *path, char *resolved)
 {
 	struct node n;
+	char fixed_[PATH_MAX];
 
+	path = shim_fix_path(AT_FDCWD, path, fixed_, sizeof(fixed_));
 	if (!path_node(path, &n))
 		return real_realpath()(path, resolved);
 	return node_realpath(path, resolved);
@@ -561,7 +616,9 @@ SHIM_EXPORT char *realpath(const char *path, char *resolved)
 SHIM_EXPORT char *__realpath_chk(const char *path, char *resolved, size_t resolvedlen)
 {
 	struct node n;
+	char fixed_[PATH_MAX];
 
+	path = shim_fix_path(AT_FDCWD, path, fixed_, sizeof(fixed_));
 	if (!path_node(path, &n))
 		return real___realpath_chk()(path, resolved, resolvedlen);
 	if (resolved && resolvedlen < PATH_MAX)
@@ -572,7 +629,9 @@ SHIM_EXPORT char *__realpath_chk(const char *path, char *resolved, size_t resolv
 SHIM_EXPORT char *canonicalize_file_name(const char *path)
 {
 	struct node n;
+	char fixed_[PATH_MAX];
 
+	path = shim_fix_path(AT_FDCWD, path, fixed_, sizeof(fixed_));
 	if (!path_node(path, &n))
 		return real_canonicalize_file_name()(path);
 	return node_realpath(path, NULL);
@@ -588,7 +647,9 @@ static ssize_t node_readlink(const struct node *n)
 SHIM_EXPORT ssize_t readlink(const char *path, char *buf, size_t len)
 {
 	struct node n;
+	char fixed_[PATH_MAX];
 
+	path = shim_fix_path(AT_FDCWD, path, fixed_, sizeof(fixed_));
 	if (!path_node(path, &n))
 		return real_readlink()(path, buf, len);
 	return node_readlink(&n);
@@ -597,7 +658,9 @@ SHIM_EXPORT ssize_t readlink(const char *path, char *buf, size_t len)
 SHIM_EXPORT ssize_t readlinkat(int dirfd, const char *path, char *buf, size_t len)
 {
 	struct node n;
+	char fixed_[PATH_MAX];
 
+	path = shim_fix_path(dirfd, path, fixed_, sizeof(fixed_));
 	if (!path_node(path, &n))
 		return real_readlinkat()(dirfd, path, buf, len);
 	return node_readlink(&n);
@@ -606,7 +669,9 @@ SHIM_EXPORT ssize_t readlinkat(int dirfd, const char *path, char *buf, size_t le
 SHIM_EXPORT ssize_t __readlink_chk(const char *path, char *buf, size_t len, size_t buflen)
 {
 	struct node n;
+	char fixed_[PATH_MAX];
 
+	path = shim_fix_path(AT_FDCWD, path, fixed_, sizeof(fixed_));
 	if (!path_node(path, &n) || len > buflen)
 		return real___readlink_chk()(path, buf, len, buflen);
 	return node_readlink(&n);
@@ -616,7 +681,9 @@ SHIM_EXPORT ssize_t __readlinkat_chk(int dirfd, const char *path, char *buf, siz
 				     size_t buflen)
 {
 	struct node n;
+	char fixed_[PATH_MAX];
 
+	path = shim_fix_path(dirfd, path, fixed_, sizeof(fixed_));
 	if (!path_node(path, &n) || len > buflen)
 		return real___readlinkat_chk()(dirfd, path, buf, len, buflen);
 	return node_readlink(&n);
@@ -646,7 +713,9 @@ static ssize_t node_listxattr(const struct node *n)
 SHIM_EXPORT ssize_t getxattr(const char *path, const char *name, void *value, size_t size)
 {
 	struct node n;
+	char fixed_[PATH_MAX];
 
+	path = shim_fix_path(AT_FDCWD, path, fixed_, sizeof(fixed_));
 	if (!path_node(path, &n))
 		return real_getxattr()(path, name, value, size);
 	return node_getxattr(&n);
@@ -655,7 +724,9 @@ SHIM_EXPORT ssize_t getxattr(const char *path, const char *name, void *value, si
 SHIM_EXPORT ssize_t lgetxattr(const char *path, const char *name, void *value, size_t size)
 {
 	struct node n;
+	char fixed_[PATH_MAX];
 
+	path = shim_fix_path(AT_FDCWD, path, fixed_, sizeof(fixed_));
 	if (!path_node(path, &n))
 		return real_lgetxattr()(path, name, value, size);
 	return node_getxattr(&n);
@@ -664,7 +735,9 @@ SHIM_EXPORT ssize_t lgetxattr(const char *path, const char *name, void *value, s
 SHIM_EXPORT ssize_t listxattr(const char *path, char *list, size_t size)
 {
 	struct node n;
+	char fixed_[PATH_MAX];
 
+	path = shim_fix_path(AT_FDCWD, path, fixed_, sizeof(fixed_));
 	if (!path_node(path, &n))
 		return real_listxattr()(path, list, size);
 	return node_listxattr(&n);
@@ -673,7 +746,9 @@ SHIM_EXPORT ssize_t listxattr(const char *path, char *list, size_t size)
 SHIM_EXPORT ssize_t llistxattr(const char *path, char *list, size_t size)
 {
 	struct node n;
+	char fixed_[PATH_MAX];
 
+	path = shim_fix_path(AT_FDCWD, path, fixed_, sizeof(fixed_));
 	if (!path_node(path, &n))
 		return real_llistxattr()(path, list, size);
 	return node_listxattr(&n);

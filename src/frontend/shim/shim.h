@@ -150,5 +150,9 @@ struct stat;
 int shim_listing_open(int kind, int flags) SHIM_HIDDEN;
 _Bool shim_listing_fstat(int fd, struct stat *st) SHIM_HIDDEN;
 struct __dirstream *shim_listing_opendir(int kind) SHIM_HIDDEN __attribute__((weak));
+const char *shim_listing_dir_path(int dirfd) SHIM_HIDDEN;
+/* paths.c: @path as resolved against the synthesised directories (into @buf), else @path */
+const char *shim_fix_path(int dirfd, const char *path, char *buf, size_t size) SHIM_HIDDEN
+	__attribute__((weak));
 
 #endif
