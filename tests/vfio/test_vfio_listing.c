@@ -215,6 +215,10 @@ static void test_at_calls(void)
 	CHECK(stat("/dev/vfio/..", &st) == 0 && st.st_ino == ino_of("/dev"));
 	CHECK(fstatat(dup_fd, "..", &st, 0) == 0 && st.st_ino == ino_of("/dev"));
 	CHECK(access("/dev/vfio/devices/../devices/vfio1", F_OK) == 0);
+	/* ".." after something that is not a directory is not removed: the host answers */
+	CHECK(stat("/dev/vfio/nothing/../devices", &st) == -1 && errno == ENOENT);
+	CHECK(stat("/dev/vfio/devices/vfio0/../vfio1", &st) == -1);
+	CHECK(stat("/dev/vfiox/../vfio/devices", &st) == -1 && errno == ENOENT);
 	/* a stream over the dup lists from where the dup is, and closes only the dup */
 	d = fdopendir(devs);
 	CHECK(d != NULL);

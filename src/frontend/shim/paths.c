@@ -151,6 +151,59 @@ static bool real_exists(const char *path)
 	return !real_lstat()(path, &st);
 }
 
+/* Whether @prefix (normalised, "" for the root) is a directory ".." may leave */
+static bool walkable_dir(const char *prefix)
+{
+	struct stat st;
+
+	if (!prefix[0] || !strcmp(prefix, "/dev/vfio") || !strcmp(prefix, "/dev/vfio/devices"))
+		return true;
+	return !real_lstat()(prefix, &st) && S_ISDIR(st.st_mode);
+}
+
+/*
+ * Whether every ".." of the absolute @in follows a directory (ours, or a real one that is not
+ * a symbolic link), so that removing it lexically is what the kernel's walk gives; else the
+ * path is left to the host (which answers ENOENT below a synthesised directory).
+ */
+static bool dotdots_resolve(const char *in)
+{
+	char prefix[PATH_MAX];
+	size_t len = 0;
+
+	prefix[0] = '\0';
+	while (*in) {
+		const char *s;
+		size_t n;
+
+		while (*in == '/')
+			in++;
+		s = in;
+		while (*in && *in != '/')
+			in++;
+		n = (size_t)(in - s);
+		if (!n || (n == 1 && s[0] == '.'))
+			continue;
+		if (n == 2 && s[0] == '.' && s[1] == '.') {
+			if (!walkable_dir(prefix))
+				return false;
+			while (len && prefix[len - 1] != '/')
+				len--;
+			if (len)
+				len--;
+			prefix[len] = '\0';
+			continue;
+		}
+		if (len + n + 2 > sizeof(prefix))
+			return false;
+		prefix[len++] = '/';
+		memcpy(prefix + len, s, n);
+		len += n;
+		prefix[len] = '\0';
+	}
+	return true;
+}
+
 /* Whether @path (absolute) names one of our nodes; the program's calls only */
 static bool path_node(const char *path, struct node *n)
 {
@@ -164,6 +217,8 @@ static bool path_node(const char *path, struct node *n)
 		p++;
 	if (strncmp(p, "dev", 3) || !norm_path(path, buf, sizeof(buf), &n->trailing_slash))
 		return false;
+	if (strstr(path, "..") && !dotdots_resolve(path))
+		return false; /* a ".." after a missing component: the host's ENOENT */
 	n->kind = NODE_NONE;
 	if (!strcmp(buf, "/dev/iommu")) {
 		n->kind = NODE_IOMMU;
@@ -206,10 +261,14 @@ const char *shim_fix_path(int dirfd, const char *path, char *buf, size_t size)
 		    snprintf(joined, sizeof(joined), "%s/%s", dir, path) >= (int)sizeof(joined))
 			return path;
 		in = joined;
-	} else if (strncmp(path + strspn(path, "/"), "dev/vfio", 8) || real_exists("/dev/vfio")) {
-		return path;
+	} else {
+		const char *p = path + strspn(path, "/");
+
+		/* only paths through a synthesised /dev/vfio: "/dev/vfio" then "/" or the end */
+		if (strncmp(p, "dev/vfio", 8) || (p[8] && p[8] != '/') || real_exists("/dev/vfio"))
+			return path;
 	}
-	if (!norm_path(in, buf, size - 1, &trailing))
+	if (!dotdots_resolve(in) || !norm_path(in, buf, size - 1, &trailing))
 		return path;
 	n = strlen(buf);
 	if (trailing) {
