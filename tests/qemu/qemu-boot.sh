@@ -2,9 +2,12 @@
 # qemu-boot.sh MODE — boot unmodified QEMU 11.1 (TCG, q35) under `softiommu run --vfio-device
 # epf-test`, with the emulated device passed through (-object iommufd -device
 # vfio-pci,iommufd=...,sysfsdev=...), and check the guest's pcitest results on the serial
-# console. MODE: novi (no vIOMMU: QEMU maps all guest RAM once) or vtd (-device
+# console. MODE: novi (no vIOMMU: QEMU maps all guest RAM once), vtd (-device
 # intel-iommu,caching-mode=on: QEMU shadows the guest's DMA maps with IOAS_MAP/UNMAP, which
-# QEMU's trace events iommufd_backend_{map,unmap}_dma count).
+# QEMU's trace events iommufd_backend_{map,unmap}_dma count), fd (as novi, with /dev/iommu and
+# the device handed to QEMU already open: -object iommufd,fd=10 -device vfio-pci,id=..,fd=11,
+# as libvirt does; QEMU 11.1.3 segfaults on vfio-pci,fd= without an id=) or smmuv3 (as novi, the device behind the SMMUv3 model: --vfio-device
+# epf-test,iommu=smmuv3).
 #
 # QEMU runs in the Debian root of scripts/fetch-qemu-root.sh (chroot, so it needs root), the
 # guest is scripts/fetch-guest.sh's. Exit 0 pass, 1 fail, 77 skip (no root, no cache and no
@@ -46,21 +49,30 @@ cp "$C/guest/vmlinuz" "$C/guest/initrd.img" "$P/guest/"
 # IO-APIC can time out and panic ("IO-APIC + timer doesn't work!"); it proves nothing here
 VIOMMU=() APPEND=
 [ "$MODE" = vtd ] && VIOMMU=(-device intel-iommu,caching-mode=on) APPEND=intel_iommu=on
+SIO_DEV=(--vfio-device epf-test)
+QEMU_DEV=(-object iommufd,id=iommufd0 -device "vfio-pci,iommufd=iommufd0,sysfsdev=$RUN/devices/0000:00:04.0")
+case $MODE in
+fd)	SIO_DEV=(--iommufd-fd 10 --vfio-device epf-test,fd=11)
+	QEMU_DEV=(-object iommufd,id=iommufd0,fd=10 -device vfio-pci,id=hostdev0,iommufd=iommufd0,fd=11) ;;
+smmuv3) SIO_DEV=(--vfio-device epf-test,iommu=smmuv3) ;;
+novi|vtd) ;;
+*)	echo "qemu-boot: unknown mode $MODE" >&2; exit 1 ;;
+esac
 LOGF=${LOG:-$(mktemp /tmp/qemu-boot.XXXXXX)}
 
+# (10 and 11 are closed for it: the fd mode hands the descriptors over at those numbers)
 start=$(date +%s)
 timeout -k 5 "$TIMEOUT" unshare -m --propagation private sh -c \
 	'mount -t proc proc "$0/proc" && exec chroot "$0" "$@"' "$ROOT" \
 	env SOFTIOMMU_VFIO_TRACE=1 SOFTIOMMU_DUMP=text SOFTIOMMU_DUMP_WHEN=exit SOFTIOMMU_DUMP_FILE=$RUN.dump $O/bin/softiommu run --run-dir "$RUN" \
-	--vfio-device epf-test -- \
+	"${SIO_DEV[@]}" -- \
 	qemu-system-x86_64 -machine q35 -accel tcg -m 512 -nographic -nodefaults -no-reboot \
 	-serial stdio -monitor none "${VIOMMU[@]}" \
 	-trace "iommufd_backend_*map*dma" -D "$RUN.trace" \
 	-kernel $O/guest/vmlinuz -initrd $O/guest/initrd.img \
 	-append "console=ttyS0 panic=-1 quiet loglevel=4 no_timer_check $APPEND" \
-	-object iommufd,id=iommufd0 \
-	-device vfio-pci,iommufd=iommufd0,sysfsdev=$RUN/devices/0000:00:04.0 \
-	</dev/null >"$LOGF.raw" 2>"$LOGF.err"
+	"${QEMU_DEV[@]}" \
+	</dev/null >"$LOGF.raw" 2>"$LOGF.err" 10>&- 11>&-
 rc=$?
 secs=$(( $(date +%s) - start ))
 # The console (QEMU's stdout) apart from softiommu's and QEMU's messages (stderr), so that a
@@ -109,6 +121,14 @@ if [ "$MODE" = vtd ]; then
 	high=$(grep -c "epf-test command 0x10 src 0 dst 0xf[0-9a-f]\{7\} size [0-9]*: status 0x4\$" "$LOGF.err")
 	echo "qemu-boot: WRITEs to vIOMMU IOVAs at 0xf0000000 and above: $high"
 	[ "$high" -gt 0 ] || { echo "qemu-boot: no transfer used a vIOMMU IOVA"; fail=1; }
+fi
+# the handed-over descriptors were the ones QEMU used; the SMMUv3 model was behind the device
+if [ "$MODE" = fd ]; then
+	grep -q "softiommu: vfio0 fd=11, iommufd fd=10" "$LOGF.err" || { echo "qemu-boot: no fd handover line"; fail=1; }
+	grep -q "iommufd 10 " "$ROOT$RUN.dump" || { echo "qemu-boot: QEMU's iommufd is not descriptor 10"; fail=1; }
+fi
+if [ "$MODE" = smmuv3 ]; then
+	grep -q "device .* smmu[0-9]*:sid" "$ROOT$RUN.dump" || { echo "qemu-boot: the device is not behind the SMMUv3 model"; fail=1; }
 fi
 want "guest: done"
 [ $rc = 124 ] && { echo "qemu-boot: timed out after ${TIMEOUT}s"; fail=1; }

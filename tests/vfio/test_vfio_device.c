@@ -57,8 +57,8 @@ static void test_bind_errors(void)
 	CHECK_ERR(EINVAL, v_ioctl(dev, VFIO_DEVICE_BIND_IOMMUFD, &b));
 	b.token_uuid_ptr = 8;
 	CHECK_ERR(EFAULT, v_ioctl(dev, VFIO_DEVICE_BIND_IOMMUFD, &b));
-	b.argsz = 16; /* no room for the token pointer */
-	CHECK_ERR(EINVAL, v_ioctl(dev, VFIO_DEVICE_BIND_IOMMUFD, &b));
+	b.argsz = 16; /* no room for the token pointer: zero-extended, so the UUID is at 0 */
+	CHECK_ERR(EFAULT, v_ioctl(dev, VFIO_DEVICE_BIND_IOMMUFD, &b));
 	b.argsz = sizeof(b);
 	CHECK_ERR(EFAULT, v_ioctl(dev, VFIO_DEVICE_BIND_IOMMUFD, (void *)8));
 	/* nothing half-done: the device binds now */
@@ -241,7 +241,12 @@ static void test_bar_rw(int dev)
 	CHECK_ERR(EINVAL, v_pwrite(dev, b, 4, REGION(VFIO_PCI_ROM_REGION_INDEX)));
 	CHECK_ERR(EINVAL, v_pread(dev, b, 4, REGION(VFIO_PCI_VGA_REGION_INDEX)));
 	CHECK_ERR(EINVAL, v_pread(dev, b, 4, REGION(VFIO_PCI_NUM_REGIONS)));
-	CHECK(v_pread(dev, b, 0, REGION(VFIO_PCI_NUM_REGIONS)) == 0); /* nothing asked */
+	/* 0 bytes: vfio_pci_rw() still checks the region (config space moves 0, unchecked) */
+	CHECK_ERR(EINVAL, v_pread(dev, b, 0, REGION(VFIO_PCI_NUM_REGIONS)));
+	CHECK_ERR(EINVAL, v_pread(dev, b, 0, REGION(1)));
+	CHECK_ERR(EINVAL, v_pread(dev, b, 0, REGION(0) + (1 << 20)));
+	CHECK(v_pread(dev, b, 0, REGION(0)) == 0);
+	CHECK(v_pread(dev, b, 0, REGION(VFIO_PCI_CONFIG_REGION_INDEX) + 4096) == 0);
 	CHECK_ERR(EFAULT, v_pread(dev, (void *)8, 4, REGION(0)));
 	/* memory decode off: BAR accesses are EIO, config space still answers */
 	cmd = v_cfg16(dev, PCI_COMMAND);

@@ -5,7 +5,8 @@
  *   softiommu demo            an end-to-end story through the iommufd uAPI, printed step by step
  *   softiommu demo smmuv3     the nested SMMUv3 story: guest stage 1 over stage 2, vSID events
  *   softiommu run -- CMD ...  run CMD with /dev/iommu provided by softiommu (LD_PRELOAD)
- *   softiommu run --vfio-device edu|epf-test[,iommu=mock] ... -- CMD ...
+ *   softiommu run --vfio-device edu|epf-test[,iommu=mock|smmuv3][,fd[=M]] ...
+ *                 [--iommufd-fd N] -- CMD ...
  *                             ... with emulated VFIO devices (run_devices.c)
  *   softiommu dump [--json] [--at-exit] -- CMD ...
  *                             run CMD under softiommu and describe each iommufd's objects and
@@ -72,13 +73,14 @@ static int cmd_run(int argc, char **argv)
 		argv++;
 	}
 	if (argc < 1) {
-		fprintf(stderr, "usage: softiommu run [--vfio-device edu|epf-test[,iommu=mock]]... "
-				"[--run-dir DIR] -- CMD [ARGS...]\n");
+		fprintf(stderr, "usage: softiommu run [--vfio-device edu|epf-test[,iommu=mock|smmuv3]"
+				"[,fd[=M]]]... [--iommufd-fd N] [--run-dir DIR] -- CMD [ARGS...]\n");
 		return 2;
 	}
 	if (asprintf(&val, "%s%s%s", preload_path(), old && *old ? ":" : "", old ? old : "") < 0)
 		return 1;
 	setenv("LD_PRELOAD", val, 1);
+	free(val); /* setenv copied it */
 	if (run_devices_wanted())
 		return run_devices_exec(argv);
 	execvp(argv[0], argv);
@@ -106,8 +108,8 @@ static int cmd_dump(int argc, char **argv)
 static void usage(FILE *f)
 {
 	fprintf(f, "usage: softiommu demo [smmuv3]\n"
-		   "       softiommu run [--vfio-device edu|epf-test[,iommu=mock]]... [--run-dir DIR]\n"
-		   "                     -- CMD [ARGS...]\n"
+		   "       softiommu run [--vfio-device edu|epf-test[,iommu=mock|smmuv3][,fd[=M]]]...\n"
+		   "                     [--iommufd-fd N] [--run-dir DIR] -- CMD [ARGS...]\n"
 		   "       softiommu run --daemon -- CMD [ARGS...]\n"
 		   "       softiommu serve --socket PATH\n"
 		   "       softiommu dump [--json] [--at-exit] -- CMD [ARGS...]\n"

@@ -6,7 +6,8 @@
  *
  * What it owns: access/faccessat/euidaccess, the stat family (stat, lstat, fstatat, statx,
  * glibc's __xstat compatibility entry points), realpath, readlink, getxattr/listxattr, the open of a VFIO node,
- * pread/pwrite on a VFIO device, and fstat of softiommu's descriptors (an iommufd or VFIO
+ * pread/pwrite on a VFIO device, open of the synthesised directories (listing.c lists them),
+ * and fstat of softiommu's descriptors (an iommufd or VFIO
  * device descriptor is a character device there, with the st_rdev of its node). It also makes
  * the devices SOFTIOMMU_VFIO_DEVICES lists when the shim loads.
  *
@@ -95,9 +96,10 @@ __attribute__((constructor)) static void paths_init(void)
 	clock_gettime(CLOCK_REALTIME, &node_time);
 	shim_enter();
 	rc = sio_vfio_create_from_env();
-	shim_leave();
 	if (rc < 0)
 		fprintf(stderr, "softiommu: SOFTIOMMU_VFIO_DEVICES: %s\n", strerror(-rc));
+	sio_vfio_handover_from_env(); /* reports its own errors */
+	shim_leave();
 }
 
 /* ---- which node a path names ---- */
@@ -149,6 +151,59 @@ static bool real_exists(const char *path)
 	return !real_lstat()(path, &st);
 }
 
+/* Whether @prefix (normalised, "" for the root) is a directory ".." may leave */
+static bool walkable_dir(const char *prefix)
+{
+	struct stat st;
+
+	if (!prefix[0] || !strcmp(prefix, "/dev/vfio") || !strcmp(prefix, "/dev/vfio/devices"))
+		return true;
+	return !real_lstat()(prefix, &st) && S_ISDIR(st.st_mode);
+}
+
+/*
+ * Whether every ".." of the absolute @in follows a directory (ours, or a real one that is not
+ * a symbolic link), so that removing it lexically is what the kernel's walk gives; else the
+ * path is left to the host (which answers ENOENT below a synthesised directory).
+ */
+static bool dotdots_resolve(const char *in)
+{
+	char prefix[PATH_MAX];
+	size_t len = 0;
+
+	prefix[0] = '\0';
+	while (*in) {
+		const char *s;
+		size_t n;
+
+		while (*in == '/')
+			in++;
+		s = in;
+		while (*in && *in != '/')
+			in++;
+		n = (size_t)(in - s);
+		if (!n || (n == 1 && s[0] == '.'))
+			continue;
+		if (n == 2 && s[0] == '.' && s[1] == '.') {
+			if (!walkable_dir(prefix))
+				return false;
+			while (len && prefix[len - 1] != '/')
+				len--;
+			if (len)
+				len--;
+			prefix[len] = '\0';
+			continue;
+		}
+		if (len + n + 2 > sizeof(prefix))
+			return false;
+		prefix[len++] = '/';
+		memcpy(prefix + len, s, n);
+		len += n;
+		prefix[len] = '\0';
+	}
+	return true;
+}
+
 /* Whether @path (absolute) names one of our nodes; the program's calls only */
 static bool path_node(const char *path, struct node *n)
 {
@@ -162,6 +217,8 @@ static bool path_node(const char *path, struct node *n)
 		p++;
 	if (strncmp(p, "dev", 3) || !norm_path(path, buf, sizeof(buf), &n->trailing_slash))
 		return false;
+	if (strstr(path, "..") && !dotdots_resolve(path))
+		return false; /* a ".." after a missing component: the host's ENOENT */
 	n->kind = NODE_NONE;
 	if (!strcmp(buf, "/dev/iommu")) {
 		n->kind = NODE_IOMMU;
@@ -178,9 +235,68 @@ static bool path_node(const char *path, struct node *n)
 	return n->kind != NODE_NONE;
 }
 
+/**
+ * shim_fix_path() - @path as the kernel resolves it through the synthesised directories
+ * @dirfd: the *at() call's directory (AT_FDCWD for the plain calls)
+ * @path: the program's path
+ * @buf: room for the result
+ * @size: its size
+ *
+ * A relative @path against a listing descriptor (listing.c) is taken from its directory, and a
+ * path under a synthesised /dev/vfio is normalised ("/dev/vfio/.." is /dev, which the host
+ * has): the result, in @buf, is what path_node() and libc are then given. Anything else,
+ * an empty path (AT_EMPTY_PATH) and the core's own calls: @path itself.
+ */
+const char *shim_fix_path(int dirfd, const char *path, char *buf, size_t size)
+{
+	char joined[PATH_MAX];
+	const char *dir, *in = path;
+	bool trailing;
+	size_t n;
+
+	if (shim_depth || !path || !path[0] || !sio_vfio_count())
+		return path;
+	if (path[0] != '/') {
+		if (dirfd == AT_FDCWD || !(dir = shim_listing_dir_path(dirfd)) ||
+		    snprintf(joined, sizeof(joined), "%s/%s", dir, path) >= (int)sizeof(joined))
+			return path;
+		in = joined;
+	} else {
+		const char *p = path + strspn(path, "/");
+
+		/* only paths through a synthesised /dev/vfio: "/dev/vfio" then "/" or the end */
+		if (strncmp(p, "dev/vfio", 8) || (p[8] && p[8] != '/') || real_exists("/dev/vfio"))
+			return path;
+	}
+	if (!dotdots_resolve(in) || !norm_path(in, buf, size - 1, &trailing))
+		return path;
+	n = strlen(buf);
+	if (trailing) {
+		buf[n] = '/';
+		buf[n + 1] = '\0';
+	}
+	return buf;
+}
+
 static bool node_is_dir(const struct node *n)
 {
 	return n->kind == NODE_VFIO_DIR || n->kind == NODE_VFIO_DEVICES_DIR;
+}
+
+/**
+ * shim_dir_kind() - whether @path names a directory softiommu synthesises (listing.c lists
+ * it): SHIM_DIR_VFIO, SHIM_DIR_VFIO_DEVICES; -ENOTDIR for one of our device nodes (listing
+ * /dev/iommu is ENOTDIR); 0 for anything else (and when the real directory exists)
+ */
+int shim_dir_kind(const char *path)
+{
+	struct node n;
+
+	if (!path_node(path, &n))
+		return 0;
+	return n.kind == NODE_VFIO_DIR		  ? SHIM_DIR_VFIO
+	       : n.kind == NODE_VFIO_DEVICES_DIR ? SHIM_DIR_VFIO_DEVICES
+						  : -ENOTDIR;
 }
 
 /* -ENOTDIR for "/dev/iommu/", else 0 */
@@ -275,6 +391,8 @@ static void fd_fixup(int fd, mode_t *mode, dev_t *rdev, dev_t dev, ino_t ino)
 
 static int fstat_result(int rc, int fd, struct stat *st)
 {
+	if (!rc && shim_listing_fstat(fd, st))
+		return 0;
 	if (!rc)
 		fd_fixup(fd, &st->st_mode, &st->st_rdev, st->st_dev, st->st_ino);
 	return rc;
@@ -316,7 +434,9 @@ static int node_fill(const struct node *n, struct stat *st)
 
 #define STAT_BODY(real_call)                          \
 	do {                                          \
+		char fixed_[PATH_MAX];                \
 		struct node n;                        \
+		path = shim_fix_path(AT_FDCWD, path, fixed_, sizeof(fixed_)); \
 		if (path_node(path, &n))              \
 			return node_fill(&n, st);     \
 		return real_call;                     \
@@ -376,9 +496,11 @@ static bool empty_path(const char *path, int flags)
 
 #define FSTATAT_BODY(real_call)                                                  \
 	do {                                                                     \
+		char fixed_[PATH_MAX];                                           \
 		struct node n;                                                   \
 		if (empty_path(path, flags))                 \
 			return fstat_result(real_call, dirfd, st);               \
+		path = shim_fix_path(dirfd, path, fixed_, sizeof(fixed_));       \
 		if (!path_node(path, &n))                                        \
 			return real_call;                                        \
 		if (flags & ~AT_STAT_FLAGS)                                      \
@@ -411,6 +533,7 @@ SHIM_EXPORT int __fxstatat64(int ver, int dirfd, const char *path, struct stat *
 SHIM_EXPORT int statx(int dirfd, const char *path, int flags, unsigned int mask,
 		      struct statx *sx)
 {
+	char fixed_[PATH_MAX];
 	struct node n;
 	int rc;
 
@@ -430,6 +553,7 @@ SHIM_EXPORT int statx(int dirfd, const char *path, int flags, unsigned int mask,
 		sx->stx_rdev_minor = minor(rdev);
 		return 0;
 	}
+	path = shim_fix_path(dirfd, path, fixed_, sizeof(fixed_));
 	if (!path_node(path, &n))
 		return real_statx()(dirfd, path, flags, mask, sx);
 	if ((flags & ~(AT_STAT_FLAGS | AT_STATX_SYNC_TYPE)) ||
@@ -469,7 +593,9 @@ static int node_access(const struct node *n, int mode, uid_t uid, gid_t gid)
 SHIM_EXPORT int access(const char *path, int mode)
 {
 	struct node n;
+	char fixed_[PATH_MAX];
 
+	path = shim_fix_path(AT_FDCWD, path, fixed_, sizeof(fixed_));
 	if (!path_node(path, &n))
 		return real_access()(path, mode);
 	return node_access(&n, mode, getuid(), getgid());
@@ -478,7 +604,9 @@ SHIM_EXPORT int access(const char *path, int mode)
 SHIM_EXPORT int euidaccess(const char *path, int mode)
 {
 	struct node n;
+	char fixed_[PATH_MAX];
 
+	path = shim_fix_path(AT_FDCWD, path, fixed_, sizeof(fixed_));
 	if (!path_node(path, &n))
 		return real_euidaccess()(path, mode);
 	return node_access(&n, mode, geteuid(), getegid());
@@ -487,7 +615,9 @@ SHIM_EXPORT int euidaccess(const char *path, int mode)
 SHIM_EXPORT int eaccess(const char *path, int mode)
 {
 	struct node n;
+	char fixed_[PATH_MAX];
 
+	path = shim_fix_path(AT_FDCWD, path, fixed_, sizeof(fixed_));
 	if (!path_node(path, &n))
 		return real_eaccess()(path, mode);
 	return node_access(&n, mode, geteuid(), getegid());
@@ -496,7 +626,9 @@ SHIM_EXPORT int eaccess(const char *path, int mode)
 SHIM_EXPORT int faccessat(int dirfd, const char *path, int mode, int flags)
 {
 	struct node n;
+	char fixed_[PATH_MAX];
 
+	path = shim_fix_path(dirfd, path, fixed_, sizeof(fixed_));
 	if (!path_node(path, &n))
 		return real_faccessat()(dirfd, path, mode, flags);
 	if (flags & ~(AT_EACCESS | AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH))
@@ -532,7 +664,9 @@ static char *node_realpath(const char *path, char *resolved)
 SHIM_EXPORT char *realpath(const char *path, char *resolved)
 {
 	struct node n;
+	char fixed_[PATH_MAX];
 
+	path = shim_fix_path(AT_FDCWD, path, fixed_, sizeof(fixed_));
 	if (!path_node(path, &n))
 		return real_realpath()(path, resolved);
 	return node_realpath(path, resolved);
@@ -541,7 +675,9 @@ SHIM_EXPORT char *realpath(const char *path, char *resolved)
 SHIM_EXPORT char *__realpath_chk(const char *path, char *resolved, size_t resolvedlen)
 {
 	struct node n;
+	char fixed_[PATH_MAX];
 
+	path = shim_fix_path(AT_FDCWD, path, fixed_, sizeof(fixed_));
 	if (!path_node(path, &n))
 		return real___realpath_chk()(path, resolved, resolvedlen);
 	if (resolved && resolvedlen < PATH_MAX)
@@ -552,7 +688,9 @@ SHIM_EXPORT char *__realpath_chk(const char *path, char *resolved, size_t resolv
 SHIM_EXPORT char *canonicalize_file_name(const char *path)
 {
 	struct node n;
+	char fixed_[PATH_MAX];
 
+	path = shim_fix_path(AT_FDCWD, path, fixed_, sizeof(fixed_));
 	if (!path_node(path, &n))
 		return real_canonicalize_file_name()(path);
 	return node_realpath(path, NULL);
@@ -568,7 +706,9 @@ static ssize_t node_readlink(const struct node *n)
 SHIM_EXPORT ssize_t readlink(const char *path, char *buf, size_t len)
 {
 	struct node n;
+	char fixed_[PATH_MAX];
 
+	path = shim_fix_path(AT_FDCWD, path, fixed_, sizeof(fixed_));
 	if (!path_node(path, &n))
 		return real_readlink()(path, buf, len);
 	return node_readlink(&n);
@@ -577,7 +717,9 @@ SHIM_EXPORT ssize_t readlink(const char *path, char *buf, size_t len)
 SHIM_EXPORT ssize_t readlinkat(int dirfd, const char *path, char *buf, size_t len)
 {
 	struct node n;
+	char fixed_[PATH_MAX];
 
+	path = shim_fix_path(dirfd, path, fixed_, sizeof(fixed_));
 	if (!path_node(path, &n))
 		return real_readlinkat()(dirfd, path, buf, len);
 	return node_readlink(&n);
@@ -586,7 +728,9 @@ SHIM_EXPORT ssize_t readlinkat(int dirfd, const char *path, char *buf, size_t le
 SHIM_EXPORT ssize_t __readlink_chk(const char *path, char *buf, size_t len, size_t buflen)
 {
 	struct node n;
+	char fixed_[PATH_MAX];
 
+	path = shim_fix_path(AT_FDCWD, path, fixed_, sizeof(fixed_));
 	if (!path_node(path, &n) || len > buflen)
 		return real___readlink_chk()(path, buf, len, buflen);
 	return node_readlink(&n);
@@ -596,7 +740,9 @@ SHIM_EXPORT ssize_t __readlinkat_chk(int dirfd, const char *path, char *buf, siz
 				     size_t buflen)
 {
 	struct node n;
+	char fixed_[PATH_MAX];
 
+	path = shim_fix_path(dirfd, path, fixed_, sizeof(fixed_));
 	if (!path_node(path, &n) || len > buflen)
 		return real___readlinkat_chk()(dirfd, path, buf, len, buflen);
 	return node_readlink(&n);
@@ -626,7 +772,9 @@ static ssize_t node_listxattr(const struct node *n)
 SHIM_EXPORT ssize_t getxattr(const char *path, const char *name, void *value, size_t size)
 {
 	struct node n;
+	char fixed_[PATH_MAX];
 
+	path = shim_fix_path(AT_FDCWD, path, fixed_, sizeof(fixed_));
 	if (!path_node(path, &n))
 		return real_getxattr()(path, name, value, size);
 	return node_getxattr(&n);
@@ -635,7 +783,9 @@ SHIM_EXPORT ssize_t getxattr(const char *path, const char *name, void *value, si
 SHIM_EXPORT ssize_t lgetxattr(const char *path, const char *name, void *value, size_t size)
 {
 	struct node n;
+	char fixed_[PATH_MAX];
 
+	path = shim_fix_path(AT_FDCWD, path, fixed_, sizeof(fixed_));
 	if (!path_node(path, &n))
 		return real_lgetxattr()(path, name, value, size);
 	return node_getxattr(&n);
@@ -644,7 +794,9 @@ SHIM_EXPORT ssize_t lgetxattr(const char *path, const char *name, void *value, s
 SHIM_EXPORT ssize_t listxattr(const char *path, char *list, size_t size)
 {
 	struct node n;
+	char fixed_[PATH_MAX];
 
+	path = shim_fix_path(AT_FDCWD, path, fixed_, sizeof(fixed_));
 	if (!path_node(path, &n))
 		return real_listxattr()(path, list, size);
 	return node_listxattr(&n);
@@ -653,7 +805,9 @@ SHIM_EXPORT ssize_t listxattr(const char *path, char *list, size_t size)
 SHIM_EXPORT ssize_t llistxattr(const char *path, char *list, size_t size)
 {
 	struct node n;
+	char fixed_[PATH_MAX];
 
+	path = shim_fix_path(AT_FDCWD, path, fixed_, sizeof(fixed_));
 	if (!path_node(path, &n))
 		return real_llistxattr()(path, list, size);
 	return node_listxattr(&n);
@@ -677,7 +831,16 @@ int shim_open_vfio_path(const char *path, int flags, int *ret)
 	if (!path_node(path, &n) || n.kind == NODE_IOMMU)
 		return 0;
 	if (node_is_dir(&n)) {
-		*ret = fail(flags & (O_WRONLY | O_RDWR) ? EISDIR : ENOENT); /* not listable */
+		if (flags & (O_WRONLY | O_RDWR | O_CREAT)) {
+			*ret = fail(EISDIR);
+		} else {
+			int saved = errno, fd = shim_listing_open(
+				n.kind == NODE_VFIO_DIR ? SHIM_DIR_VFIO : SHIM_DIR_VFIO_DEVICES, flags);
+
+			*ret = fd < 0 ? fail(-fd) : fd;
+			if (fd >= 0)
+				errno = saved;
+		}
 		return 1;
 	}
 	if (node_check(&n)) {
@@ -697,7 +860,7 @@ int shim_vfio_rw(int fd, void *buf, size_t len, off_t off, bool write, ssize_t *
 {
 	struct sio_file *f;
 	unsigned int index;
-	bool ours;
+	bool ours, gone;
 	int saved = errno;
 	ssize_t rc;
 
@@ -712,9 +875,9 @@ int shim_vfio_rw(int fd, void *buf, size_t len, off_t off, bool write, ssize_t *
 		return 0;
 	/* the identity check happens once, inside: a number reused for another file is EBADF */
 	shim_enter();
-	rc = sio_vfio_pread(fd, buf, len, (uint64_t)off, write);
+	rc = sio_vfio_pread(fd, buf, len, (uint64_t)off, write, &gone);
 	shim_leave();
-	if (rc == -EBADF)
+	if (gone)
 		return 0;
 	*ret = shim_to_libc(rc, saved);
 	return 1;

@@ -33,6 +33,7 @@
 #include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -161,21 +162,37 @@ static int open_special(const char *path, int flags, int *ret)
 
 SHIM_EXPORT int open(const char *path, int flags, ...)
 {
+	char fixed[PATH_MAX];
+
+	if (shim_fix_path) /* paths.c: through the synthesised directories */
+		path = shim_fix_path(AT_FDCWD, path, fixed, sizeof(fixed));
 	OPEN_BODY(real_open()(path, flags, mode));
 }
 
 SHIM_EXPORT int open64(const char *path, int flags, ...)
 {
+	char fixed[PATH_MAX];
+
+	if (shim_fix_path) /* paths.c: through the synthesised directories */
+		path = shim_fix_path(AT_FDCWD, path, fixed, sizeof(fixed));
 	OPEN_BODY(real_open64()(path, flags, mode));
 }
 
 SHIM_EXPORT int openat(int dirfd, const char *path, int flags, ...)
 {
+	char fixed[PATH_MAX];
+
+	if (shim_fix_path) /* paths.c: through the synthesised directories */
+		path = shim_fix_path(dirfd, path, fixed, sizeof(fixed));
 	OPEN_BODY(real_openat()(dirfd, path, flags, mode));
 }
 
 SHIM_EXPORT int openat64(int dirfd, const char *path, int flags, ...)
 {
+	char fixed[PATH_MAX];
+
+	if (shim_fix_path) /* paths.c: through the synthesised directories */
+		path = shim_fix_path(dirfd, path, fixed, sizeof(fixed));
 	OPEN_BODY(real_openat64()(dirfd, path, flags, mode));
 }
 
@@ -349,6 +366,10 @@ SHIM_EXPORT ssize_t pwrite64(int fd, const void *buf, size_t len, off_t off)
 SHIM_EXPORT DIR *opendir(const char *name)
 {
 	const char *dir;
+	int kind;
+
+	if (shim_listing_opendir && shim_dir_kind && (kind = shim_dir_kind(name)))
+		return shim_listing_opendir(kind); /* listing.c: /dev/vfio, /dev/vfio/devices */
 
 	if (!shim_depth && shim_failnth_available() && shim_is_debugfs(name)) {
 		dir = shim_debugfs_path();

@@ -139,5 +139,20 @@ int shim_is_debugfs(const char *path) SHIM_HIDDEN;
 int shim_open_vfio_path(const char *path, int flags, int *ret) SHIM_HIDDEN __attribute__((weak));
 int shim_vfio_rw(int fd, void *buf, size_t len, off_t off, _Bool write, ssize_t *ret)
 	SHIM_HIDDEN __attribute__((weak));
+/* which synthesised directory a path names (0: none) */
+#define SHIM_DIR_VFIO 1
+#define SHIM_DIR_VFIO_DEVICES 2
+int shim_dir_kind(const char *path) SHIM_HIDDEN __attribute__((weak));
+
+/* listing.c: listing those directories (weak, as paths.c) */
+struct __dirstream;
+struct stat;
+int shim_listing_open(int kind, int flags) SHIM_HIDDEN;
+_Bool shim_listing_fstat(int fd, struct stat *st) SHIM_HIDDEN;
+struct __dirstream *shim_listing_opendir(int kind) SHIM_HIDDEN __attribute__((weak));
+const char *shim_listing_dir_path(int dirfd) SHIM_HIDDEN;
+/* paths.c: @path as resolved against the synthesised directories (into @buf), else @path */
+const char *shim_fix_path(int dirfd, const char *path, char *buf, size_t size) SHIM_HIDDEN
+	__attribute__((weak));
 
 #endif

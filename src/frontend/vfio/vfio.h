@@ -8,6 +8,7 @@
  * The pieces:
  * - vfio_dev.c: the process's emulated devices (created from SOFTIOMMU_VFIO_DEVICES or by
  *   sio_vfio_create()), their run directory with the sysfs-like tree, and opening one by path.
+ * - vfio_handover.c: descriptors handed over already open (SOFTIOMMU_VFIO_FDS: fd=).
  * - vfio_file.c: the device descriptor: the bind/attach ioctls, GET_INFO, regions,
  *   pread/pwrite at index << 40, mmap, RESET, FEATURE.
  * - vfio_irq.c: GET_IRQ_INFO, SET_IRQS and the eventfds the model's interrupts signal.
@@ -155,10 +156,13 @@ const char *sio_vfio_run_dir(void);
 int sio_vfio_open_path(const char *path, int flags);
 int sio_vfio_path_index(const char *path);
 
+/* vfio_handover.c */
+int sio_vfio_handover_from_env(void);
+
 /* vfio_file.c */
 int sio_vfio_open(struct svfio_dev *d, int flags);
 bool sio_vfio_file_index(struct sio_file *f, unsigned int *index);
-ssize_t sio_vfio_pread(int fd, void *buf, size_t len, uint64_t off, bool write);
+ssize_t sio_vfio_pread(int fd, void *buf, size_t len, uint64_t off, bool write, bool *not_ours);
 void sio_vfio_unbind_locked(struct svfio_dev *d);
 bool svfio_trace_enabled(void);
 

@@ -179,23 +179,60 @@ __attribute__((destructor)) static void run_dir_cleanup(void)
 
 static const struct svfio_model_ops *const models[] = { &svfio_edu_ops, &svfio_epf_test_ops };
 
-/* "edu", "epf-test" or either with ",iommu=mock" */
-static int parse_spec(const char *spec, const struct svfio_model_ops **model)
+/*
+ * The IOMMU models a device may sit behind (the registry's names). VT-d is named so that
+ * asking for it says what is missing rather than "bad option".
+ */
+enum svfio_iommu { SVFIO_IOMMU_MOCK, SVFIO_IOMMU_SMMUV3 };
+
+static const char *const iommu_names[] = { [SVFIO_IOMMU_MOCK] = "mock",
+					   [SVFIO_IOMMU_SMMUV3] = "smmuv3" };
+
+static bool opt_is(const char *opt, size_t n, const char *want)
+{
+	return n == strlen(want) && !strncmp(opt, want, n);
+}
+
+/* One ",iommu=NAME" option of @n bytes at @opt */
+static int parse_iommu(const char *opt, size_t n, enum svfio_iommu *iommu)
+{
+	static const char key[] = "iommu=";
+
+	if (n < sizeof(key) - 1 || strncmp(opt, key, sizeof(key) - 1))
+		return -EINVAL;
+	opt += sizeof(key) - 1;
+	n -= sizeof(key) - 1;
+	for (size_t i = 0; i < sizeof(iommu_names) / sizeof(iommu_names[0]); i++) {
+		if (opt_is(opt, n, iommu_names[i])) {
+			*iommu = (enum svfio_iommu)i;
+			return 0;
+		}
+	}
+	return opt_is(opt, n, "vtd") ? -EOPNOTSUPP : -EINVAL;
+}
+
+/* "MODEL[,iommu=mock|smmuv3]" */
+static int parse_spec(const char *spec, const struct svfio_model_ops **model,
+		      enum svfio_iommu *iommu)
 {
 	size_t n = strcspn(spec, ",");
 	const char *opt = spec + n;
 
 	*model = NULL;
+	*iommu = SVFIO_IOMMU_MOCK;
 	for (size_t i = 0; i < sizeof(models) / sizeof(models[0]); i++)
-		if (n == strlen(models[i]->name) && !strncmp(spec, models[i]->name, n))
+		if (opt_is(spec, n, models[i]->name))
 			*model = models[i];
 	if (!*model)
 		return -ENODEV;
 	while (*opt == ',') {
+		int rc;
+
 		opt++;
 		n = strcspn(opt, ",");
-		if (!(n == strlen("iommu=mock") && !strncmp(opt, "iommu=mock", n)))
-			return -EINVAL;
+		rc = parse_iommu(opt, n, iommu);
+		if (rc)
+			return rc;
 		opt += n;
 	}
 	return 0;
@@ -203,19 +240,36 @@ static int parse_spec(const char *spec, const struct svfio_model_ops **model)
 
 /**
  * sio_vfio_spec_check() - whether @spec names a device sio_vfio_create() can make
- * Return: 0, -ENODEV (unknown model) or -EINVAL (bad option).
+ * Return: 0, -ENODEV (unknown model), -EOPNOTSUPP (iommu=vtd: no VT-d model yet) or
+ * -EINVAL (bad option).
  */
 int sio_vfio_spec_check(const char *spec)
 {
 	const struct svfio_model_ops *model;
+	enum svfio_iommu iommu;
 
-	return parse_spec(spec, &model);
+	return parse_spec(spec, &model, &iommu);
 }
 
 /* The PCI address device @index has, the basename of its sysfs directory */
 void sio_vfio_pci_name(unsigned int index, char *buf, size_t size)
 {
 	snprintf(buf, size, "0000:00:%02x.0", index + 4);
+}
+
+/* The device's IOMMU side, through the driver registry */
+static int iommu_dev_create(struct svfio_dev *d, enum svfio_iommu iommu)
+{
+	/* the mock as a VMM's device: PASIDs, and guest RAM from IOVA 0 */
+	uint32_t flags = iommu == SVFIO_IOMMU_MOCK ? MOCK_FLAGS_DEVICE_PASID : 0;
+	struct sio_dev *sdev = sio_driver_dev_create(iommu_names[iommu], flags);
+
+	if (IS_ERR(sdev))
+		return (int)PTR_ERR(sdev);
+	if (iommu == SVFIO_IOMMU_MOCK)
+		container_of(sdev, struct mock_dev, dev)->flags |= MOCK_DEV_VMM_APERTURE;
+	d->sdev = sdev;
+	return 0;
 }
 
 static void dev_free(struct svfio_dev *d)
@@ -231,18 +285,20 @@ static void dev_free(struct svfio_dev *d)
 /**
  * sio_vfio_create() - make a new emulated VFIO device
  * @spec: "MODEL[,iommu=IOMMU]": the model is "edu" or "epf-test", the IOMMU "mock" (the
- *        default; its paging domains take IOVAs from 0, see MOCK_DEV_VMM_APERTURE)
+ *        default; its paging domains take IOVAs from 0, see MOCK_DEV_VMM_APERTURE) or
+ *        "smmuv3" (an SMMUv3 with the model's default ID registers: 48-bit stage-1 IOVAs)
  *
  * The device gets the next index N (/dev/vfio/devices/vfioN) and its sysfs-like directory.
- * Return: N, or -ENODEV (unknown model), -EINVAL (bad option), -ENOSPC (too many devices),
- * -ENOMEM, or the error creating the run directory's files.
+ * Return: N, or -ENODEV (unknown model), -EOPNOTSUPP (iommu=vtd), -EINVAL (bad option),
+ * -ENOSPC (too many devices), -ENOMEM, or the error creating the run directory's files.
  */
 int sio_vfio_create(const char *spec)
 {
 	const struct svfio_model_ops *model;
+	enum svfio_iommu iommu;
 	struct svfio_dev *d;
 	unsigned int index;
-	int rc = parse_spec(spec, &model);
+	int rc = parse_spec(spec, &model, &iommu);
 
 	if (rc)
 		return rc;
@@ -260,16 +316,8 @@ int sio_vfio_create(const char *spec)
 	svfio_irqs_init(&d->irqs);
 	rc = model->init(d);
 	d->model = model;
-	if (!rc) {
-		struct mock_dev *mdev = mock_dev_create(MOCK_FLAGS_DEVICE_PASID);
-
-		rc = IS_ERR(mdev) ? (int)PTR_ERR(mdev) : 0;
-		if (!rc) {
-			/* guest RAM starts at IOVA 0: not the selftests' aperture */
-			mdev->flags |= MOCK_DEV_VMM_APERTURE;
-			d->sdev = &mdev->dev;
-		}
-	}
+	if (!rc)
+		rc = iommu_dev_create(d, iommu);
 	d->cfg_saved = d->cfg;
 	rc = rc ? rc : sysfs_create(d);
 	if (rc) {

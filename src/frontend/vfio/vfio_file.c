@@ -54,6 +54,10 @@ static struct svfio_file *to_df(struct sio_file *f)
 
 /* ---- bind, attach, detach (device_cdev.c) ---- */
 
+/*
+ * vfio_df_check_token() with vfio-pci's match: the device is neither a PF with a VF token nor
+ * a VF, so no token is valid. The UUID is read first (a short argsz left its pointer 0: EFAULT).
+ */
 static int bind_token(const struct vfio_device_bind_iommufd *bind)
 {
 	uint8_t uuid[16];
@@ -62,7 +66,7 @@ static int bind_token(const struct vfio_device_bind_iommufd *bind)
 		return 0;
 	if (sio_copy_from_user(uuid, bind->token_uuid_ptr, sizeof(uuid)))
 		return -EFAULT;
-	return -EINVAL; /* neither a PF with a VF token nor a VF: no token is valid */
+	return -EINVAL;
 }
 
 static int bind_ctx(int iommufd, struct sio_ctx **out)
@@ -76,6 +80,12 @@ static int bind_ctx(int iommufd, struct sio_ctx **out)
 	return fcntl(iommufd, F_GETFD) < 0 ? -EBADF : -EBADFD;
 }
 
+/*
+ * As vfio_df_ioctl_bind_iommufd(): argsz, then the struct as copy_struct_from_user() takes it
+ * (a larger one needs a zero tail, E2BIG; a smaller one is zero-extended), flags and
+ * iommufd, this descriptor bound already, the token, the iommufd, then another descriptor of
+ * the device bound (vfio_df_open(): a cdev device opens once).
+ */
 static long vfio_bind(struct sio_file *f, void *arg)
 {
 	const size_t minsz = ofsend(struct vfio_device_bind_iommufd, out_devid);
@@ -84,30 +94,26 @@ static long vfio_bind(struct sio_file *f, void *arg)
 	struct vfio_device_bind_iommufd bind = { 0 };
 	struct sio_device *idev;
 	struct sio_ctx *ctx;
-	uint32_t devid;
+	uint32_t devid, argsz;
 	long rc;
 
-	if (sio_copy_from_user(&bind, (uintptr_t)arg, minsz))
+	if (sio_copy_from_user(&argsz, (uintptr_t)arg, sizeof(argsz)))
 		return -EFAULT;
-	if (bind.argsz < minsz || bind.iommufd < 0 || (bind.flags & ~VFIO_DEVICE_BIND_FLAG_TOKEN))
+	if (argsz < minsz)
 		return -EINVAL;
-	if ((bind.flags & VFIO_DEVICE_BIND_FLAG_TOKEN) &&
-	    bind.argsz < ofsend(struct vfio_device_bind_iommufd, token_uuid_ptr))
+	rc = sio_copy_struct_from_user(&bind, sizeof(bind), (uintptr_t)arg, argsz);
+	if (rc)
+		return rc;
+	if (bind.iommufd < 0 || (bind.flags & ~VFIO_DEVICE_BIND_FLAG_TOKEN))
 		return -EINVAL;
-	if ((bind.flags & VFIO_DEVICE_BIND_FLAG_TOKEN) &&
-	    sio_copy_from_user(&bind.token_uuid_ptr,
-			       (uintptr_t)arg + offsetof(struct vfio_device_bind_iommufd,
-							 token_uuid_ptr),
-			       sizeof(bind.token_uuid_ptr)))
-		return -EFAULT;
 	pthread_mutex_lock(&d->lock);
-	rc = atomic_load(&df->access_granted) ? -EINVAL : 0;
-	if (!rc)
-		rc = bind_ctx(bind.iommufd, &ctx);
+	rc = atomic_load(&df->access_granted) ? -EINVAL : bind_token(&bind);
 	if (rc)
 		goto out_unlock;
-	/* a cdev device opens once: another descriptor holds it */
-	rc = d->bound ? -EINVAL : bind_token(&bind);
+	rc = bind_ctx(bind.iommufd, &ctx);
+	if (rc)
+		goto out_unlock;
+	rc = d->bound ? -EINVAL : 0;
 	if (rc)
 		goto out_ctx;
 	idev = sio_device_bind(ctx, d->sdev, &devid);
@@ -155,6 +161,9 @@ static long vfio_attach(struct svfio_dev *d, void *arg)
 		pasid = at.pasid;
 	}
 	id = at.pt_id;
+	/* vfio_iommufd_physical_pasid_attach_ioas() tracks PASIDs in an IDA: none above INT_MAX */
+	if ((at.flags & VFIO_DEVICE_ATTACH_PASID) && pasid > INT32_MAX)
+		return -ENOSPC;
 	pthread_mutex_lock(&d->lock);
 	if (sio_device_pasid_hwpt(d->idev, pasid))
 		rc = sio_device_replace(d->idev, pasid, &id);
@@ -249,6 +258,28 @@ static long vfio_get_region_info(struct svfio_dev *d, void *arg)
 	return sio_copy_to_user((uintptr_t)arg, &info, minsz) ? -EFAULT : 0;
 }
 
+/*
+ * The MSI-X table's bytes in @bar, [*x_start, *x_end), which vfio_pci_bar_rw() keeps from
+ * the program (reads are all ones, writes dropped: the VMM emulates the table); empty when
+ * the BAR holds none. The PBA is not excluded, as on Linux.
+ */
+static void msix_excluded(const struct svfio_dev *d, int bar, uint64_t *x_start,
+			  uint64_t *x_end)
+{
+	const struct svfio_cfg *c = &d->cfg;
+	uint32_t table;
+
+	*x_start = *x_end = 0;
+	if (!c->msix_cap)
+		return;
+	table = svfio_cfg_get32(c, c->msix_cap + PCI_MSIX_TABLE);
+	if ((int)(table & PCI_MSIX_TABLE_BIR) != bar)
+		return;
+	*x_start = table & PCI_MSIX_TABLE_OFFSET;
+	*x_end = *x_start +
+		 16ull * ((svfio_cfg_get16(c, c->msix_cap + PCI_MSIX_FLAGS) & PCI_MSIX_FLAGS_QSIZE) + 1);
+}
+
 /* ---- reset, hot reset, ioeventfd ---- */
 
 static long vfio_reset(struct svfio_dev *d)
@@ -292,7 +323,7 @@ static long vfio_ioeventfd(struct svfio_dev *d, void *arg)
 	struct vfio_device_ioeventfd ev;
 	uint32_t size;
 	unsigned int bar;
-	uint64_t pos;
+	uint64_t pos, x_start, x_end;
 
 	if (sio_copy_from_user(&ev, (uintptr_t)arg, minsz))
 		return -EFAULT;
@@ -304,6 +335,10 @@ static long vfio_ioeventfd(struct svfio_dev *d, void *arg)
 	bar = (unsigned int)(ev.offset >> VFIO_OFFSET_SHIFT);
 	pos = ev.offset & VFIO_OFFSET_MASK;
 	if (bar > VFIO_PCI_BAR5_REGION_INDEX || pos + size > d->bars[bar].size)
+		return -EINVAL;
+	/* vfio_pci_ioeventfd(): never on the MSI-X table */
+	msix_excluded(d, (int)bar, &x_start, &x_end);
+	if (pos + size > x_start && pos < x_end)
 		return -EINVAL;
 	if (ev.fd == -1)
 		return -ENODEV; /* none registered to remove */
@@ -374,6 +409,8 @@ static long vfio_feature(struct svfio_dev *d, struct sio_file *f, void *arg)
 		return feature_low_power(d, f, ft.flags, data, argsz, true, true);
 	case VFIO_DEVICE_FEATURE_LOW_POWER_EXIT:
 		return feature_low_power(d, f, ft.flags, data, argsz, false, false);
+	case VFIO_DEVICE_FEATURE_MIG_PRECOPY_INFOv2:
+		return -EINVAL; /* checks the PRE_COPY migration flag before any ops */
 	default:
 		/* no migration or dirty-logging ops, not an SR-IOV PF, no dma-buf export */
 		return -ENOTTY;
@@ -493,17 +530,29 @@ static int bar_piece(struct svfio_dev *d, int bar, uint8_t *buf, uint64_t pos, s
 	return sio_copy_to_user((uintptr_t)buf, &v, n); /* little-endian, as the host */
 }
 
-static ssize_t bar_rw(struct svfio_dev *d, int bar, uint8_t *buf, size_t len, uint64_t pos,
-		      bool write)
+/* @len bytes of all ones to the program (a read of an excluded range) */
+static int fill_ones(uint8_t *buf, size_t len)
+{
+	static const uint8_t ones[64] = { [0 ... 63] = 0xff };
+
+	for (size_t done = 0; done < len;) {
+		size_t n = min_t(size_t, len - done, sizeof(ones));
+		int rc = sio_copy_to_user((uintptr_t)buf + done, ones, n);
+
+		if (rc)
+			return rc;
+		done += n;
+	}
+	return 0;
+}
+
+/* @len bytes at @pos of a BAR, outside any excluded range, memory decode on */
+static ssize_t bar_rw_plain(struct svfio_dev *d, int bar, uint8_t *buf, size_t len,
+			    uint64_t pos, bool write)
 {
 	const struct svfio_bar *b = &d->bars[bar];
 	size_t done = 0;
 
-	if (!b->size || pos >= b->size)
-		return -EINVAL;
-	len = min_t(size_t, len, b->size - pos);
-	if (!svfio_mem_enabled(d))
-		return -EIO;
 	if (b->ram) {
 		int rc = write ? sio_copy_from_user(b->ram + pos, (uintptr_t)buf, len)
 			       : sio_copy_to_user((uintptr_t)buf, b->ram + pos, len);
@@ -523,6 +572,42 @@ static ssize_t bar_rw(struct svfio_dev *d, int bar, uint8_t *buf, size_t len, ui
 	return (ssize_t)done;
 }
 
+/*
+ * As vfio_pci_bar_rw(): no BAR or a start past its end EINVAL (even for 0 bytes), cut at the
+ * end; the MSI-X table reads as ones and drops writes without looking at memory decode, every
+ * other piece needs it on (EIO, whatever was moved before).
+ */
+static ssize_t bar_rw(struct svfio_dev *d, int bar, uint8_t *buf, size_t len, uint64_t pos,
+		      bool write)
+{
+	const struct svfio_bar *b = &d->bars[bar];
+	uint64_t x_start, x_end;
+	size_t done = 0;
+
+	if (!b->size || pos >= b->size)
+		return -EINVAL;
+	len = min_t(size_t, len, b->size - pos);
+	msix_excluded(d, bar, &x_start, &x_end);
+	while (done < len) {
+		uint64_t at = pos + done;
+		size_t n;
+		ssize_t rc;
+
+		if (at >= x_start && at < x_end) {
+			n = min_t(size_t, len - done, x_end - at);
+			rc = write ? 0 : fill_ones(buf + done, n);
+		} else {
+			n = at < x_start ? min_t(size_t, len - done, x_start - at) : len - done;
+			rc = svfio_mem_enabled(d) ? bar_rw_plain(d, bar, buf + done, n, at, write)
+						  : -EIO;
+		}
+		if (rc < 0)
+			return rc;
+		done += n;
+	}
+	return (ssize_t)done;
+}
+
 static ssize_t region_rw(struct svfio_dev *d, void *buf, size_t len, uint64_t off, bool write)
 {
 	uint64_t index = off >> VFIO_OFFSET_SHIFT, pos = off & VFIO_OFFSET_MASK;
@@ -530,8 +615,8 @@ static ssize_t region_rw(struct svfio_dev *d, void *buf, size_t len, uint64_t of
 	if (index >= VFIO_PCI_NUM_REGIONS)
 		return -EINVAL;
 	switch (index) {
-	case VFIO_PCI_CONFIG_REGION_INDEX:
-		return svfio_cfg_rw(d, buf, len, pos, write);
+	case VFIO_PCI_CONFIG_REGION_INDEX: /* vfio_pci_config_rw(): 0 bytes move, unchecked */
+		return len ? svfio_cfg_rw(d, buf, len, pos, write) : 0;
 	case VFIO_PCI_BAR0_REGION_INDEX ... VFIO_PCI_BAR5_REGION_INDEX:
 		return bar_rw(d, (int)index, buf, len, pos, write);
 	default: /* ROM: none to read, never writable; VGA: none */
@@ -547,17 +632,21 @@ static ssize_t region_rw(struct svfio_dev *d, void *buf, size_t len, uint64_t of
  * @off: region offset (index << 40 | offset in the region)
  * @write: pwrite
  *
- * Return: bytes moved (short at a BAR's end), or -errno: EBADF when @fd no longer names a
- * softiommu file (the caller passes the call on to libc), ESPIPE another softiommu file,
- * EINVAL before bind or outside a region, EFAULT outside config space or a bad @buf, EIO
- * with memory decode off.
+ * @not_ours: set when @fd no longer names a softiommu file (the caller passes the call on
+ *            to libc)
+ *
+ * Return: bytes moved (short at a BAR's end), or -errno: ESPIPE another softiommu file,
+ * EBADF a descriptor not open for reading (pread) or writing (pwrite), EINVAL before bind or
+ * outside a region, EFAULT outside config space or a bad @buf, EIO with memory decode off.
  */
-ssize_t sio_vfio_pread(int fd, void *buf, size_t len, uint64_t off, bool write)
+ssize_t sio_vfio_pread(int fd, void *buf, size_t len, uint64_t off, bool write, bool *not_ours)
 {
 	struct sio_file *f = sio_file_get(fd);
 	struct svfio_dev *d;
+	int mode;
 	ssize_t rc;
 
+	*not_ours = !f;
 	if (!f)
 		return -EBADF;
 	if (f->ops != &svfio_fops) {
@@ -565,10 +654,11 @@ ssize_t sio_vfio_pread(int fd, void *buf, size_t len, uint64_t off, bool write)
 		return -ESPIPE;
 	}
 	d = to_df(f)->d;
-	if (!atomic_load(&to_df(f)->access_granted)) {
+	mode = f->flags & O_ACCMODE;
+	if (mode == (write ? O_RDONLY : O_WRONLY)) {
+		rc = -EBADF; /* vfs_read/vfs_write: no FMODE_READ/FMODE_WRITE */
+	} else if (!atomic_load(&to_df(f)->access_granted)) {
 		rc = -EINVAL;
-	} else if (!len) {
-		rc = 0;
 	} else if ((int64_t)off < 0) {
 		rc = -EINVAL;
 	} else {
@@ -591,6 +681,10 @@ static int svfio_mmap(struct sio_file *f, void *addr, size_t len, int prot, int 
 
 	if (!len || ((uint64_t)off & (PAGE_SZ - 1)) || off < 0)
 		return -EINVAL;
+	/* do_mmap(): a mapping needs the file readable, a shared writable one writable too */
+	if ((f->flags & O_ACCMODE) == O_WRONLY ||
+	    ((flags & MAP_SHARED) && (prot & PROT_WRITE) && (f->flags & O_ACCMODE) != O_RDWR))
+		return -EACCES;
 	if (!atomic_load(&to_df(f)->access_granted))
 		return -EINVAL;
 	if (index >= VFIO_PCI_NUM_REGIONS || !(flags & MAP_SHARED))
