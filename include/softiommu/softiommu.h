@@ -176,7 +176,11 @@ int softiommu_dev_detach(struct softiommu_dev *dev, unsigned int pasid);
 /** softiommu_dev_destroy() - detach everything, unbind and free (NULL is fine) */
 void softiommu_dev_destroy(struct softiommu_dev *dev);
 
-/** softiommu_dma_read() - @len bytes from @iova into @buf. Return: 0 or -errno (-EFAULT). */
+/**
+ * softiommu_dma_read() - @len bytes from @iova into @buf, tagged with @pasid (0: none)
+ * Return: 0 or -errno: -EFAULT on a fault, -EINVAL for a PASID the device cannot issue (a
+ * device created without PASID support issues none).
+ */
 int softiommu_dma_read(struct softiommu_dev *dev, unsigned int pasid, unsigned long long iova,
 		       void *buf, size_t len);
 /** softiommu_dma_write() - @len bytes of @buf to @iova. Return: 0 or -errno (-EFAULT). */

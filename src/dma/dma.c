@@ -330,7 +330,8 @@ static int check_segs(const struct sio_dma_seg *segs, unsigned int nr)
  * @fault: out (may be NULL): what faulted
  *
  * Return: 0; -EFAULT on a fault (routed as above); -EINVAL for no segment, an empty or
- * wrapping one (nothing moves); -ENOMEM when the thread's first DMA finds no memory.
+ * wrapping one, or a PASID the device cannot issue (nothing moves); -ENOMEM when the
+ * thread's first DMA finds no memory.
  */
 int sio_dma_rwv(struct sio_device *idev, struct sio_iotlb *tlb, uint32_t pasid,
 		const struct sio_dma_seg *segs, unsigned int nr, bool write, size_t *moved,
@@ -346,6 +347,9 @@ int sio_dma_rwv(struct sio_device *idev, struct sio_iotlb *tlb, uint32_t pasid,
 	rc = check_segs(segs, nr);
 	if (rc)
 		return rc;
+	/* A PASID the device cannot issue (none at all, or beyond its width) is no request */
+	if (pasid != SIO_NO_PASID && pasid >= idev->dev->max_pasids)
+		return -EINVAL;
 again:
 	rc = dma_hit_path(tlb, pasid, &c, &f);
 	if (rc == -EAGAIN)

@@ -53,10 +53,11 @@ static void test_basic(void)
 	CHECK_ERR(EFAULT, softiommu_dma_read(dev, 0, MOCK_APERTURE_START + 32 * PG, out, 8));
 	CHECK_ERR(EFAULT, softiommu_dma_read(dev, 0, MOCK_APERTURE_START + 4 * PG - 4, out, 8));
 	CHECK_ERR(EINVAL, softiommu_dma_read(dev, 0, iova, out, 0));
-	/* A PASID nothing is attached to */
-	CHECK_ERR(EFAULT, softiommu_dma_read(dev, 5, iova, out, 8));
+	/* A PASID a device without PASID support cannot issue: no request, no fault */
+	CHECK_ERR(EINVAL, softiommu_dma_read(dev, 5, iova, out, 8));
+	CHECK_ERR(EINVAL, softiommu_dma_write(dev, 1, iova, "x", 1));
 	/* None of those had a fault queue or a vIOMMU to go to */
-	CHECK(softiommu_dma_unhandled_faults() == 5);
+	CHECK(softiommu_dma_unhandled_faults() == 4);
 	/* After IOAS_UNMAP the IOVA no longer reaches the memory */
 	CHECK_OK(t_unmap(fd, ioas, MOCK_APERTURE_START, 4 * PG, NULL));
 	CHECK_ERR(EFAULT, softiommu_dma_read(dev, 0, MOCK_APERTURE_START, out, 8));
