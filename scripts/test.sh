@@ -53,7 +53,7 @@ tests/conformance/run.sh --build "$SAN_ASAN" --fail-nth --expected "$SAN_ASAN/ex
 
 echo "== TSan build: concurrency tests"
 BUILD=$SAN_TSAN CMAKE_ARGS="-DSOFTIOMMU_SANITIZE=thread" scripts/setup.sh
-ctest --test-dir "$SAN_TSAN" --output-on-failure -R "concurrency|stress|dma/|uaccess|memory_keep"
+ctest --test-dir "$SAN_TSAN" --output-on-failure -R "concurrency|stress|dma/|uaccess|memory_keep|memory_raw"
 
 echo "== fuzz: ioctl sequences through the public API (libFuzzer, ASan+UBSan)"
 FUZZ_BUILD=$BUILD-fuzz tests/fuzz/run.sh "${FUZZ_SECONDS:-150}"
