@@ -270,7 +270,16 @@ static void *watch_thread(void *arg)
 	sigset_t all;
 
 	(void)arg;
+	/*
+	 * The program's signals are not ours to take; the synchronous ones stay open, as a
+	 * fault-safe copy (safecopy.c) recovers through SIGSEGV/SIGBUS and a blocked one kills
+	 */
 	sigfillset(&all);
+	sigdelset(&all, SIGSEGV);
+	sigdelset(&all, SIGBUS);
+	sigdelset(&all, SIGILL);
+	sigdelset(&all, SIGFPE);
+	sigdelset(&all, SIGTRAP);
 	syscall(SYS_rt_sigprocmask, SIG_BLOCK, &all, NULL, _NSIG / 8);
 	for (;;) {
 		struct pollfd p;
@@ -379,7 +388,6 @@ static int uffd_open(void)
 	uffd = fd;
 	pthread_attr_init(&attr);
 	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-	pthread_attr_setstacksize(&attr, 256 * 1024);
 	if (pthread_create(&thread, &attr, watch_thread, NULL)) {
 		pthread_attr_destroy(&attr);
 		sio_file_release_core_fd(fd);
