@@ -141,7 +141,7 @@ static int batch_copy(struct dma_cursor *c, struct dma_batch *b, struct sio_dma_
 	unsigned int i = 0;
 
 	if (b->nr)
-		done = sio_copy_user_sg((char *)c->seg->buf + c->off, b->len, b->iov, b->nr,
+		done = sio_copy_pa_sg((char *)c->seg->buf + c->off, b->len, b->iov, b->nr,
 					c->write);
 	c->moved += done;
 	c->off += done;
