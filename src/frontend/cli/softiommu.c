@@ -103,7 +103,7 @@ static int cmd_dump(int argc, char **argv)
 
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: softiommu demo\n"
+	fprintf(f, "usage: softiommu demo [multiprocess]\n"
 		   "       softiommu run [--vfio-device edu|epf-test[,iommu=mock]]... [--run-dir DIR]\n"
 		   "                     -- CMD [ARGS...]\n"
 		   "       softiommu run --daemon -- CMD [ARGS...]\n"
@@ -119,7 +119,8 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	if (!strcmp(argv[1], "demo"))
-		return softiommu_demo();
+		return argc > 2 && !strcmp(argv[2], "multiprocess") ? cli_demo_multiprocess() :
+								       softiommu_demo();
 	if (!strcmp(argv[1], "run"))
 		return cmd_run(argc - 2, argv + 2);
 	if (!strcmp(argv[1], "serve"))
