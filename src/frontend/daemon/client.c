@@ -27,6 +27,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "../../core/fail.h"
 #include "../../core/file.h"
 #include "../../core/sio.h"
 #include "../../drivers/mock/iommufd_test.h"
@@ -119,10 +120,14 @@ static long remote_call(struct remote_conn *c, struct sio_proto_req *req,
 		struct cmsghdr align;
 	} cm;
 	long rc = lock_conn(c->sh);
+	unsigned int nth = sio_fail_nth_get();
 
 	*fd = -1;
 	if (rc)
 		return rc;
+	/* A fail-nth count of this thread's counts in the daemon's core, which runs the call */
+	req->fail_nth = nth;
+	sio_fail_nth_set(0);
 	req->magic = SIO_PROTO_MAGIC;
 	req->version = SIO_PROTO_VERSION;
 	req->seq = ++c->sh->seq;
@@ -156,7 +161,9 @@ static long remote_call(struct remote_conn *c, struct sio_proto_req *req,
 		*fd = -1;
 	}
 	rc = rsp->ret;
+	nth = rsp->fail_nth;
 out:
+	sio_fail_nth_set(nth);
 	pthread_mutex_unlock(&c->sh->lock);
 	return rc;
 }

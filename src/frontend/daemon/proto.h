@@ -19,7 +19,7 @@
 #include <stdint.h>
 
 #define SIO_PROTO_MAGIC 0x73696f64u /* "siod" */
-#define SIO_PROTO_VERSION 1
+#define SIO_PROTO_VERSION 2
 
 enum sio_proto_op {
 	SIO_OP_IOCTL = 1, /* @cmd, @arg on the context, or on sub-file @handle when non-zero */
@@ -71,6 +71,10 @@ struct sio_proto_req {
 	 * (a descriptor the argument names, as the daemon numbers it) */
 	uint32_t patch_off1;
 	uint32_t patch_val;
+	/* The sender thread's fail-nth count (core/fail.h; 0: none): the daemon injects the
+	 * failure in its own core, where the call runs, and the reply carries what is left */
+	uint32_t fail_nth;
+	uint32_t reserved; /* 0 */
 };
 
 struct sio_proto_rsp {
@@ -80,6 +84,8 @@ struct sio_proto_rsp {
 	int64_t ret;      /* >= 0, or -errno */
 	uint64_t handle;  /* the passed descriptor's number in the daemon */
 	int64_t fd_off;   /* where in the argument the client writes its own number, or: */
+	uint32_t fail_nth; /* the request's fail-nth count after the call (0: it fired) */
+	uint32_t reserved;
 };
 
 /*

@@ -30,6 +30,7 @@
 
 #include <softiommu/softiommu.h>
 
+#include "../../core/fail.h"
 #include "../../core/file.h"
 #include "../../core/sio.h"
 #include "../../dma/dma.h"
@@ -432,6 +433,9 @@ static long serve_one(struct conn *c, const struct sio_proto_req *req, pid_t pid
 	if (!mm)
 		return -EFAULT; /* the sender is gone already */
 	old = sio_mm_use(mm);
+	/* The client's fail-nth, in the core that runs the call (the transport's own steps
+	 * before this point are not counted, as the kernel's syscall entry is not) */
+	sio_fail_nth_set(req->fail_nth);
 	switch (req->op) {
 	case SIO_OP_IOCTL:
 		rc = do_ioctl(c, req, pid, rsp, pass_fd);
@@ -480,6 +484,8 @@ static long serve_one(struct conn *c, const struct sio_proto_req *req, pid_t pid
 	default:
 		rc = -EPROTO;
 	}
+	rsp->fail_nth = sio_fail_nth_get();
+	sio_fail_nth_set(0);
 	sio_mm_unuse(old);
 	return rc;
 }
@@ -524,7 +530,8 @@ static ssize_t recv_req(int sock, struct sio_proto_req *req, pid_t *pid)
 		}
 	}
 	if (n != sizeof(*req) || (m.msg_flags & (MSG_TRUNC | MSG_CTRUNC)) || !creds ||
-	    req->magic != SIO_PROTO_MAGIC || req->version != SIO_PROTO_VERSION || *pid <= 0)
+	    req->magic != SIO_PROTO_MAGIC || req->version != SIO_PROTO_VERSION || *pid <= 0 ||
+	    req->reserved)
 		return -EPROTO;
 	return n;
 }
@@ -626,6 +633,21 @@ static int conn_start(int sock)
 		conns_del(c);
 		free(c);
 	}
+	return rc;
+}
+
+/**
+ * sio_serve_conn() - serve connected socket @sock (SOCK_SEQPACKET) as one client connection
+ *
+ * What sio_serve_loop() does with each accepted socket; the fuzz target's way in. The socket
+ * is the connection's from here on, also on failure (closed). Return: 0 or -errno.
+ */
+int sio_serve_conn(int sock)
+{
+	int rc = conn_start(sock);
+
+	if (rc)
+		syscall(SYS_close, sock);
 	return rc;
 }
 

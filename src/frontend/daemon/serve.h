@@ -11,6 +11,7 @@
 
 int sio_serve_listen(const char *path);
 int sio_serve_loop(int lfd);
+int sio_serve_conn(int sock);
 extern atomic_ulong sio_serve_requests;
 extern atomic_int sio_serve_conns;
 
