@@ -252,8 +252,11 @@ size_t sio_copy_pa_sg(void *local, size_t len, const struct iovec *pa, unsigned 
 
 	for (unsigned int i = 0; i < nr; i++)
 		any |= (uintptr_t)pa[i].iov_base;
-	if (__builtin_expect(!(any & SIO_PA_CLIENT), 1))
+	if (__builtin_expect(!(any & SIO_PA_CLIENT), 1)) {
+		if (!remote_mm() && fast_path())
+			return fast_sg(local, len, pa, nr, write);
 		return self_sg(local, len, pa, nr, write);
+	}
 	return pa_sg_decode(local, len, pa, nr, write);
 }
 
