@@ -310,8 +310,15 @@ int sio_access_pin_pages(struct sio_access *access, uint64_t iova, uint64_t leng
 		area->num_accesses++;
 		if (access->internal)
 			area->num_locks++;
-		for (size_t i = idx; i <= last_idx; i++)
-			*out_pa++ = iopt_pages_pa(area->pages, i * SIO_PAGE_SIZE);
+		for (size_t i = idx; !rc && i <= last_idx; i++)
+			rc = iopt_pages_dma_pa(area->pages, i * SIO_PAGE_SIZE, out_pa++);
+		if (rc) { /* no window for a client's memory (daemon mode, mm_pa.c) */
+			area->num_accesses--;
+			if (access->internal)
+				area->num_locks--;
+			iopt_pages_unpin(area->pages, idx, last_idx);
+			break;
+		}
 		if (last == last_iova)
 			break;
 		cur = last + 1;

@@ -260,8 +260,8 @@ static int area_map_pieces(struct io_pagetable *iopt, struct iopt_area *area,
 		uint64_t host = __iopt_pages_host(pages, idx, (end - 1) / SIO_PAGE_SIZE, &run_last);
 		uint64_t n = min_t(uint64_t, end, (run_last + 1) * SIO_PAGE_SIZE) - byte;
 
-		rc = domain->ops->map(domain, iova, host + byte % SIO_PAGE_SIZE, n,
-				      area->iommu_prot, iopt_domain_pgsizes(iopt, domain));
+		rc = sio_domain_map_mm(domain, iova, pages->mm, host + byte % SIO_PAGE_SIZE, n,
+				       area->iommu_prot, iopt_domain_pgsizes(iopt, domain));
 		iova += n;
 		byte += n;
 	}

@@ -125,6 +125,7 @@ void sio_mm_put(struct sio_mm *mm)
 			break;
 		}
 	pthread_mutex_unlock(&mms_lock);
+	sio_mm_pa_release(mm);
 	if (mm->maps_fd >= 0)
 		syscall(SYS_close, mm->maps_fd);
 	syscall(SYS_close, mm->pidfd);

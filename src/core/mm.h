@@ -42,6 +42,8 @@ struct sio_mm {
 	int pidfd;
 	pthread_mutex_t maps_lock;
 	int maps_fd;
+	uint32_t *wins; /* the physical-address windows of this client's memory (mm_pa.c) */
+	unsigned int nwins, wins_cap;
 };
 
 extern struct sio_mm sio_mm_self;
@@ -99,5 +101,24 @@ int sio_mm_fd_get(int fd, bool *owned);
 void sio_mm_fd_put(int local, bool owned);
 int sio_mm_maps_path(const struct sio_mm *mm, char *buf, size_t len);
 extern atomic_long sio_mm_live;
+
+/*
+ * mm_pa.c: a domain's physical address names its process. Without SIO_PA_CLIENT it is an
+ * address of ours (in-process: always); with it, a window of a client's memory.
+ */
+#define SIO_PA_CLIENT (1ULL << 47)
+int sio_mm_addr_pa(struct sio_mm *mm, uint64_t addr, uint64_t *pa, uint64_t *contig);
+struct sio_mm *sio_pa_decode(uint64_t pa, uint64_t *addr, uint64_t *contig);
+void sio_mm_pa_release(struct sio_mm *mm);
+unsigned long sio_mm_windows_live(void);
+struct sio_domain;
+struct iopt_pages;
+int iopt_pages_dma_pa(struct iopt_pages *pages, uint64_t byte, uint64_t *pa);
+int sio_domain_map_mm(struct sio_domain *domain, uint64_t iova, struct sio_mm *mm,
+		      uint64_t addr, uint64_t len, unsigned int prot, uint64_t pgsizes);
+/* uaccess.c: copies at physical addresses, each in the process it names */
+size_t sio_copy_pa_sg(void *local, size_t len, const struct iovec *pa, unsigned int nr,
+		      bool write);
+int sio_copy_pa(void *local, uint64_t pa, size_t len, bool write);
 
 #endif

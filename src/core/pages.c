@@ -1216,7 +1216,9 @@ struct sio_page_id sio_page_identity(const struct sio_maps *maps, uint64_t addr)
 struct sio_page_id sio_page_identity_pa(const struct sio_maps *maps, uint64_t pa)
 {
 	struct sio_page_id id;
+	uint64_t contig;
 
+	sio_pa_decode(pa, &pa, &contig); /* a client's window: its address (mm_pa.c) */
 	if (sio_mm_current_tls && own_file_identity(pa, &id))
 		return id;
 	return sio_page_identity(maps, pa);

@@ -162,6 +162,114 @@ size_t sio_copy_user_sg(void *local, size_t len, const struct iovec *user, unsig
 	return sio_mm_copy_sg(sio_current_mm(), local, len, user, nr, write);
 }
 
+/* sio_copy_user_sg() in this process's memory, whatever mm the thread acts for */
+static size_t self_sg(void *local, size_t len, const struct iovec *user, unsigned int nr,
+		      bool write)
+{
+	struct sio_mm *old;
+	size_t n;
+
+	if (!remote_mm())
+		return sio_copy_user_sg(local, len, user, nr, write);
+	old = sio_mm_use(NULL);
+	n = sio_copy_user_sg(local, len, user, nr, write);
+	sio_mm_unuse(old);
+	return n;
+}
+
+static size_t mm_sg(struct sio_mm *mm, void *local, size_t len, const struct iovec *iov,
+		    unsigned int nr, bool write)
+{
+	return sio_mm_is_self(mm) ? self_sg(local, len, iov, nr, write) :
+				    sio_mm_copy_sg(mm, local, len, iov, nr, write);
+}
+
+#define PA_RUN 64
+
+/*
+ * Physical addresses of client memory (mm_pa.c): runs of segments in one process, each
+ * moved with one copy in that process; a window that is not allocated stops the copy.
+ */
+static size_t pa_sg_decode(void *local, size_t len, const struct iovec *pa, unsigned int nr,
+			   bool write)
+{
+	struct iovec run[PA_RUN];
+	struct sio_mm *run_mm = NULL;
+	size_t done = 0, run_len = 0;
+	unsigned int nrun = 0;
+
+	for (unsigned int i = 0; i < nr && done + run_len < len; i++) {
+		uint64_t at = (uintptr_t)pa[i].iov_base;
+		size_t left = min_t(size_t, pa[i].iov_len, len - done - run_len);
+
+		while (left) {
+			uint64_t addr, contig;
+			struct sio_mm *mm = sio_pa_decode(at, &addr, &contig);
+			size_t n = min_t(uint64_t, left, contig), got;
+
+			if (mm && mm == run_mm && nrun < PA_RUN) {
+				run[nrun++] = (struct iovec){ (void *)(uintptr_t)addr, n };
+				run_len += n;
+				at += n;
+				left -= n;
+				continue;
+			}
+			if (nrun) {
+				got = mm_sg(run_mm, (char *)local + done, run_len, run, nrun, write);
+				done += got;
+				if (got != run_len)
+					return done;
+			}
+			nrun = 0;
+			run_len = 0;
+			if (!mm)
+				return done;
+			run_mm = mm;
+			run[nrun++] = (struct iovec){ (void *)(uintptr_t)addr, n };
+			run_len = n;
+			at += n;
+			left -= n;
+		}
+	}
+	if (nrun)
+		done += mm_sg(run_mm, (char *)local + done, run_len, run, nrun, write);
+	return done;
+}
+
+/**
+ * sio_copy_pa_sg() - sio_copy_user_sg() at a domain's physical addresses (the DMA path)
+ *
+ * Each address is in the process it names (mm_pa.c), not in the one the thread acts for: in
+ * the daemon, a DMA one client issues through pages another mapped copies in the other's
+ * memory, and a DMA into a process that is gone, or through a window that is not there,
+ * moves nothing from there on. In-process every address is ours: the user copy, unchanged.
+ * Return: the bytes moved before the first that could not be.
+ */
+size_t sio_copy_pa_sg(void *local, size_t len, const struct iovec *pa, unsigned int nr,
+		      bool write)
+{
+	uint64_t any = 0;
+
+	for (unsigned int i = 0; i < nr; i++)
+		any |= (uintptr_t)pa[i].iov_base;
+	if (__builtin_expect(!(any & SIO_PA_CLIENT), 1)) {
+		if (!remote_mm() && fast_path())
+			return fast_sg(local, len, pa, nr, write);
+		return self_sg(local, len, pa, nr, write);
+	}
+	return pa_sg_decode(local, len, pa, nr, write);
+}
+
+/* sio_copy_pa_sg() of one range: 0 or -EFAULT */
+int sio_copy_pa(void *local, uint64_t pa, size_t len, bool write)
+{
+	struct iovec v = { (void *)(uintptr_t)pa, len };
+
+	if (!len)
+		return 0;
+	return sio_copy_pa_sg(local, len, &v, 1, write) == len ? 0 : -EFAULT;
+}
+
 /*
  * Read through process_vm_readv() whatever the copy path: it goes through the kernel's
  * get_user_pages and so refuses the mappings pinning refuses (VM_IO, VM_PFNMAP), which a plain

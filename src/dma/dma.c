@@ -145,7 +145,7 @@ static int batch_copy(struct dma_cursor *c, struct dma_batch *b, struct sio_dma_
 	if (b->nr && sio_uffd_frozen())
 		return -EAGAIN;
 	if (b->nr)
-		done = sio_copy_user_sg((char *)c->seg->buf + c->off, b->len, b->iov, b->nr,
+		done = sio_copy_pa_sg((char *)c->seg->buf + c->off, b->len, b->iov, b->nr,
 					c->write);
 	c->moved += done;
 	c->off += done;

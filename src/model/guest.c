@@ -30,7 +30,7 @@ int __sio_guest_read(struct sio_domain *s2, uint64_t ipa, void *buf, size_t len,
 			goto fault;
 		n = (1ULL << x.leaf_lg2) - (ipa & ((1ULL << x.leaf_lg2) - 1));
 		n = min_t(uint64_t, n, len);
-		if (sio_copy_from_user(out, x.pa, n)) {
+		if (sio_copy_pa(out, x.pa, n, false)) {
 			f.kind = SIO_DMA_FAULT_WALK_EABT;
 			goto fault;
 		}
@@ -63,5 +63,5 @@ int sio_guest_read(struct sio_domain *s2, uint64_t ipa, void *buf, size_t len,
 
 int sio_host_read(uint64_t pa, void *buf, size_t len)
 {
-	return sio_copy_from_user(buf, pa, len);
+	return sio_copy_pa(buf, pa, len, false);
 }

@@ -41,5 +41,5 @@ void sio_model_fault_from_pt(struct sio_dma_fault *f, const struct pt_fault *pf)
 int sio_model_read_desc(void *priv, uint64_t pa, uint64_t *desc)
 {
 	(void)priv;
-	return sio_copy_from_user(desc, pa, sizeof(*desc));
+	return sio_copy_pa(desc, pa, sizeof(*desc), false);
 }

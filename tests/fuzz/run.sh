@@ -1,7 +1,8 @@
 #!/bin/bash
 # SPDX-License-Identifier: MIT
 #
-# run.sh — build the ioctl fuzzer with clang (libFuzzer + ASan + UBSan) and run it.
+# run.sh — build the ioctl fuzzer with clang (libFuzzer + ASan + UBSan) and run it; then the
+# daemon's request decoder fuzzer (fuzz_daemon, FUZZ_DAEMON_SECONDS, default 30 s).
 #
 #   tests/fuzz/run.sh [SECONDS] [-- LIBFUZZER ARGS...]
 #
@@ -23,7 +24,7 @@ B=${FUZZ_BUILD:-build-fuzz}
 command -v clang >/dev/null || { echo "fuzz: clang is not installed (apt-get install clang)"; exit 2; }
 CC=clang cmake -S . -B "$B" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSOFTIOMMU_FUZZ=ON \
 	-DSOFTIOMMU_SANITIZE=address,undefined >/dev/null
-cmake --build "$B" -j"$(nproc)" --target fuzz_ioctl >"$B.log" 2>&1 || { cat "$B.log"; exit 2; }
+cmake --build "$B" -j"$(nproc)" --target fuzz_ioctl fuzz_daemon >"$B.log" 2>&1 || { cat "$B.log"; exit 2; }
 
 mkdir -p "$B/corpus" "$B/artifacts"
 cp -n tests/fuzz/corpus/* "$B/corpus/" 2>/dev/null || true
@@ -49,3 +50,22 @@ if [ $rc != 0 ]; then
 	exit 1
 fi
 echo "fuzz: no crash, no leak (corpus: $(ls "$B/corpus" | wc -l) inputs)"
+
+# The daemon's request decoder (fuzz_daemon.c): forged frames from a client process.
+# FUZZ_DAEMON_SECONDS, default 30.
+D_SECONDS=${FUZZ_DAEMON_SECONDS:-30}
+mkdir -p "$B/corpus-daemon"
+cp -n tests/fuzz/corpus-daemon/* "$B/corpus-daemon/" 2>/dev/null || true
+echo "fuzz: running fuzz_daemon for ${D_SECONDS}s"
+ASAN_OPTIONS="detect_leaks=1${ASAN_OPTIONS:+:$ASAN_OPTIONS}" \
+UBSAN_OPTIONS=${UBSAN_OPTIONS:-halt_on_error=1:print_stacktrace=1} \
+	"$B/tests/fuzz/fuzz_daemon" -max_total_time="$D_SECONDS" -max_len=1024 -timeout=20 \
+	-rss_limit_mb=4096 -print_final_stats=1 -artifact_prefix="$B/artifacts/daemon-" \
+	"$B/corpus-daemon" >"$B/fuzz-daemon.log" 2>&1 || rc=$?
+grep -E "^stat::number_of_executed_units|^stat::peak_rss|^Done|ERROR|SUMMARY|crash-|leak-" "$B/fuzz-daemon.log" || true
+if [ $rc != 0 ]; then
+	tail -n 60 "$B/fuzz-daemon.log"
+	echo "fuzz: fuzz_daemon FAILED (log: $B/fuzz-daemon.log, inputs: $B/artifacts/)"
+	exit 1
+fi
+echo "fuzz: fuzz_daemon: no crash, no leak (corpus: $(ls "$B/corpus-daemon" | wc -l) inputs)"

@@ -44,7 +44,7 @@ static char sock_path[sizeof(run_dir) + 16];
 static pid_t daemon_pid;
 
 /* Before the program: a daemon on a socket in a private directory, listening already */
-static int daemon_start(void)
+int cli_daemon_start(void)
 {
 	int lfd;
 
@@ -73,7 +73,7 @@ static int daemon_start(void)
 	return 0;
 }
 
-static void daemon_stop(void)
+void cli_daemon_stop(void)
 {
 	kill(daemon_pid, SIGTERM);
 	waitpid(daemon_pid, NULL, 0);
@@ -92,12 +92,12 @@ int cli_run_daemon(void)
 	int status;
 	pid_t pid;
 
-	if (daemon_start())
+	if (cli_daemon_start())
 		exit(1);
 	pid = fork();
 	if (pid < 0) {
 		perror("softiommu run --daemon: fork");
-		daemon_stop();
+		cli_daemon_stop();
 		exit(1);
 	}
 	if (pid == 0)
@@ -105,7 +105,7 @@ int cli_run_daemon(void)
 	signal(SIGINT, SIG_IGN);
 	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
 		;
-	daemon_stop();
+	cli_daemon_stop();
 	if (WIFSIGNALED(status))
 		exit(128 + WTERMSIG(status));
 	exit(WEXITSTATUS(status));

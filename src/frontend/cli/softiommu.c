@@ -107,7 +107,7 @@ static int cmd_dump(int argc, char **argv)
 
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: softiommu demo [smmuv3]\n"
+	fprintf(f, "usage: softiommu demo [smmuv3|multiprocess]\n"
 		   "       softiommu run [--vfio-device edu|epf-test[,iommu=mock|smmuv3][,fd[=M]]]...\n"
 		   "                     [--iommufd-fd N] [--run-dir DIR] -- CMD [ARGS...]\n"
 		   "       softiommu run --daemon -- CMD [ARGS...]\n"
@@ -122,9 +122,13 @@ int main(int argc, char **argv)
 		usage(stderr);
 		return 2;
 	}
-	if (!strcmp(argv[1], "demo"))
-		return argc > 2 && !strcmp(argv[2], "smmuv3") ? softiommu_demo_smmuv3() :
-								softiommu_demo();
+	if (!strcmp(argv[1], "demo")) {
+		if (argc > 2 && !strcmp(argv[2], "smmuv3"))
+			return softiommu_demo_smmuv3();
+		if (argc > 2 && !strcmp(argv[2], "multiprocess"))
+			return cli_demo_multiprocess();
+		return softiommu_demo();
+	}
 	if (!strcmp(argv[1], "run"))
 		return cmd_run(argc - 2, argv + 2);
 	if (!strcmp(argv[1], "serve"))

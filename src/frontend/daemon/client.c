@@ -27,6 +27,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "../../core/fail.h"
 #include "../../core/file.h"
 #include "../../core/sio.h"
 #include "../../drivers/mock/iommufd_test.h"
@@ -119,10 +120,14 @@ static long remote_call(struct remote_conn *c, struct sio_proto_req *req,
 		struct cmsghdr align;
 	} cm;
 	long rc = lock_conn(c->sh);
+	unsigned int nth = sio_fail_nth_get();
 
 	*fd = -1;
 	if (rc)
 		return rc;
+	/* A fail-nth count of this thread's counts in the daemon's core, which runs the call */
+	req->fail_nth = nth;
+	sio_fail_nth_set(0);
 	req->magic = SIO_PROTO_MAGIC;
 	req->version = SIO_PROTO_VERSION;
 	req->seq = ++c->sh->seq;
@@ -156,7 +161,9 @@ static long remote_call(struct remote_conn *c, struct sio_proto_req *req,
 		*fd = -1;
 	}
 	rc = rsp->ret;
+	nth = rsp->fail_nth;
 out:
+	sio_fail_nth_set(nth);
 	pthread_mutex_unlock(&c->sh->lock);
 	return rc;
 }
@@ -518,5 +525,40 @@ int sio_remote_mm_account(const char *path, pid_t pid, unsigned long *pinned,
 	syscall(SYS_close, c.sock);
 	*pinned = st.pinned_vm;
 	*locked = st.locked_vm;
+	return (int)rc;
+}
+
+/**
+ * sio_remote_dma() - a DMA of device object @dev_id of the context behind @fd (a device model)
+ * @pasid: SIO_NO_PASID (0) for none
+ * @write: from @buf into the IOVA space, else from it into @buf
+ *
+ * The device is attached by whoever built the context (a VMM that passed @fd, or a parent
+ * process); the pages are whichever process mapped them. Return: 0, -EFAULT (a DMA fault:
+ * routed as the device's faults are; the bytes before it moved), -ENOENT (no such device),
+ * -EINVAL (nothing, or more than SIO_PROTO_DMA_MAX bytes), -EBADF (not a daemon-mode
+ * iommufd), -EIO (the daemon is gone).
+ */
+int sio_remote_dma(int fd, uint32_t dev_id, uint32_t pasid, uint64_t iova, void *buf,
+		   size_t len, bool write)
+{
+	struct sio_file *f = sio_file_get(fd);
+	struct sio_proto_req req = { .op = SIO_OP_DMA,
+				     .handle = dev_id | (uint64_t)pasid << 32,
+				     .cmd = iova, .arg = (uintptr_t)buf, .len = len,
+				     .patch_val = write ? SIO_PROTO_DMA_WRITE : 0 };
+	struct sio_proto_rsp rsp;
+	long rc = -EBADF;
+	int pfd;
+
+	if (f && f->ops == &ctx_remote_fops) {
+		struct remote_file *rf = f->priv;
+
+		rc = remote_call(rf->conn, &req, &rsp, &pfd);
+		if (pfd >= 0)
+			syscall(SYS_close, pfd);
+	}
+	if (f)
+		sio_file_put(f);
 	return (int)rc;
 }

@@ -19,7 +19,7 @@
 #include <stdint.h>
 
 #define SIO_PROTO_MAGIC 0x73696f64u /* "siod" */
-#define SIO_PROTO_VERSION 1
+#define SIO_PROTO_VERSION 2
 
 enum sio_proto_op {
 	SIO_OP_IOCTL = 1, /* @cmd, @arg on the context, or on sub-file @handle when non-zero */
@@ -32,7 +32,15 @@ enum sio_proto_op {
 	SIO_OP_MMAP = 8,  /* mmap of the context at offset @cmd, @len bytes, at the sender's
 			   * address @arg (reserved by it); @handle = prot << 32 | flags. The
 			   * reply passes the region's memfd, to be mapped there at offset 0 */
+	SIO_OP_DMA = 9,   /* a device's DMA (a device model's): device object @handle (low 32
+			   * bits; the PASID in the high 32) at IOVA @cmd, @len bytes to or from
+			   * the sender's @arg; @patch_val: SIO_PROTO_DMA_* flags */
 };
+
+/* SIO_OP_DMA: from the sender's buffer into the IOVA space (else from it into the buffer) */
+#define SIO_PROTO_DMA_WRITE 1u
+/* The most one SIO_OP_DMA moves */
+#define SIO_PROTO_DMA_MAX (64ULL << 20)
 
 /* What is charged to one client process, in pages (SIO_OP_MM_STATS) */
 struct sio_proto_mm_stats {
@@ -47,6 +55,7 @@ struct sio_proto_stats {
 	uint64_t connections;
 	uint64_t client_mms;   /* clients' address spaces still referenced */
 	uint64_t requests;
+	uint64_t pa_windows;   /* windows of clients' memory in physical addresses (mm_pa.c) */
 };
 
 struct sio_proto_req {
@@ -62,6 +71,10 @@ struct sio_proto_req {
 	 * (a descriptor the argument names, as the daemon numbers it) */
 	uint32_t patch_off1;
 	uint32_t patch_val;
+	/* The sender thread's fail-nth count (core/fail.h; 0: none): the daemon injects the
+	 * failure in its own core, where the call runs, and the reply carries what is left */
+	uint32_t fail_nth;
+	uint32_t reserved; /* 0 */
 };
 
 struct sio_proto_rsp {
@@ -71,6 +84,8 @@ struct sio_proto_rsp {
 	int64_t ret;      /* >= 0, or -errno */
 	uint64_t handle;  /* the passed descriptor's number in the daemon */
 	int64_t fd_off;   /* where in the argument the client writes its own number, or: */
+	uint32_t fail_nth; /* the request's fail-nth count after the call (0: it fired) */
+	uint32_t reserved;
 };
 
 /*

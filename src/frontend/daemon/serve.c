@@ -30,8 +30,10 @@
 
 #include <softiommu/softiommu.h>
 
+#include "../../core/fail.h"
 #include "../../core/file.h"
 #include "../../core/sio.h"
+#include "../../dma/dma.h"
 #include "../../drivers/mock/iommufd_test.h"
 #include "proto.h"
 #include "serve.h"
@@ -42,6 +44,7 @@ struct conn {
 	int ctx_fd;
 	pid_t mm_pid;      /* the sender of the last request, and its mm */
 	struct sio_mm *mm;
+	void *bounce;      /* SIO_OP_DMA's buffer (BOUNCE bytes), made on first use */
 	int *subs;         /* descriptors made for this connection (accesses, queues); changed
 			    * by its thread under conns_lock */
 	size_t nsubs, subs_cap;
@@ -329,6 +332,7 @@ static long serve_stats(struct conn *c, uint64_t arg)
 	st.connections = atomic_load(&sio_serve_conns);
 	st.client_mms = atomic_load(&sio_mm_live);
 	st.requests = atomic_load(&sio_serve_requests);
+	st.pa_windows = sio_mm_windows_live();
 	return sio_copy_to_user(arg, &st, sizeof(st));
 }
 
@@ -368,6 +372,56 @@ static long serve_mmap(struct conn *c, const struct sio_proto_req *req,
 	return rc;
 }
 
+#define BOUNCE (1u << 20)
+
+/*
+ * A device model's DMA through a device of this context: the device-side copy runs in the
+ * process that mapped the pages (the physical address names it: core/mm_pa.c), the sender's
+ * buffer is moved with the sender's mm, BOUNCE bytes at a time. A fault is routed as any DMA
+ * fault is (a fault queue, a vEVENTQ) and the call returns -EFAULT; bytes before it moved.
+ */
+static long serve_dma(struct conn *c, const struct sio_proto_req *req)
+{
+	uint32_t dev_id = (uint32_t)req->handle, pasid = (uint32_t)(req->handle >> 32);
+	bool write = req->patch_val & SIO_PROTO_DMA_WRITE;
+	struct sio_object *obj;
+	struct sio_ctx *ctx;
+	long rc = 0;
+
+	if (req->patch_off1 || (req->patch_val & ~SIO_PROTO_DMA_WRITE) || !req->len ||
+	    req->len > SIO_PROTO_DMA_MAX || req->cmd + req->len - 1 < req->cmd)
+		return -EINVAL;
+	if (!c->bounce && !(c->bounce = malloc(BOUNCE)))
+		return -ENOMEM;
+	ctx = sio_ctx_from_fd(c->ctx_fd);
+	if (!ctx)
+		return -EBADF;
+	obj = sio_get_object(ctx, dev_id, SIO_OBJ_DEVICE);
+	if (IS_ERR(obj)) {
+		sio_ctx_put(ctx);
+		return PTR_ERR(obj);
+	}
+	for (uint64_t done = 0; !rc && done < req->len; done += BOUNCE) {
+		size_t n = (size_t)min_t(uint64_t, BOUNCE, req->len - done);
+		struct sio_device *idev = container_of(obj, struct sio_device, obj);
+
+		if (write) {
+			rc = sio_copy_from_user(c->bounce, req->arg + done, n);
+			if (!rc)
+				rc = sio_dma_rw(idev, NULL, pasid, req->cmd + done, c->bounce, n,
+						true, NULL);
+		} else {
+			rc = sio_dma_rw(idev, NULL, pasid, req->cmd + done, c->bounce, n, false,
+					NULL);
+			if (!rc)
+				rc = sio_copy_to_user(req->arg + done, c->bounce, n);
+		}
+	}
+	sio_put_object(ctx, obj);
+	sio_ctx_put(ctx);
+	return rc;
+}
+
 static long serve_one(struct conn *c, const struct sio_proto_req *req, pid_t pid,
 		      struct sio_proto_rsp *rsp, int *pass_fd)
 {
@@ -379,6 +433,9 @@ static long serve_one(struct conn *c, const struct sio_proto_req *req, pid_t pid
 	if (!mm)
 		return -EFAULT; /* the sender is gone already */
 	old = sio_mm_use(mm);
+	/* The client's fail-nth, in the core that runs the call (the transport's own steps
+	 * before this point are not counted, as the kernel's syscall entry is not) */
+	sio_fail_nth_set(req->fail_nth);
 	switch (req->op) {
 	case SIO_OP_IOCTL:
 		rc = do_ioctl(c, req, pid, rsp, pass_fd);
@@ -417,6 +474,9 @@ static long serve_one(struct conn *c, const struct sio_proto_req *req, pid_t pid
 	case SIO_OP_MMAP:
 		rc = serve_mmap(c, req, rsp, pass_fd);
 		break;
+	case SIO_OP_DMA:
+		rc = serve_dma(c, req);
+		break;
 	case SIO_OP_EXITING:
 		/* Only the sender's own memory, and only what is pinned (core/pages.c) */
 		rc = (long)sio_pages_adopt_pid(pid);
@@ -424,6 +484,8 @@ static long serve_one(struct conn *c, const struct sio_proto_req *req, pid_t pid
 	default:
 		rc = -EPROTO;
 	}
+	rsp->fail_nth = sio_fail_nth_get();
+	sio_fail_nth_set(0);
 	sio_mm_unuse(old);
 	return rc;
 }
@@ -468,7 +530,8 @@ static ssize_t recv_req(int sock, struct sio_proto_req *req, pid_t *pid)
 		}
 	}
 	if (n != sizeof(*req) || (m.msg_flags & (MSG_TRUNC | MSG_CTRUNC)) || !creds ||
-	    req->magic != SIO_PROTO_MAGIC || req->version != SIO_PROTO_VERSION || *pid <= 0)
+	    req->magic != SIO_PROTO_MAGIC || req->version != SIO_PROTO_VERSION || *pid <= 0 ||
+	    req->reserved)
 		return -EPROTO;
 	return n;
 }
@@ -507,6 +570,7 @@ static void conn_teardown(struct conn *c)
 		softiommu_close(c->subs[i]);
 	softiommu_close(c->ctx_fd);
 	sio_mm_put(c->mm);
+	free(c->bounce);
 	free(c->subs);
 	c->subs = NULL;
 	atomic_fetch_sub(&sio_serve_conns, 1);
@@ -569,6 +633,21 @@ static int conn_start(int sock)
 		conns_del(c);
 		free(c);
 	}
+	return rc;
+}
+
+/**
+ * sio_serve_conn() - serve connected socket @sock (SOCK_SEQPACKET) as one client connection
+ *
+ * What sio_serve_loop() does with each accepted socket; the fuzz target's way in. The socket
+ * is the connection's from here on, also on failure (closed). Return: 0 or -errno.
+ */
+int sio_serve_conn(int sock)
+{
+	int rc = conn_start(sock);
+
+	if (rc)
+		syscall(SYS_close, sock);
 	return rc;
 }
 
