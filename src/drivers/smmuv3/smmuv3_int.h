@@ -278,6 +278,7 @@ enum sio_fault_disposition smmu_nested_fault_disposition(struct sio_domain *doma
 							 const struct sio_dma_fault *fault);
 int smmu_nested_fault_event(struct sio_domain *domain, struct sio_dev *dev,
 			    const struct sio_dma_fault *fault);
+void smmu_dump_dev(struct sio_dev *dev, char *buf, size_t len);
 void smmu_event_record(const struct smmu_dev *sdev, const struct sio_dma_fault *fault,
 		       uint64_t evt[4]);
 
