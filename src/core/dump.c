@@ -130,9 +130,16 @@ static void dump_object(struct out *o, struct sio_object *obj)
 	case SIO_OBJ_DEVICE: {
 		struct sio_device *d = container_of(obj, struct sio_device, obj);
 		struct sio_hw_pagetable *h = sio_device_pasid_hwpt(d, SIO_NO_PASID);
+		char info[128] = "";
 
-		emit(o, o->json ? ", \"name\": \"%s\", \"attached\": %u" : " %s attached=%u\n",
+		if (d->dev->ops->dump_dev)
+			d->dev->ops->dump_dev(d->dev, info, sizeof(info));
+		emit(o, o->json ? ", \"name\": \"%s\", \"attached\": %u" : " %s attached=%u",
 		     d->dev->name, h ? h->obj.id : 0);
+		if (info[0])
+			emit(o, o->json ? ", \"driver\": \"%s\"" : " %s", info);
+		if (!o->json)
+			emit(o, "\n");
 		break;
 	}
 	case SIO_OBJ_VDEVICE: {

@@ -372,6 +372,8 @@ struct sio_domain {
  *       resume or terminate); also called with IOMMUFD_PAGE_RESP_INVALID for requests whose
  *       attachment went away unanswered. Called under the fault queue's lock: take no lock
  *       of the core, and do not DMA.
+ * @dump_dev: optional, a few words about @dev for `softiommu dump` (e.g. a model's event
+ *       counters), NUL-terminated in @buf of @len bytes; no quotes or backslashes
  */
 struct sio_iommu_ops {
 	const char *name;
@@ -388,6 +390,7 @@ struct sio_iommu_ops {
 	int (*viommu_init)(struct sio_viommu *viommu, struct sio_domain *parent,
 			   const struct sio_user_data *user_data);
 	void (*page_response)(struct sio_dev *dev, const struct sio_page_response *resp);
+	void (*dump_dev)(struct sio_dev *dev, char *buf, size_t len);
 };
 
 /**

@@ -4,7 +4,8 @@
  * context, through the public API.
  *
  * The ops cover the IOAS, HWPT (paging, nested, dirty tracking, invalidation), device, access,
- * vIOMMU/vDEVICE/vEVENTQ/HW queue, fault queue (IOPF, read/write) and VFIO compat ioctls.
+ * vIOMMU/vDEVICE/vEVENTQ/HW queue, fault queue (IOPF, read/write) and VFIO compat ioctls,
+ * and the SMMUv3 model (fuzz_smmuv3.h: devices, a nested setup, DMA, command arrays).
  * Each op is one byte (the command) and then what it needs, read from the input as it goes
  * (missing bytes read as zero): IDs are drawn from the objects this input created (or are
  * zero, stale, or random), sizes and IOVAs from a table of boundary values or raw, flags
@@ -56,6 +57,8 @@ struct state {
 	uint32_t fault[MAX_IDS], nfault;
 	int event_fds[MAX_IDS], nevent_fds; /* fault queues and vEVENTQs */
 	unsigned int nids;
+	struct softiommu_dev *sdev[MAX_IDS]; /* devices of the driver registry (fuzz_smmuv3.h) */
+	unsigned int nsdev;
 };
 
 static uint8_t u8(struct in *in)
@@ -640,8 +643,11 @@ static void op_hw_info(struct in *in, struct state *st)
 	t_ioctl(st->fd, IOMMU_GET_HW_INFO, &cmd);
 }
 
+#include "fuzz_smmuv3.h"
+
+/* op_smmuv3 took op_map's second slot: the table's length, so the corpus's decoding, stays */
 static void (*const ops[])(struct in *, struct state *) = {
-	op_ioas_alloc, op_map, op_map, op_map_file, op_unmap, op_copy, op_allow_iovas,
+	op_ioas_alloc, op_map, op_smmuv3, op_map_file, op_unmap, op_copy, op_allow_iovas,
 	op_iova_ranges, op_option, op_destroy, op_mock_domain, op_replace, op_hwpt_alloc,
 	op_create_access, op_access_pages, op_access_unpin, op_access_rw, op_access_close,
 	op_access_replace, op_vfio, op_raw, op_fail_nth, op_memory_limit, op_viommu_alloc,
@@ -677,6 +683,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	for (int n = 0; n != MAX_OPS && in.n; n++)
 		ops[u8(&in) % (sizeof(ops) / sizeof(ops[0]))](&in, &st);
 	sio_fail_nth_set(0);
+	sm_cleanup(&st);
 
 	/* Everything softiommu handed out: the context, accesses, fault queues, ... */
 	for (int fd = 0; fd != 4096; fd++)

@@ -51,6 +51,7 @@
 #define S1_EL0 (1ULL << 6)
 #define S1_RO (1ULL << 7)
 #define S1_RW (S1_AF | S1_EL0 | (3ULL << 8))
+#define S1_NG (1ULL << 11) /* not global: the entry is the CD's ASID's only */
 
 /* Event record */
 #define EVT_TYPE(e) ((unsigned int)((e)[0] & 0xff))

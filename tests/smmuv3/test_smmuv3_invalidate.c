@@ -155,7 +155,8 @@ static void test_tlbi(void)
 	for (size_t i = 0; i != sizeof(tlbis) / sizeof(tlbis[0]); i++) {
 		uint64_t va = VA + (1 + i % 3) * PG;
 
-		guest_map(&n.g, n.root, va, n.data + PG, S1_RW);
+		/* nG: TLBI_NH_ASID kills the ASID's entries, not global ones */
+		guest_map(&n.g, n.root, va, n.data + PG, S1_RW | S1_NG);
 		CHECK_OK(t_inv1(n.fd, n.viommu, OP_TLBI_NH_ALL, 0));
 		CHECK_OK(softiommu_dma_read(n.dev, 0, va, out, 2));
 		CHECK(!memcmp(out, "BB", 2));

@@ -9,6 +9,7 @@
  */
 #include <endian.h>
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "smmuv3_int.h"
@@ -25,6 +26,16 @@ void smmuv3_event_counts(uint64_t *forwarded, uint64_t *host)
 {
 	*forwarded = atomic_load(&evt_forwarded);
 	*host = atomic_load(&evt_host);
+}
+
+/* softiommu dump: the device's StreamID and the (process-wide) event counters */
+void smmu_dump_dev(struct sio_dev *dev, char *buf, size_t len)
+{
+	uint64_t fwd, host;
+
+	smmuv3_event_counts(&fwd, &host);
+	snprintf(buf, len, "sid=0x%x events_forwarded=%llu events_host_log=%llu",
+		 to_smmu_dev(dev)->sid, (unsigned long long)fwd, (unsigned long long)host);
 }
 
 int smmuv3_last_host_event(uint64_t evt[4])

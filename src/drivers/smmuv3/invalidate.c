@@ -3,14 +3,15 @@
  * IOMMU_HWPT_INVALIDATE on an SMMUv3 vIOMMU (IOMMU_VIOMMU_INVALIDATE_DATA_ARM_SMMUV3): the
  * guest's own commands, converted as Linux 7.2's arm_vsmmu_cache_invalidate does (VMID
  * forced to the vIOMMU's, vSID → physical StreamID, TLBI_NSNH_ALL → TLBI_NH_ALL, anything
- * else EIO) and issued in blocks of 63 with a sync after each, so a successful call has
- * completed every entry: no DMA sees an invalidated translation or configuration after it.
+ * else EIO) and issued in Linux's blocks of 63; the call returns after one sync of all it
+ * issued, so no DMA sees an invalidated translation or configuration after it.
  *
- * Execution, one function per command, is coarser than the command where the IOTLB cannot
- * yet tell (always legal): TLBI_NH_ALL/ASID invalidate every entry of the vIOMMU's nested
- * domains, TLBI_NH_VA/VAA their VA range (sio_iotlb_invalidate_range, of every ASID);
- * CFGI_CD (the CD's record) and CFGI_CD_ALL (the StreamID's records) are exact, and drop
- * the nested domains' translations as well; ATC_INV the device's.
+ * Execution, one function per command, kills each command's scope: stage-1 translations
+ * carry a (VMID, ASID) tag or the vIOMMU's global tag (translate.c), so TLBI_NH_ASID is
+ * that ASID's tag, TLBI_NH_VA its range on the ASID's and the global tag, TLBI_NH_VAA and
+ * TLBI_NH_ALL the range or all of the vIOMMU's nested domains; CFGI_CD the CD's record,
+ * CFGI_CD_ALL the StreamID's records, both and ATC_INV the device's IOTLB entries. The
+ * TLBIs are recorded without a wait, and one grace period per call is their CMD_SYNC.
  */
 #include <endian.h>
 #include <errno.h>
@@ -35,7 +36,8 @@
 
 struct inv_cmd {
 	uint64_t cmd[2];
-	struct sio_dev *dev; /* SID commands: the vDEVICE's device, referenced until issued */
+	struct sio_dev *dev; /* SID commands: the vDEVICE's device, referenced until synced */
+	bool dev_inv;        /* issued, and the device's IOTLB entries go at the sync */
 };
 
 /* As arm_vsmmu_convert_user_cmd */
@@ -67,20 +69,26 @@ static int inv_convert(struct smmu_viommu *vsmmu, struct inv_cmd *c)
 	return -EIO;
 }
 
-/* Every IOTLB entry of the vIOMMU's nested domains (the VMID is the vIOMMU's own) */
-static void inv_nested_all(struct smmu_viommu *vsmmu)
+/* Every IOTLB entry of the vIOMMU's nested domains, or those overlapping a VA range */
+static void inv_nested(struct smmu_viommu *vsmmu, uint64_t va, uint64_t len, bool all)
 {
 	struct smmu_nested *nested;
 
 	pthread_mutex_lock(&vsmmu->nested_lock);
-	list_for_each_entry(nested, &vsmmu->nested, item)
-		sio_iotlb_invalidate_all(&nested->domain.iotlb);
+	list_for_each_entry(nested, &vsmmu->nested, item) {
+		if (all)
+			sio_iotlb_invalidate_all_nosync(&nested->domain.iotlb);
+		else
+			sio_iotlb_invalidate_range_nosync(&nested->domain.iotlb, va, len);
+	}
 	pthread_mutex_unlock(&vsmmu->nested_lock);
 }
 
 /*
- * The VA range of a TLBI_NH_VA/VAA (Arm IHI 0070, 4.4.1.1): TG = 0, the one address (any
- * leaf holding it); else (NUM + 1) << SCALE granules of TG from Addr
+ * The VA range of a TLBI_NH_VA/VAA (Arm IHI 0070, 4.4.1.1; Linux's
+ * arm_smmu_tlb_inv_range_cmd): TG = 0, the one address (whatever leaf holds it); else
+ * (NUM + 1) << SCALE granules of TG from Addr. TTL (the leaf's level) and Leaf (only leaf
+ * entries) are hints: the IOTLB holds leaves only, and the range alone is exact.
  */
 static void inv_va_range(const struct inv_cmd *c, uint64_t *va, uint64_t *len)
 {
@@ -89,45 +97,54 @@ static void inv_va_range(const struct inv_cmd *c, uint64_t *va, uint64_t *len)
 	uint64_t num = SMMU_FIELD(c->cmd[0], 16, 12), scale = SMMU_FIELD(c->cmd[0], 24, 20);
 
 	*va = c->cmd[1] & ~0xfffULL;
+	/* SCALE up to 31 with a 64 KiB granule: 2^47 · 32 still fits in 64 bits */
 	*len = tg ? (num + 1) << (scale + tg_lg2[tg]) : 1ULL << 12;
 	if (*va + *len < *va)
 		*len = -*va;
 }
 
-/* TLBI_NH_ALL: every stage-1 entry of the VMID */
+static uint16_t inv_asid(const struct inv_cmd *c)
+{
+	return (uint16_t)(c->cmd[0] >> 48);
+}
+
+/* TLBI_NH_ALL: every stage-1 entry of the VMID (global ones included) */
 static void inv_tlbi_nh_all(struct smmu_viommu *vsmmu, const struct inv_cmd *c)
 {
 	(void)c;
-	inv_nested_all(vsmmu);
+	inv_nested(vsmmu, 0, 0, true);
 }
 
-/* TLBI_NH_ASID: the entries of an ASID (today: of every ASID) */
+/* TLBI_NH_ASID: the ASID's entries; global ones (nG = 0) survive */
 static void inv_tlbi_nh_asid(struct smmu_viommu *vsmmu, const struct inv_cmd *c)
 {
-	(void)c;
-	inv_nested_all(vsmmu);
+	sio_iotlb_invalidate_all_nosync(smmu_asid_tag(vsmmu, inv_asid(c)));
 }
 
-/* TLBI_NH_VA: the ASID's entries of a VA range (today: of every ASID; Leaf, TTL hints) */
+/* TLBI_NH_VA: the ASID's entries of a VA range, and the global ones of that range */
 static void inv_tlbi_nh_va(struct smmu_viommu *vsmmu, const struct inv_cmd *c)
 {
-	struct smmu_nested *nested;
 	uint64_t va, len;
 
 	inv_va_range(c, &va, &len);
-	pthread_mutex_lock(&vsmmu->nested_lock);
-	list_for_each_entry(nested, &vsmmu->nested, item)
-		sio_iotlb_invalidate_range(&nested->domain.iotlb, va, len);
-	pthread_mutex_unlock(&vsmmu->nested_lock);
+	sio_iotlb_invalidate_range_nosync(smmu_asid_tag(vsmmu, inv_asid(c)), va, len);
+	sio_iotlb_invalidate_range_nosync(&vsmmu->global_tag, va, len);
 }
 
-/* TLBI_NH_VAA: a VA range of every ASID */
+/* TLBI_NH_VAA: a VA range of every ASID (the nested domains' tags hold them all) */
 static void inv_tlbi_nh_vaa(struct smmu_viommu *vsmmu, const struct inv_cmd *c)
 {
-	inv_tlbi_nh_va(vsmmu, c);
+	uint64_t va, len;
+
+	inv_va_range(c, &va, &len);
+	inv_nested(vsmmu, va, len, false);
 }
 
-/* CFGI_CD: the CD of (SID, SSID); Leaf is a hint */
+/*
+ * CFGI_CD: the CD of (SID, SSID); Leaf is a hint. The IOTLB's entries are the device's
+ * (keyed by PASID, not by ASID as the SMMU's TLB is), so a CD naming a new ASID or tables
+ * must not find them: the device's entries go at the sync (inv_cmd.dev_inv)
+ */
 static void inv_cfgi_cd(struct smmu_viommu *vsmmu, const struct inv_cmd *c)
 {
 	sio_cfg_cache_invalidate(&vsmmu->smmu->cd_cache,
@@ -144,18 +161,9 @@ static void inv_cfgi_cd_all(struct smmu_viommu *vsmmu, const struct inv_cmd *c)
 	smmu_dev_new_cfg_gen(to_smmu_dev(c->dev));
 }
 
-/* ATC_INV: the device's translations (its whole ATC) */
-static void inv_atc(struct smmu_viommu *vsmmu, const struct inv_cmd *c)
-{
-	(void)vsmmu;
-	sio_dev_invalidate_iotlb(c->dev);
-}
-
-/* Issue @n converted commands, then their sync: the cached state they name is gone */
+/* Issue @n converted commands (their sync is the call's, smmu_viommu_cache_invalidate) */
 static void inv_issue(struct smmu_viommu *vsmmu, struct inv_cmd *c, uint32_t n)
 {
-	bool cfg = false;
-
 	for (uint32_t i = 0; i != n; i++) {
 		switch (CMD_OP(c[i].cmd)) {
 		case CMD_OP_TLBI_NH_ALL:
@@ -172,23 +180,39 @@ static void inv_issue(struct smmu_viommu *vsmmu, struct inv_cmd *c, uint32_t n)
 			break;
 		case CMD_OP_CFGI_CD:
 			inv_cfgi_cd(vsmmu, &c[i]);
-			cfg = true;
+			c[i].dev_inv = true;
 			break;
 		case CMD_OP_CFGI_CD_ALL:
 			inv_cfgi_cd_all(vsmmu, &c[i]);
-			cfg = true;
+			c[i].dev_inv = true;
 			break;
 		case CMD_OP_ATC_INV:
-			inv_atc(vsmmu, &c[i]);
+			/* The device's translations (its whole ATC) */
+			c[i].dev_inv = true;
 			break;
 		}
 	}
-	/* The CMD_SYNC: no DMA still uses a CD record looked up before */
-	if (cfg) {
-		sio_cfg_cache_drain(&vsmmu->smmu->cd_cache);
-		/* Translations walked under the old CDs go too */
-		inv_nested_all(vsmmu);
+}
+
+/*
+ * The CMD_SYNC of every issued command: the devices named by CFGI/ATC_INV lose their
+ * entries (each with a grace period, the core's sio_dev_invalidate_iotlb; one per device
+ * in a row of commands naming it), and the last grace period covers every TLBI recorded
+ * before it, and drains the CD cache (sio_cfg_cache_drain is a grace period; a device not
+ * bound to iommufd has no attachment, so no DMA that could hold a record of it)
+ */
+static void inv_sync(struct inv_cmd *c, uint32_t issued)
+{
+	struct sio_dev *last = NULL;
+
+	for (uint32_t i = 0; i != issued; i++) {
+		if (!c[i].dev_inv || c[i].dev == last)
+			continue;
+		last = c[i].dev;
+		sio_dev_invalidate_iotlb(last);
 	}
+	if (issued && !last)
+		sio_iotlb_sync();
 }
 
 /**
@@ -228,6 +252,9 @@ int smmu_viommu_cache_invalidate(struct sio_viommu *viommu, struct sio_user_data
 		last = cur;
 	}
 out:
+	/* One sync for every block issued, even when a later one failed */
+	if (cmds)
+		inv_sync(cmds, last);
 	array->entry_num = cur;
 	for (uint32_t i = 0; cmds && i != n; i++)
 		if (cmds[i].dev)

@@ -428,6 +428,7 @@ static const struct sio_iommu_ops smmu_iommu_ops = {
 	.domain_alloc_paging_flags = smmu_alloc_paging_flags,
 	.get_viommu_size = smmu_get_viommu_size,
 	.viommu_init = smmu_viommu_init,
+	.dump_dev = smmu_dump_dev,
 };
 
 static bool smmu_sid_used(const struct smmu_inst *smmu, uint32_t sid)

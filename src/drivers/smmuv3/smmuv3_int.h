@@ -178,8 +178,17 @@ struct smmu_domain {
 };
 
 /*
- * IOMMU_VIOMMU_TYPE_ARM_SMMUV3 (arm_vsmmu): a stage-2 parent and its VMID, and the nested
- * domains that have been attached (whose IOTLB entries the guest's TLBIs name)
+ * IOTLB tags of one vIOMMU's stage-1 translations by ASID: ASID a names asid_tag[a % 256]
+ * (ASIDs 256 apart share one, so a TLBI of one over-invalidates the other, as hardware
+ * may); translations of a global leaf (nG = 0) name global_tag, which TLBI_NH_ASID leaves
+ * alone and TLBI_NH_VA of any ASID hits (Arm IHI 0070, 3.17 and the fact sheet's 2.3)
+ */
+#define SMMU_ASID_TAGS 256
+
+/*
+ * IOMMU_VIOMMU_TYPE_ARM_SMMUV3 (arm_vsmmu): a stage-2 parent and its VMID, the nested
+ * domains that have been attached (whose IOTLB entries the guest's TLBIs name), and the
+ * (VMID, ASID) tags of their stage-1 translations
  */
 struct smmu_viommu {
 	struct sio_viommu core;
@@ -188,7 +197,14 @@ struct smmu_viommu {
 	uint16_t vmid;
 	pthread_mutex_t nested_lock; /* protects nested (a leaf lock) */
 	struct list_head nested;
+	struct sio_iotlb_tag global_tag;
+	struct sio_iotlb_tag asid_tag[SMMU_ASID_TAGS];
 };
+
+static inline struct sio_iotlb_tag *smmu_asid_tag(struct smmu_viommu *vsmmu, uint16_t asid)
+{
+	return &vsmmu->asid_tag[asid % SMMU_ASID_TAGS];
+}
 
 /* A nested domain: the guest's STE dwords 0 and 1 (EATS cleared) over the vIOMMU's stage 2 */
 struct smmu_nested {
@@ -262,6 +278,7 @@ enum sio_fault_disposition smmu_nested_fault_disposition(struct sio_domain *doma
 							 const struct sio_dma_fault *fault);
 int smmu_nested_fault_event(struct sio_domain *domain, struct sio_dev *dev,
 			    const struct sio_dma_fault *fault);
+void smmu_dump_dev(struct sio_dev *dev, char *buf, size_t len);
 void smmu_event_record(const struct smmu_dev *sdev, const struct sio_dma_fault *fault,
 		       uint64_t evt[4]);
 

@@ -52,6 +52,7 @@ struct s1_result {
 	uint64_t ipa;
 	unsigned int leaf_lg2;
 	unsigned int access; /* SIO_DMA_* the leaf allows this (unprivileged) transaction */
+	bool global;         /* nG = 0: the entry is any ASID's (TLBI_NH_ASID keeps it) */
 };
 
 /* Blocks: 4 KiB granule at levels 1 and 2, 16 and 64 KiB at level 2 only (no 52-bit) */
@@ -142,6 +143,7 @@ static int s1_walk(const struct smmu_inst *smmu, const uint64_t cd[4], struct si
 		out->ipa = oa | (va & ((1ULL << shift) - 1));
 		out->leaf_lg2 = shift;
 		out->access = SIO_DMA_READ | (no_write ? 0 : SIO_DMA_WRITE);
+		out->global = !(desc & SMMU_BIT(11));
 		return 0;
 	}
 }
@@ -211,6 +213,8 @@ int smmu_nested_translate(struct sio_domain *domain, const struct sio_dma_req *r
 	struct sio_domain *s2 = &nested->vsmmu->s2_parent->domain;
 	const uint64_t *ste = nested->ste;
 	unsigned int cfg = (ste[0] & STE0_V) ? (unsigned int)STE0_CFG(ste[0]) : STE_CFG_ABORT;
+	struct sio_iotlb_tag *asid_tag;
+	uint64_t asid_gen, global_gen;
 	struct sio_dma_xlate x2;
 	struct smmu_dev *sdev;
 	struct s1_result s1;
@@ -249,6 +253,13 @@ int smmu_nested_translate(struct sio_domain *domain, const struct sio_dma_req *r
 	if (ev)
 		return smmu_config_fault(f, (uint32_t)ev);
 	s1_stall = (cd[0] & CD0_S) && !(ste[1] & STE1_S1STALLD);
+	/*
+	 * The walk's result is the (VMID, ASID)'s, or every ASID's for a global leaf (known
+	 * only at the leaf): both generations before the first descriptor is read
+	 */
+	asid_tag = smmu_asid_tag(nested->vsmmu, (uint16_t)CD0_ASID(cd[0]));
+	asid_gen = sio_iotlb_tag_gen(asid_tag);
+	global_gen = sio_iotlb_tag_gen(&nested->vsmmu->global_tag);
 	/* CD.R = 0: stage-1 faults terminate without a record (stage-2 ones are S2R's) */
 	rc = s1_walk(sdev->smmu, cd, s2, req, &s1, f);
 	if (rc)
@@ -259,5 +270,7 @@ int smmu_nested_translate(struct sio_domain *domain, const struct sio_dma_req *r
 	xlate->pa = x2.pa;
 	xlate->leaf_lg2 = s1.leaf_lg2 < x2.leaf_lg2 ? s1.leaf_lg2 : x2.leaf_lg2;
 	xlate->access = x2.access & s1.access;
+	xlate->tag = s1.global ? &nested->vsmmu->global_tag : asid_tag;
+	xlate->tag_gen = s1.global ? global_gen : asid_gen;
 	return 0;
 }

@@ -159,6 +159,9 @@ int smmu_viommu_init(struct sio_viommu *viommu, struct sio_domain *parent,
 	vsmmu->vmid = s2->vmid;
 	pthread_mutex_init(&vsmmu->nested_lock, NULL);
 	INIT_LIST_HEAD(&vsmmu->nested);
+	sio_iotlb_tag_init(&vsmmu->global_tag);
+	for (unsigned int i = 0; i != SMMU_ASID_TAGS; i++)
+		sio_iotlb_tag_init(&vsmmu->asid_tag[i]);
 	viommu->ops = &smmu_viommu_ops;
 	return 0;
 }
