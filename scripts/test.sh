@@ -26,7 +26,7 @@ SOFTIOMMU_UACCESS=vm ctest --test-dir "$BUILD" --output-on-failure -j"$(nproc)"
 echo "== upstream iommufd selftests through the shim"
 tests/conformance/run.sh --build "$BUILD" --fail-nth
 echo "== upstream iommufd selftests in daemon mode (softiommu run --daemon; docs/daemon.md)"
-tests/conformance/run.sh --build "$BUILD" --daemon --timeout 600
+tests/conformance/run.sh --build "$BUILD" --daemon --fail-nth --timeout 600
 
 # ---- the reliability stages: the same code under sanitizers (tests/fault, tests/stress,
 # tests/fuzz). A sanitizer report fails the run: ASan/LSan/UBSan abort the test that hit it
