@@ -36,36 +36,8 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#include <linux/iommufd.h>
-#include <softiommu/softiommu.h>
 #include "iommufd_test.h"
-
-#define PG 4096UL
-
-#include "../common/check.h"
-
-static int fd;
-static uint32_t ioas;
-static struct softiommu_dev *dev;
-
-static uint64_t map(void *buf, size_t len)
-{
-	struct iommu_ioas_map m = {
-		.size = sizeof(m), .ioas_id = ioas, .user_va = (uintptr_t)buf, .length = len,
-		.flags = IOMMU_IOAS_MAP_READABLE | IOMMU_IOAS_MAP_WRITEABLE,
-	};
-
-	CHECK(ioctl(fd, IOMMU_IOAS_MAP, &m) == 0);
-	return m.iova;
-}
-
-static void unmap(uint64_t iova, size_t len)
-{
-	struct iommu_ioas_unmap u = { .size = sizeof(u), .ioas_id = ioas, .iova = iova,
-				      .length = len };
-
-	CHECK(ioctl(fd, IOMMU_IOAS_UNMAP, &u) == 0);
-}
+#include "memory_testlib.h"
 
 static char *anon(void *at, size_t len, char fill)
 {
@@ -76,23 +48,6 @@ static char *anon(void *at, size_t len, char fill)
 	if (p != MAP_FAILED && fill)
 		memset(p, fill, len);
 	return p;
-}
-
-static bool all(const char *p, size_t len, char c)
-{
-	for (size_t i = 0; i != len; i++)
-		if (p[i] != c)
-			return false;
-	return true;
-}
-
-/* The device's view of @len bytes at @iova is all @c */
-static bool dev_sees(uint64_t iova, size_t len, char c)
-{
-	static char buf[16 * PG];
-
-	return len <= sizeof(buf) && softiommu_dma_read(dev, 0, iova, buf, len) == 0 &&
-	       all(buf, len, c);
 }
 
 static int count_vmas(void)
@@ -106,14 +61,6 @@ static int count_vmas(void)
 	if (f)
 		fclose(f);
 	return n;
-}
-
-static unsigned long pinned(void)
-{
-	unsigned long p;
-
-	softiommu_pinned_pages(&p, NULL);
-	return p;
 }
 
 static void test_munmap_then_map_fixed(void)
@@ -422,14 +369,7 @@ int main(void)
 {
 	unsigned int dev_id, pt;
 
-	fd = open("/dev/iommu", O_RDWR);
-	CHECK(fd >= 0);
-	struct iommu_ioas_alloc a = { .size = sizeof(a) };
-	CHECK(ioctl(fd, IOMMU_IOAS_ALLOC, &a) == 0);
-	ioas = pt = a.out_ioas_id;
-	CHECK(softiommu_dev_create(fd, "mock", 0, &dev, &dev_id) == 0);
-	CHECK(softiommu_dev_attach(dev, 0, &pt) == 0);
-
+	setup_device();
 	test_munmap_then_map_fixed();
 	test_map_fixed_over();
 	test_dontneed();
