@@ -34,7 +34,7 @@
 #include "file.h"
 #include "fail.h"
 #include "sio.h"
-#include "uffd.h"
+#include "mem/uffd.h"
 #include "util.h"
 
 #define SIO_MAX_FDS (1 << 20)

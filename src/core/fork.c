@@ -9,7 +9,7 @@
 #include <pthread.h>
 
 #include "sio.h"
-#include "uffd.h"
+#include "mem/uffd.h"
 
 void sio_keep_fork_prepare(void);
 void sio_keep_fork_parent(void);

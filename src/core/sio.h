@@ -96,7 +96,7 @@ struct sio_ucmd {
 	struct sio_object *new_obj; /* aborted on error, finalized on success */
 };
 
-/* object.c */
+/* obj/object.c */
 struct sio_object *sio_object_alloc(struct sio_ctx *ctx, size_t size, enum sio_obj_type type);
 struct sio_object *sio_object_alloc_ucmd(struct sio_ucmd *ucmd, size_t size,
 					 enum sio_obj_type type);
@@ -119,7 +119,7 @@ int sio_ucmd_respond(struct sio_ucmd *ucmd, size_t size);
 #define sio_object_alloc_ucmd_type(ucmd, ptr, type)                                      \
 	((__typeof__(ptr))sio_object_alloc_ucmd(ucmd, sizeof(*(ptr)), type))
 
-/* uaccess.c: user pointers never fault the process; a bad pointer is -EFAULT */
+/* mem/uaccess.c: user pointers never fault the process; a bad pointer is -EFAULT */
 int sio_copy_from_user(void *dst, uint64_t usrc, size_t len);
 int sio_copy_from_user_gup(void *dst, uint64_t usrc, size_t len);
 
@@ -135,7 +135,7 @@ int sio_clear_user(uint64_t udst, size_t len);
 int sio_copy_struct_from_user(void *dst, size_t ksize, uint64_t usrc, size_t usize);
 int sio_user_range_probe(uint64_t uaddr, size_t len, bool write);
 
-/* user_vma.c: pinning checks the VMAs; pages are faulted in by first use unless eager */
+/* mem/user_vma.c: pinning checks the VMAs; pages are faulted in by first use unless eager */
 /* The most pages Linux's iommufd pins with one GUP call: 64 KiB of page pointers */
 #define SIO_PIN_BATCH (65536 / 8)
 int sio_user_range_check(uint64_t uaddr, size_t len, bool write);
@@ -155,7 +155,7 @@ bool sio_capable_sys_resource(void);
 /* Temp-memory limit of the selftest (IOMMU_TEST_OP_SET_TEMP_MEMORY_LIMIT) */
 extern size_t sio_test_memory_limit;
 
-#include "io_pagetable.h"
+#include "ioas/io_pagetable.h"
 
 /**
  * struct sio_ioas - an I/O address space: an io_pagetable plus the HWPTs built on it
@@ -182,7 +182,7 @@ int sio_ioas_option(struct sio_ucmd *ucmd);
 int sio_ioas_change_process(struct sio_ucmd *ucmd);
 int sio_option_ioctl(struct sio_ucmd *ucmd);
 
-/* HW pagetables (hw_pagetable.c) */
+/* HW pagetables (dev/hw_pagetable.c) */
 struct sio_fault;
 struct sio_hw_pagetable {
 	struct sio_object obj;
@@ -233,7 +233,7 @@ void sio_hw_pagetable_put(struct sio_ctx *ctx, struct sio_hw_pagetable *hwpt);
 int sio_hwpt_set_domain(struct sio_hw_pagetable *hwpt, struct sio_domain *domain,
 			const struct sio_iommu_ops *owner);
 
-/* Devices (device.c) */
+/* Devices (dev/device.c) */
 
 /* What one PASID (or IOMMU_NO_PASID) of a group is attached to, and by which devices */
 struct sio_attach {
@@ -290,7 +290,7 @@ void sio_device_destroy(struct sio_object *obj);
 void sio_device_pre_destroy(struct sio_object *obj);
 int sio_get_hw_info_ioctl(struct sio_ucmd *ucmd);
 
-/* Accesses: what an in-kernel driver (mdev) does with an IOAS (access.c) */
+/* Accesses: what an in-kernel driver (mdev) does with an IOAS (dev/access.c) */
 struct sio_access;
 struct sio_access_ops {
 	bool needs_pin_pages;
@@ -327,7 +327,7 @@ int sio_access_rw(struct sio_access *access, uint64_t iova, void *data, size_t l
 void sio_access_notify_unmap(struct io_pagetable *iopt, uint64_t iova, uint64_t length);
 void sio_access_destroy_object(struct sio_object *obj);
 
-/* vIOMMU objects (viommu.c, veventq.c, mmap.c): struct sio_viommu etc. are in driver.h */
+/* vIOMMU objects (dev/: viommu.c, veventq.c, mmap.c): struct sio_viommu etc. are in driver.h */
 int sio_viommu_alloc_ioctl(struct sio_ucmd *ucmd);
 int sio_vdevice_alloc_ioctl(struct sio_ucmd *ucmd);
 int sio_veventq_alloc_ioctl(struct sio_ucmd *ucmd);
@@ -356,7 +356,7 @@ int sio_ctx_mmap_with(struct sio_ctx *ctx, void *addr, size_t len, int prot, int
 void sio_mmap_drop_holds(struct sio_ctx *ctx);
 void sio_mmap_release_all(struct sio_ctx *ctx);
 
-/* Fault queues (fault.c) */
+/* Fault queues (dev/fault.c) */
 struct sio_fault *sio_get_fault(struct sio_ucmd *ucmd, uint32_t id);
 void sio_fault_put_hwpt_ref(struct sio_fault *fault);
 void sio_fault_hold(struct sio_fault *fault);
@@ -371,7 +371,7 @@ void sio_fault_forget_dev(struct sio_hw_pagetable *hwpt, struct sio_dev *dev);
 void sio_fault_auto_response(struct sio_hw_pagetable *hwpt, struct sio_igroup *igroup,
 			     uint32_t pasid);
 
-/* VFIO type1 compatibility (vfio_compat.c) */
+/* VFIO type1 compatibility (ioas/vfio_compat.c) */
 int sio_vfio_ioas_ioctl(struct sio_ucmd *ucmd);
 long sio_vfio_ioctl(struct sio_ctx *ctx, unsigned long cmd, uint64_t arg);
 struct sio_ioas *sio_get_compat_ioas(struct sio_ctx *ctx);
@@ -387,7 +387,7 @@ struct sio_driver_object {
 };
 void sio_driver_object_destroy(struct sio_object *obj);
 
-/* context.c: objects that outlive an ioctl (accesses, fault queues) keep the context alive */
+/* obj/context.c: objects that outlive an ioctl (accesses, fault queues) keep the context alive */
 struct sio_ctx *sio_ctx_from_fd(int fd);
 void sio_ctx_get(struct sio_ctx *ctx);
 extern void (*sio_ctx_release_hook)(struct sio_ctx *ctx);

@@ -33,7 +33,7 @@
 #include <sys/uio.h>
 
 #include "dma.h"
-#include "../core/uffd.h"
+#include "../core/mem/uffd.h"
 
 /* Leaves translated per copy, and the most a section covers */
 #define DMA_BATCH 64
@@ -141,7 +141,7 @@ static int batch_copy(struct dma_cursor *c, struct dma_batch *b, struct sio_dma_
 	size_t done = 0;
 	unsigned int i = 0;
 
-	/* Pinned memory is changing behind the shim's back (core/uffd.c): wait, then resume */
+	/* Pinned memory is changing behind the shim's back (core/mem/uffd.c): wait, then resume */
 	if (b->nr && sio_uffd_frozen())
 		return -EAGAIN;
 	if (b->nr)

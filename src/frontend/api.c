@@ -13,7 +13,7 @@
 #include <softiommu/softiommu.h>
 
 #include "../core/file.h"
-#include "../core/safecopy.h"
+#include "../core/mem/safecopy.h"
 #include "../core/sio.h"
 
 int sio_ctx_open(int flags);

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 /*
- * The area tree (src/core/area_tree.c), white box: random inserts and removes of disjoint
+ * The area tree (src/core/ioas/area_tree.c), white box: random inserts and removes of disjoint
  * areas, each followed by checks against a brute-force model — the in-order list, the
  * subtree gap maxima, lower_bound for random IOVAs, and run_end for random gap sizes.
  */

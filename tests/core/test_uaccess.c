@@ -22,7 +22,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "../../src/core/safecopy.h"
+#include "../../src/core/mem/safecopy.h"
 #include "../../src/core/sio.h"
 #include "testlib.h"
 

@@ -5,7 +5,7 @@
  *     after, every byte a DMA returns checked, the poison checked intact);
  *   - the client's munmap of the backing memory (not interposed: no shim here): a DMA faults
  *     (-EFAULT), never a signal, over 10^5 munmap/mmap cycles, and keeps faulting once new
- *     memory is mapped there (the userfaultfd watch, core/uffd.c; without one it reads the
+ *     memory is mapped there (the userfaultfd watch, core/mem/uffd.c; without one it reads the
  *     new page);
  *   - unmap under a steady stream of DMAs that walk the tables (IOTLB misses): it is not
  *     starved (a watchdog fails the test);
@@ -238,7 +238,7 @@ static void test_munmap_race(void)
 		}
 		/*
 		 * New memory at the same address is not the mapping's: with the userfaultfd
-		 * watch (core/uffd.c) the device's view of the lost page faults for good; without
+		 * watch (core/mem/uffd.c) the device's view of the lost page faults for good; without
 		 * one, DMA reaches the fresh zero page (memory-model.md)
 		 */
 		if (watched)

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 /*
  * A program takes memory an IOAS maps with a domain (so pinned) out of its address space by
- * raw system calls, which the shim never sees; softiommu's userfaultfd watch (core/uffd.c)
+ * raw system calls, which the shim never sees; softiommu's userfaultfd watch (core/mem/uffd.c)
  * does, and gives the outcomes docs/memory-model.md lists:
  *  - raw munmap, then new memory mapped at the same address (raw mmap MAP_FIXED): a DMA
  *    faults, reads nothing of the new memory and writes nothing into it;

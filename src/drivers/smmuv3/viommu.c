@@ -5,7 +5,7 @@
  * and uses its VMID; a nested domain is a guest STE (validated in ste.c) translated over
  * that stage 2 (translate.c); attaching one latches the device's vSID for its events.
  * The generic part (objects, vDEVICE bookkeeping, the errnos before the driver's) is the
- * core's (src/core/viommu.c).
+ * core's (src/core/dev/viommu.c).
  */
 #include <errno.h>
 

@@ -478,7 +478,7 @@ static long serve_one(struct conn *c, const struct sio_proto_req *req, pid_t pid
 		rc = serve_dma(c, req);
 		break;
 	case SIO_OP_EXITING:
-		/* Only the sender's own memory, and only what is pinned (core/pages.c) */
+		/* Only the sender's own memory, and only what is pinned (core/mem/pages.c) */
 		rc = (long)sio_pages_adopt_pid(pid);
 		break;
 	default:

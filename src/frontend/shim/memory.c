@@ -3,7 +3,7 @@
  * memory.c — the calls that take memory out of the program: munmap, mremap, madvise
  * (MADV_DONTNEED, MADV_REMOVE, MADV_FREE) and mmap with MAP_FIXED (preload.c's mmap calls
  * shim_mem_before_map_fixed()). On Linux a device keeps the pages an IOAS pinned through all
- * of them; here the core moves the pinned pages in the range aside first (src/core/keep.c),
+ * of them; here the core moves the pinned pages in the range aside first (src/core/mem/keep.c),
  * then the program's call runs as it would. A range nothing pins costs one atomic load.
  *
  * Not seen here, so not kept (docs/memory-model.md): raw system calls, and the calls libc

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 /*
  * signal.c — the shim keeps softiommu's SIGSEGV/SIGBUS handler installed (the fast user copy
- * needs it, core/safecopy.c) while the program sees its own.
+ * needs it, core/mem/safecopy.c) while the program sees its own.
  *
  * The handler is installed by a constructor, in front of whatever was there (nothing, or a
  * sanitizer's). sigaction(), signal() and their relatives for SIGSEGV/SIGBUS are interposed:
@@ -28,7 +28,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../core/safecopy.h"
+#include "../../core/mem/safecopy.h"
 #include "shim.h"
 
 #if defined(__has_feature)

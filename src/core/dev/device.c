@@ -8,7 +8,7 @@
  * the whole group's domain; later devices of the group must name the same HWPT and only join
  * the attachment's device list. Each attached device holds one users reference on the HWPT.
  */
-#include "sio.h"
+#include "../sio.h"
 
 static struct sio_igroup *igroup_get(struct sio_ctx *ctx, struct sio_dev *dev)
 {

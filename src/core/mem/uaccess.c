@@ -14,9 +14,9 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-#include "mm.h"
+#include "../mm.h"
 #include "safecopy.h"
-#include "sio.h"
+#include "../sio.h"
 
 enum uaccess_path { UACCESS_UNSET, UACCESS_FAST, UACCESS_VM };
 

@@ -39,7 +39,7 @@
 #include <sched.h>
 #include <unistd.h>
 
-#include "sio.h"
+#include "../sio.h"
 #include "uffd.h"
 
 #ifndef MREMAP_DONTUNMAP

@@ -30,10 +30,10 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#include "sio.h"
+#include "../sio.h"
 #include "uffd.h"
-#include "file.h"
-#include "fail.h"
+#include "../file.h"
+#include "../fail.h"
 
 struct sio_account sio_account;
 size_t sio_test_memory_limit = 65536;

@@ -5,7 +5,7 @@
  */
 #include <unistd.h>
 
-#include "sio.h"
+#include "../sio.h"
 
 struct sio_ioas *sio_get_ioas(struct sio_ctx *ctx, uint32_t id)
 {

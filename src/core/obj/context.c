@@ -5,9 +5,9 @@
  */
 #include <fcntl.h>
 
-#include "sio.h"
-#include "file.h"
-#include "../uapi/dispatch.h"
+#include "../sio.h"
+#include "../file.h"
+#include "../../uapi/dispatch.h"
 
 static long ctx_ioctl(struct sio_file *f, unsigned long cmd, void *arg)
 {

@@ -14,8 +14,8 @@
  */
 #include <fcntl.h>
 
-#include "sio.h"
-#include "file.h"
+#include "../sio.h"
+#include "../file.h"
 
 struct sio_iopf_group {
 	struct list_head node;

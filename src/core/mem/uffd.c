@@ -49,10 +49,10 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#include "sio.h"
-#include "file.h"
+#include "../sio.h"
+#include "../file.h"
 #include "uffd.h"
-#include "../dma/epoch.h"
+#include "../../dma/epoch.h"
 
 #ifndef UFFD_USER_MODE_ONLY
 #define UFFD_USER_MODE_ONLY 1

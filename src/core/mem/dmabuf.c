@@ -13,8 +13,8 @@
  */
 #include <fcntl.h>
 
-#include "sio.h"
-#include "file.h"
+#include "../sio.h"
+#include "../file.h"
 
 struct sio_dmabuf {
 	atomic_int refs;

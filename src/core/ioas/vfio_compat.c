@@ -6,7 +6,7 @@
  */
 #include <linux/vfio.h>
 
-#include "sio.h"
+#include "../sio.h"
 
 struct sio_ioas *sio_get_compat_ioas(struct sio_ctx *ctx)
 {

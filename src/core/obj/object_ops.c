@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 /* Per-type destroy/abort operations of every object type. */
-#include "sio.h"
+#include "../sio.h"
 
 void sio_driver_object_destroy(struct sio_object *obj)
 {

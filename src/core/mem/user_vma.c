@@ -28,7 +28,7 @@
 #include <unistd.h>
 #include <linux/fs.h>
 
-#include "sio.h"
+#include "../sio.h"
 
 /* The kernel has no PROCMAP_QUERY (before Linux 6.11): parse /proc/self/maps instead */
 #define NO_PROCMAP_QUERY (-EOPNOTSUPP)

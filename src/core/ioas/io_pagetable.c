@@ -12,8 +12,8 @@
  */
 #include <linux/iommufd.h>
 
-#include "sio.h"
-#include "fail.h"
+#include "../sio.h"
+#include "../fail.h"
 
 #define SIO_HPAGE_SIZE (2UL << 20)
 

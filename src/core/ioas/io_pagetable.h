@@ -27,7 +27,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#include "util.h"
+#include "../util.h"
 
 struct sio_domain;
 struct sio_access;

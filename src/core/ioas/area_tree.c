@@ -11,7 +11,7 @@
  * tightly for the length it wants instead of visiting each one. Insert and remove are
  * O(log n) and allocate nothing; the caller holds iopt->lock.
  */
-#include "sio.h"
+#include "../sio.h"
 
 /* A priority from the node's address: a fixed permutation, good enough to balance */
 static uint32_t area_prio(const struct iopt_area *area)

@@ -10,8 +10,8 @@
 
 #include <softiommu/softiommu.h>
 
-#include "sio.h"
-#include "file.h"
+#include "../sio.h"
+#include "../file.h"
 
 bool sio_file_is_ctx(struct sio_file *f);
 void sio_ctx_for_each(void (*fn)(int fd, struct sio_file *f, void *arg), void *arg);

@@ -8,7 +8,7 @@
  * when users == 1 (else EBUSY), then waits for short-term users to drain before running the
  * type's destroy op.
  */
-#include "sio.h"
+#include "../sio.h"
 
 /* Objects and contexts alive in the process: a leak check for tests and fuzzers */
 atomic_ulong sio_live_objects;

@@ -15,8 +15,8 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#include "sio.h"
-#include "file.h"
+#include "../sio.h"
+#include "../file.h"
 
 struct sio_user_mapping {
 	uint64_t addr;

@@ -4,7 +4,7 @@
  * domain whose stage 1 belongs to user space, on a nest-parent paging HWPT or a vIOMMU), plus
  * their ioctls: HWPT_ALLOC, HWPT_INVALIDATE, HWPT_SET_DIRTY_TRACKING, HWPT_GET_DIRTY_BITMAP.
  */
-#include "sio.h"
+#include "../sio.h"
 
 
 static void hwpt_destroy_common(struct sio_hw_pagetable *hwpt)

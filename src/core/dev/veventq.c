@@ -12,8 +12,8 @@
 #include <fcntl.h>
 #include <limits.h>
 
-#include "sio.h"
-#include "file.h"
+#include "../sio.h"
+#include "../file.h"
 
 #define VEVENTQ_MAX_DEPTH (1U << 19)
 

@@ -13,8 +13,8 @@
 #include <fcntl.h>
 #include <limits.h>
 
-#include "sio.h"
-#include "file.h"
+#include "../sio.h"
+#include "../file.h"
 
 struct sio_domain *sio_viommu_parent_domain(struct sio_viommu *viommu)
 {

@@ -5,7 +5,7 @@
  * copy to/from an IOVA range. An access that pins must answer unmap notifications by
  * unpinning; the IOAS cannot unmap an area while an access holds pins in it.
  */
-#include "sio.h"
+#include "../sio.h"
 
 static int access_change_ioas(struct sio_access *access, struct sio_ioas *new_ioas);
 
