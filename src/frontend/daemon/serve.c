@@ -570,10 +570,16 @@ static long serve_one(struct conn *c, const struct sio_proto_req *req, pid_t pid
 	case SIO_OP_JOIN:
 		rc = serve_join(c, req, rfd);
 		break;
-	case SIO_OP_EXITING:
+	case SIO_OP_EXITING: {
 		/* Only the sender's own memory, and only what is pinned (core/pages.c) */
-		rc = (long)sio_pages_adopt_pid(pid);
+		bool all;
+
+		rc = (long)sio_pages_adopt_pid(pid, &all);
+		/* DMA through its PTEs then reaches the copies (core/mm_pa.c) */
+		if (all)
+			(void)sio_mm_pa_repoint_pid(pid);
 		break;
+	}
 	default:
 		rc = -EPROTO;
 	}
