@@ -106,7 +106,7 @@ static void device_model(int sock)
 	char *ram = mmap(NULL, LEN, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	char *buf = malloc(LEN), b[16], go;
 	struct softiommu_dma_seg segs[2];
-	struct softiommu_dev *dev;
+	struct softiommu_dev *dev = NULL;
 	struct hello h;
 	struct dm_loop l = { 0 };
 	pthread_t t;
@@ -123,6 +123,8 @@ static void device_model(int sock)
 	CHECK_ERR(EEXIST, softiommu_adopt_fd(fd));
 	CHECK_ERR(ENOENT, softiommu_dev_open_remote(fd, h.idev + 1000, &dev));
 	CHECK_OK(softiommu_dev_open_remote(fd, h.idev, &dev));
+	if (!dev)
+		_exit(t_done());
 	CHECK_ERR(EOPNOTSUPP, softiommu_dev_detach(dev, 0));
 	/* The VMM's bytes, not ours */
 	memset(buf, 'd', LEN);
@@ -225,7 +227,7 @@ static void vmm_side(bool kill_dm)
 static void vmm_killed(void)
 {
 	int sp[2], status, fd;
-	struct softiommu_dev *dev;
+	struct softiommu_dev *dev = NULL;
 	struct hello h;
 	char b[8];
 	pid_t vmm;
@@ -255,6 +257,8 @@ static void vmm_killed(void)
 	fd = recv_fd(sp[0], &h, sizeof(h));
 	CHECK(fd >= 0 && softiommu_adopt_fd(fd) == fd);
 	CHECK_OK(softiommu_dev_open_remote(fd, h.idev, &dev));
+	if (!dev)
+		exit(t_done());
 	CHECK_OK(softiommu_dma_read(dev, 0, IOVA, b, sizeof(b)));
 	CHECK(b[0] == 'V');
 	kill(vmm, SIGKILL);
