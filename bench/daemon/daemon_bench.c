@@ -9,6 +9,10 @@
  *    softiommu_dma_read/write on the program's own mapping; daemon, a separate device-model
  *    process (a child sharing the VMM's iommufd) DMAing through the VMM's device into the
  *    VMM's memory (sio_remote_dma). Both through a mock paging domain over the same 4 MiB.
+ *  - open and adoption: softiommu_open + close in-process against softiommu_open_remote + close
+ *    (a connection, its HELLO, the daemon's context and teardown) and the adoption of a received
+ *    iommufd (softiommu_adopt_fd on a plain duplicate of the connection: a connection, its JOIN,
+ *    the teardown), the price of the SCM_RIGHTS handover.
  * Each figure is the best of REPS rounds.
  */
 #include <errno.h>
@@ -152,6 +156,54 @@ static void ioctl_rows(int lfd, int rfd)
 	       rbest[1] / 1e3, rbest[1] / lbest[1], rbest[1] <= 10e3 ? "" : "  (over 10 us)");
 }
 
+#define OPENS 200
+
+static void open_rows(int rfd)
+{
+	double best[3] = { 1e18, 1e18, 1e18 };
+
+	for (int rep = 0; rep < REPS; rep++) {
+		double t = now_ns();
+
+		for (int i = 0; i < OPENS; i++) {
+			int fd = softiommu_open(O_CLOEXEC);
+
+			if (fd < 0)
+				fail("softiommu_open", fd);
+			softiommu_close(fd);
+		}
+		t = (now_ns() - t) / OPENS;
+		best[0] = t < best[0] ? t : best[0];
+		t = now_ns();
+		for (int i = 0; i < OPENS; i++) {
+			int fd = softiommu_open_remote(sock, O_CLOEXEC);
+
+			if (fd < 0)
+				fail("softiommu_open_remote", fd);
+			softiommu_close(fd);
+		}
+		t = (now_ns() - t) / OPENS;
+		best[1] = t < best[1] ? t : best[1];
+		t = now_ns();
+		for (int i = 0; i < OPENS; i++) {
+			/* What a receiver of SCM_RIGHTS holds: the connection, unknown to its registry */
+			int fd = fcntl(rfd, F_DUPFD_CLOEXEC, 0);
+			int rc = fd < 0 ? -errno : softiommu_adopt_fd(fd);
+
+			if (rc != fd)
+				fail("softiommu_adopt_fd", rc < 0 ? rc : -EBADF);
+			softiommu_close(fd);
+		}
+		t = (now_ns() - t) / OPENS;
+		best[2] = t < best[2] ? t : best[2];
+	}
+	printf("\n%-34s %12s %12s %10s\n", "open + close", "in-process", "daemon", "ratio");
+	printf("%-34s %9.2f us %9.2f us %9.1fx\n", "open (daemon: connect, HELLO)", best[0] / 1e3,
+	       best[1] / 1e3, best[1] / best[0]);
+	printf("%-34s %9.2f us %9.2f us %9.1fx\n", "adopt a received iommufd (JOIN)",
+	       best[0] / 1e3, best[2] / 1e3, best[2] / best[0]);
+}
+
 /* The DMA rows: 4 KiB and 1 MiB, read then write */
 static const size_t dma_len[2] = { 4096, 1u << 20 };
 
@@ -272,6 +324,7 @@ int main(void)
 	printf("daemon_bench: best of %d rounds; daemon = `softiommu serve`, device model = "
 	       "another process\n\n", REPS);
 	ioctl_rows(lfd, rfd);
+	open_rows(rfd);
 	fflush(stdout); /* before the device model's fork */
 	dma_rows(lfd, rfd);
 	softiommu_close(rfd);

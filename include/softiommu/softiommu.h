@@ -32,12 +32,27 @@ int softiommu_open(int flags);
  * @path: the socket of `softiommu serve` (docs/daemon.md)
  * @flags: as softiommu_open()
  *
- * The descriptor works with every softiommu_* descriptor call, and is shared by fork() and
- * SCM_RIGHTS as a kernel iommufd is; requests act for the calling process. softiommu_open()
- * does the same when SOFTIOMMU_DAEMON names a socket.
+ * The descriptor works with every softiommu_* descriptor call and is shared by fork() as a
+ * kernel iommufd is; requests act for the calling process. Passed to another process by
+ * SCM_RIGHTS, it is a socket there until that process calls softiommu_adopt_fd() on it (the
+ * LD_PRELOAD shim does so on the first iommufd ioctl). softiommu_open() does the same as this
+ * when SOFTIOMMU_DAEMON names a socket.
  * Return: a file descriptor, or -errno (-ENODEV when no daemon listens at @path).
  */
 int softiommu_open_remote(const char *path, int flags);
+
+/**
+ * softiommu_adopt_fd() - make @fd, a daemon-mode iommufd received by SCM_RIGHTS, this
+ * process's iommufd (since SOFTIOMMU_0.4)
+ *
+ * The process joins the sender's context with a connection of its own (proving to the daemon
+ * that it holds @fd); @fd keeps its number, works with every softiommu_* descriptor call and
+ * softiommu_dev_open_remote(), and its requests act for this process's memory. The context
+ * lives while any process holds it. softiommu_close(@fd) closes it.
+ * Return: @fd, or -errno: -ENOTSOCK, -EINVAL (not a daemon's iommufd), -EPERM (the daemon
+ * knows no such iommufd), -EEXIST (already a softiommu descriptor).
+ */
+int softiommu_adopt_fd(int fd);
 
 /**
  * softiommu_is_fd() - whether @fd is a file descriptor softiommu handed out (registered; see
@@ -173,6 +188,18 @@ int softiommu_dev_create(int iommufd, const char *model, unsigned int flags,
  */
 int softiommu_dev_attach(struct softiommu_dev *dev, unsigned int pasid, unsigned int *pt_id);
 int softiommu_dev_detach(struct softiommu_dev *dev, unsigned int pasid);
+/**
+ * softiommu_dev_open_remote() - the device @dev_id that another process (a VMM) bound to the
+ * daemon-mode @iommufd, for a device-model process's DMA (since SOFTIOMMU_0.4)
+ * @iommufd: from softiommu_open_remote(), fork(), or softiommu_adopt_fd()
+ *
+ * softiommu_dma_read/write/readv/writev() work on it, through whatever the VMM attached and
+ * into the memory of whichever process mapped the pages; attach and detach are the VMM's
+ * (-EOPNOTSUPP). On a fault within a scatter DMA, *moved counts whole ranges only.
+ * softiommu_dev_destroy() frees it; the device itself stays the VMM's.
+ * Return: 0, -EBADF (not a daemon-mode iommufd), -ENOENT (no such device), or -errno.
+ */
+int softiommu_dev_open_remote(int iommufd, unsigned int dev_id, struct softiommu_dev **out);
 /** softiommu_dev_destroy() - detach everything, unbind and free (NULL is fine) */
 void softiommu_dev_destroy(struct softiommu_dev *dev);
 

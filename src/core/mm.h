@@ -111,6 +111,7 @@ int sio_mm_addr_pa(struct sio_mm *mm, uint64_t addr, uint64_t *pa, uint64_t *con
 struct sio_mm *sio_pa_decode(uint64_t pa, uint64_t *addr, uint64_t *contig);
 void sio_mm_pa_release(struct sio_mm *mm);
 unsigned long sio_mm_windows_live(void);
+unsigned int sio_mm_pa_repoint_pid(pid_t pid);
 struct sio_domain;
 struct iopt_pages;
 int iopt_pages_dma_pa(struct iopt_pages *pages, uint64_t byte, uint64_t *pa);

@@ -151,6 +151,33 @@ void sio_mm_pa_release(struct sio_mm *mm)
 }
 
 /**
+ * sio_mm_pa_repoint_pid() - client @pid is exiting and the daemon took over every page it had
+ * pinned, at the same addresses (core/mem/pages.c: sio_pages_adopt_pid): its windows name this
+ * process's memory from now on, so DMA through the domains' PTEs reaches the adopted copies
+ *
+ * Only for a live process (a dead one's recycled pid names none of these windows), and only
+ * when every pinned run was taken over: a window maps nothing but pinned pages, so every
+ * address a PTE names in it is one of ours. The windows stay the mm's (freed with it).
+ * Return: the windows re-pointed.
+ */
+unsigned int sio_mm_pa_repoint_pid(pid_t pid)
+{
+	unsigned int n = 0;
+
+	pthread_mutex_lock(&win_lock);
+	for (unsigned int k = 0; windows && k < WIN_COUNT; k++) {
+		struct sio_mm *mm = windows[k].mm;
+
+		if (!mm || sio_mm_is_self(mm) || mm->pid != pid || !sio_mm_alive(mm))
+			continue;
+		__atomic_store_n(&windows[k].mm, &sio_mm_self, __ATOMIC_RELEASE);
+		n++;
+	}
+	pthread_mutex_unlock(&win_lock);
+	return n;
+}
+
+/**
  * sio_mm_windows_live() - windows allocated (tests: a dead client leaves none)
  */
 unsigned long sio_mm_windows_live(void)

@@ -38,6 +38,13 @@ int softiommu_open_remote(const char *path, int flags)
 	return sio_remote_open(path, flags);
 }
 
+int sio_remote_adopt(int fd);
+
+int softiommu_adopt_fd(int fd)
+{
+	return sio_remote_adopt(fd);
+}
+
 int softiommu_is_fd(int fd)
 {
 	return sio_file_is_fd(fd);

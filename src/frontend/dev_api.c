@@ -12,6 +12,7 @@
 #include "../core/file.h"
 #include "../core/sio.h"
 #include "../dma/dma.h"
+#include "daemon/serve.h"
 
 /*
  * @attach_lock: serialises this device's attach/replace/detach through the API, so that the
@@ -23,6 +24,7 @@ struct softiommu_dev {
 	struct sio_device *idev;
 	pthread_mutex_t attach_lock;
 	struct sio_iotlb *iotlb; /* NULL: every DMA walks */
+	struct sio_remote_dev *remote; /* a daemon's device (daemon/client.c): nothing else set */
 };
 
 _Static_assert(sizeof(struct softiommu_dma_seg) == sizeof(struct sio_dma_seg) &&
@@ -75,10 +77,29 @@ err_free:
 	return rc;
 }
 
+int softiommu_dev_open_remote(int iommufd, unsigned int dev_id, struct softiommu_dev **out)
+{
+	struct softiommu_dev *d = out ? sio_zalloc(sizeof(*d)) : NULL;
+	int rc;
+
+	if (!d)
+		return out ? -ENOMEM : -EINVAL;
+	rc = sio_remote_dev_open(iommufd, dev_id, &d->remote);
+	if (rc) {
+		sio_free(d);
+		return rc;
+	}
+	*out = d;
+	return 0;
+}
+
 int softiommu_dev_attach(struct softiommu_dev *d, unsigned int pasid, unsigned int *pt_id)
 {
 	uint32_t id = *pt_id;
 	int rc;
+
+	if (d->remote)
+		return -EOPNOTSUPP;
 
 	pthread_mutex_lock(&d->attach_lock);
 	if (sio_device_pasid_hwpt(d->idev, pasid))
@@ -95,6 +116,8 @@ int softiommu_dev_detach(struct softiommu_dev *d, unsigned int pasid)
 {
 	int rc = 0;
 
+	if (d->remote)
+		return -EOPNOTSUPP;
 	pthread_mutex_lock(&d->attach_lock);
 	if (sio_device_pasid_hwpt(d->idev, pasid))
 		sio_device_detach(d->idev, pasid);
@@ -108,6 +131,11 @@ void softiommu_dev_destroy(struct softiommu_dev *d)
 {
 	if (!d)
 		return;
+	if (d->remote) {
+		sio_remote_dev_free(d->remote);
+		sio_free(d);
+		return;
+	}
 	sio_device_detach_all(d->idev);
 	sio_device_unbind(d->idev);
 	/* Detaching waited out every DMA that could still look at it */
@@ -121,12 +149,20 @@ void softiommu_dev_destroy(struct softiommu_dev *d)
 int softiommu_dma_read(struct softiommu_dev *d, unsigned int pasid, unsigned long long iova,
 		       void *buf, size_t len)
 {
+	if (d->remote)
+		return sio_remote_dev_rwv(d->remote, pasid,
+					  &(struct softiommu_dma_seg){ iova, buf, len }, 1, false,
+					  NULL);
 	return sio_dma_rw(d->idev, d->iotlb, pasid, iova, buf, len, false, NULL);
 }
 
 int softiommu_dma_write(struct softiommu_dev *d, unsigned int pasid, unsigned long long iova,
 			const void *buf, size_t len)
 {
+	if (d->remote)
+		return sio_remote_dev_rwv(d->remote, pasid,
+					  &(struct softiommu_dma_seg){ iova, (void *)buf, len }, 1,
+					  true, NULL);
 	return sio_dma_rw(d->idev, d->iotlb, pasid, iova, (void *)buf, len, true, NULL);
 }
 
@@ -137,6 +173,8 @@ int softiommu_dma_readv(struct softiommu_dev *d, unsigned int pasid,
 		*moved = 0;
 	if (!segs)
 		return -EINVAL;
+	if (d->remote)
+		return sio_remote_dev_rwv(d->remote, pasid, segs, nr, false, moved);
 	return sio_dma_rwv(d->idev, d->iotlb, pasid, (const struct sio_dma_seg *)segs, nr, false,
 			   moved, NULL);
 }
@@ -148,6 +186,8 @@ int softiommu_dma_writev(struct softiommu_dev *d, unsigned int pasid,
 		*moved = 0;
 	if (!segs)
 		return -EINVAL;
+	if (d->remote)
+		return sio_remote_dev_rwv(d->remote, pasid, segs, nr, true, moved);
 	return sio_dma_rwv(d->idev, d->iotlb, pasid, (const struct sio_dma_seg *)segs, nr, true,
 			   moved, NULL);
 }

@@ -62,9 +62,10 @@ static void one(int flags, bool killed)
 	uint32_t ioas = t_ioas_alloc(fd);
 	char got[4] = { 0 };
 	int access_fd;
+	uint32_t idev;
 
 	/* A domain first: the child's map pins its pages */
-	t_mock_domain(fd, ioas, NULL, NULL);
+	t_mock_domain(fd, ioas, NULL, &idev);
 	acc.id = ioas;
 	CHECK_OK(softiommu_ioctl(fd, IOMMU_TEST_CMD, &acc));
 	access_fd = (int)acc.create_access.out_access_fd;
@@ -72,6 +73,8 @@ static void one(int flags, bool killed)
 	child_maps(fd, ioas, buf, killed);
 	if (killed) {
 		CHECK_ERR(EFAULT, access_read(fd, access_fd, MOCK_APERTURE_START, got, 4));
+		/* Through the domain too: a fault, never the parent's bytes there */
+		CHECK_ERR(EFAULT, sio_remote_dma(fd, idev, 0, MOCK_APERTURE_START, got, 4, false));
 	} else if (flags & MAP_SHARED) {
 		/* The very pages: the parent's store after the child is gone is seen */
 		CHECK_OK(access_read(fd, access_fd, MOCK_APERTURE_START + PG, got, 4));
@@ -79,11 +82,24 @@ static void one(int flags, bool killed)
 		buf[PG] = 's';
 		CHECK_OK(access_read(fd, access_fd, MOCK_APERTURE_START + PG, got, 4));
 		CHECK(got[0] == 's' && got[1] == 'c');
+		/* A device's DMA through the domain's PTEs reaches them as well, both ways */
+		memset(got, 0, sizeof(got));
+		CHECK_OK(sio_remote_dma(fd, idev, 0, MOCK_APERTURE_START + PG, got, 4, false));
+		CHECK(got[0] == 's' && got[1] == 'c');
+		CHECK_OK(sio_remote_dma(fd, idev, 0, MOCK_APERTURE_START + 5, "dma", 3, true));
+		CHECK(!memcmp(buf + 5, "dma", 3));
 	} else {
 		/* The child's private bytes, not the parent's copy */
 		CHECK_OK(access_read(fd, access_fd, MOCK_APERTURE_START, got, 4));
 		CHECK(got[0] == 'c' && got[3] == 'c');
 		CHECK(buf[0] == 'p');
+		/* A device's DMA through the domain reaches the taken-over copy, not our bytes */
+		memset(got, 0, sizeof(got));
+		CHECK_OK(sio_remote_dma(fd, idev, 0, MOCK_APERTURE_START + PG - 2, got, 4, false));
+		CHECK(!memcmp(got, "cccc", 4));
+		CHECK_OK(sio_remote_dma(fd, idev, 0, MOCK_APERTURE_START, "dma", 3, true));
+		CHECK_OK(access_read(fd, access_fd, MOCK_APERTURE_START, got, 4));
+		CHECK(!memcmp(got, "dmac", 4) && buf[0] == 'p');
 	}
 	CHECK(dt_stats(fd).pinned_pages == 2);
 	CHECK_OK(softiommu_close(access_fd));

@@ -308,7 +308,7 @@ void sio_maps_free(struct sio_maps *maps);
 struct sio_page_id sio_page_identity(const struct sio_maps *maps, uint64_t addr);
 struct sio_page_id sio_page_identity_pa(const struct sio_maps *maps, uint64_t pa);
 int sio_pages_count_pins(const struct sio_maps *maps, uint64_t uaddr, unsigned int *refs);
-size_t sio_pages_adopt_pid(pid_t pid);
+size_t sio_pages_adopt_pid(pid_t pid, bool *all);
 void iopt_pages_change_mm(struct iopt_pages *pages, struct sio_mm *to);
 
 #endif /* SIO_IO_PAGETABLE_H */

@@ -1405,14 +1405,17 @@ static bool pages_adopt(struct iopt_pages *pages)
 
 /**
  * sio_pages_adopt_pid() - take over the pinned user pages of client @pid, which is exiting
+ * @all: out (may be NULL): whether every pinned run of @pid's was taken over
  *
  * Return: the pages objects taken over.
  */
-size_t sio_pages_adopt_pid(pid_t pid)
+size_t sio_pages_adopt_pid(pid_t pid, bool *all)
 {
 	struct iopt_pages *pages;
 	size_t n = 0;
 
+	if (all)
+		*all = pid != sio_self_pid();
 	if (pid == sio_self_pid())
 		return 0;
 	pthread_mutex_lock(&sio_pages_list_lock);
@@ -1423,6 +1426,8 @@ size_t sio_pages_adopt_pid(pid_t pid)
 		pthread_mutex_lock(&pages->mutex);
 		if (pages->npinned && !pages->nsegs && pages_adopt(pages))
 			n++;
+		else if (pages->npinned && all)
+			*all = false;
 		pthread_mutex_unlock(&pages->mutex);
 	}
 	pthread_mutex_unlock(&sio_pages_list_lock);

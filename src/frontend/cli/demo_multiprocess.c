@@ -2,9 +2,10 @@
 /*
  * softiommu demo multiprocess: one IOMMU shared by a "VMM" and a separate "device model"
  * process through a private daemon (docs/daemon.md). The VMM builds the IOAS, maps its guest
- * RAM and attaches a device; a device-model process that shares the VMM's iommufd (it
- * inherits it, as a vhost-user backend is handed one) DMAs through that device into the
- * VMM's RAM, having unmapped its own copy. Then each side is killed in turn with SIGKILL:
+ * RAM and attaches a device; a device-model process — a separate program (exec'ed), which
+ * the VMM hands its iommufd over a UNIX socket by SCM_RIGHTS, as a vhost-user backend is
+ * handed one — adopts it (softiommu_adopt_fd) and DMAs through that device into the VMM's
+ * RAM (softiommu_dev_open_remote, softiommu_dma_*). Then each side is killed in turn:
  *   - the device model: the VMM loses nothing (its RAM, mappings and device are all there, a
  *     new device model carries on), and the daemon holds exactly the VMM's pins;
  *   - the VMM: the device model keeps a working iommufd, and its DMA into the dead VMM's RAM
@@ -21,6 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -97,39 +99,96 @@ static bool holds_nothing(const struct sio_proto_stats *st)
 	       !st->pa_windows;
 }
 
+/* What the exec'ed device model is told, in SIO_DEMO_DM (the demo's own command runs it) */
+#define DM_ENV "SIO_DEMO_DM"
+
+/* The iommufd from the VMM, by SCM_RIGHTS over @sock, with the device's and the IOAS's IDs */
+static int receive_iommufd(int sock, uint32_t ids[2])
+{
+	union {
+		char buf[CMSG_SPACE(sizeof(int))];
+		struct cmsghdr align;
+	} cm;
+	struct iovec iov = { ids, 2 * sizeof(uint32_t) };
+	struct msghdr m = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cm.buf,
+			    .msg_controllen = sizeof(cm.buf) };
+	struct cmsghdr *h;
+	int fd = -1;
+
+	if (recvmsg(sock, &m, MSG_CMSG_CLOEXEC) != 2 * sizeof(uint32_t))
+		return -EIO;
+	h = CMSG_FIRSTHDR(&m);
+	if (h && h->cmsg_level == SOL_SOCKET && h->cmsg_type == SCM_RIGHTS)
+		memcpy(&fd, CMSG_DATA(h), sizeof(fd));
+	return fd >= 0 ? fd : -EBADMSG;
+}
+
+static void send_iommufd(int sock, int fd, const uint32_t ids[2])
+{
+	union {
+		char buf[CMSG_SPACE(sizeof(int))];
+		struct cmsghdr align;
+	} cm;
+	struct iovec iov = { (void *)ids, 2 * sizeof(uint32_t) };
+	struct msghdr m = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cm.buf,
+			    .msg_controllen = sizeof(cm.buf) };
+	struct cmsghdr *h;
+
+	memset(&cm, 0, sizeof(cm));
+	h = CMSG_FIRSTHDR(&m);
+	h->cmsg_level = SOL_SOCKET;
+	h->cmsg_type = SCM_RIGHTS;
+	h->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(h), &fd, sizeof(int));
+	if (sendmsg(sock, &m, MSG_NOSIGNAL) != 2 * sizeof(uint32_t))
+		die("VMM", "SCM_RIGHTS", -errno);
+}
+
 /*
- * A device model: the VMM's iommufd is inherited, its own copy of the RAM unmapped. It
- * serves the request once, reports, then either loops (to be killed mid-DMA) or waits for
- * the word to try again after the VMM is gone.
+ * The device model, an exec'ed program: it never inherited the iommufd; it receives it over
+ * its socket, adopts it, and opens the VMM's device for its DMA. It serves the request once,
+ * reports, then either loops (to be killed mid-DMA) or waits for the word to try again after
+ * the VMM is gone.
  */
-static void device_model(int fd, uint32_t idev, void *ram, bool loop)
+static void device_model(int sock, int orch, int word, bool loop)
 {
 	char req[64] = { 0 }, rsp[64];
+	struct softiommu_dev *dev;
 	unsigned long n = 0;
+	uint32_t ids[2];
+	int fd = receive_iommufd(sock, ids);
 	long rc;
 
-	munmap(ram, RAM_LEN);
-	rc = sio_remote_dma(fd, idev, 0, REQ_IOVA, req, sizeof(req), false);
+	if (fd < 0)
+		die("device model", "receive the iommufd", fd);
+	rc = softiommu_adopt_fd(fd);
+	if (rc != fd)
+		die("device model", "adopt the iommufd", rc < 0 ? rc : -EBADF);
+	ioas_id = ids[1];
+	rc = softiommu_dev_open_remote(fd, ids[0], &dev);
+	if (rc)
+		die("device model", "open the VMM's device", rc);
+	rc = softiommu_dma_read(dev, 0, REQ_IOVA, req, sizeof(req));
 	if (rc)
 		die("device model", "DMA read", rc);
 	snprintf(rsp, sizeof(rsp), "done by device model %d", (int)getpid());
-	rc = sio_remote_dma(fd, idev, 0, RSP_IOVA, rsp, sizeof(rsp), true);
+	rc = softiommu_dma_write(dev, 0, RSP_IOVA, rsp, sizeof(rsp));
 	if (rc)
 		die("device model", "DMA write", rc);
-	printf("   device model %d: read \"%s\" by DMA at IOVA 0x%llx, wrote its response at "
-	       "0x%llx\n", (int)getpid(), req, (unsigned long long)REQ_IOVA,
-	       (unsigned long long)RSP_IOVA);
+	printf("   device model %d (exec'ed, iommufd %d received by SCM_RIGHTS): read \"%s\" by "
+	       "DMA at IOVA 0x%llx, wrote its response at 0x%llx\n", (int)getpid(), fd, req,
+	       (unsigned long long)REQ_IOVA, (unsigned long long)RSP_IOVA);
 	fflush(stdout);
-	say(to_orch[1], "r", 1);
+	say(orch, "r", 1);
 	while (loop) { /* until SIGKILL: 4 KiB and 1 MiB DMAs back to back */
 		static char big[RAM_LEN];
 
-		rc = sio_remote_dma(fd, idev, 0, RAM_IOVA, big, ++n % 2 ? PG : RAM_LEN, false);
+		rc = softiommu_dma_read(dev, 0, RAM_IOVA, big, ++n % 2 ? PG : RAM_LEN);
 		if (rc)
 			die("device model", "DMA loop", rc);
 	}
-	hear(to_dm[0], req, 1);
-	rc = sio_remote_dma(fd, idev, 0, REQ_IOVA, req, sizeof(req), false);
+	hear(word, req, 1);
+	rc = softiommu_dma_read(dev, 0, REQ_IOVA, req, sizeof(req));
 	printf("   device model %d: DMA into the dead VMM's RAM: %s\n", (int)getpid(),
 	       rc ? strerror((int)-rc) : "succeeded (wrong!)");
 	{
@@ -142,21 +201,39 @@ static void device_model(int fd, uint32_t idev, void *ram, bool loop)
 		       (int)getpid(), qrc ? strerror((int)-qrc) : "ok");
 	}
 	fflush(stdout);
-	say(to_orch[1], rc == -EFAULT ? "f" : "x", 1);
-	hear(to_dm[0], req, 1);
+	say(orch, rc == -EFAULT ? "f" : "x", 1);
+	hear(word, req, 1);
+	softiommu_dev_destroy(dev);
 	softiommu_close(fd);
-	say(to_orch[1], "c", 1);
+	say(orch, "c", 1);
 	_exit(0);
 }
 
-static pid_t spawn_dm(int fd, uint32_t idev, void *ram, bool loop)
+/*
+ * A device model: a fresh program (this command, exec'ed: nothing of the VMM's address space
+ * or descriptors but its socket and the demo's pipes), then the iommufd by SCM_RIGHTS
+ */
+static pid_t spawn_dm(int fd, uint32_t idev, bool loop)
 {
-	pid_t pid = fork();
+	uint32_t ids[2] = { idev, ioas_id };
+	char env[64];
+	int sp[2];
+	pid_t pid;
 
-	if (pid == 0)
-		device_model(fd, idev, ram, loop);
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET, 0, sp))
+		die("VMM", "socketpair", -errno);
+	snprintf(env, sizeof(env), "%d,%d,%d,%d", sp[1], to_orch[1], to_dm[0], loop);
+	pid = fork();
+	if (pid == 0) {
+		setenv(DM_ENV, env, 1);
+		execl("/proc/self/exe", "softiommu", "demo", "multiprocess", (char *)NULL);
+		_exit(127);
+	}
 	if (pid < 0)
 		die("VMM", "fork", -errno);
+	close(sp[1]);
+	send_iommufd(sp[0], fd, ids);
+	close(sp[0]);
 	return pid;
 }
 
@@ -196,7 +273,7 @@ static void vmm(void)
 	       (unsigned long long)RAM_IOVA, dom.mock_domain.out_idev_id,
 	       dom.mock_domain.out_hwpt_id);
 	fflush(stdout);
-	dm = spawn_dm(fd, dom.mock_domain.out_idev_id, ram, true);
+	dm = spawn_dm(fd, dom.mock_domain.out_idev_id, true);
 	say(vmm_to_orch[1], &dm, sizeof(dm));
 	hear(to_vmm[0], &cmd, 1); /* the device model was killed */
 	printf("   VMM %d: its RAM has \"%s\" at IOVA 0x%llx\n", (int)getpid(), ram + 16 * PG,
@@ -206,7 +283,7 @@ static void vmm(void)
 	printf("   VMM %d: after the kill its IOAS and device are intact (its own DMA: %s); "
 	       "a new device model:\n", (int)getpid(), rc ? strerror((int)-rc) : "ok");
 	fflush(stdout);
-	dm = spawn_dm(fd, dom.mock_domain.out_idev_id, ram, false);
+	dm = spawn_dm(fd, dom.mock_domain.out_idev_id, false);
 	say(vmm_to_orch[1], &dm, sizeof(dm));
 	pause(); /* until SIGKILL */
 	_exit(0);
@@ -220,7 +297,17 @@ int cli_demo_multiprocess(void)
 	int status;
 	char c;
 
+	const char *dm_env = getenv(DM_ENV);
+
 	setvbuf(stdout, NULL, _IOLBF, 0);
+	if (dm_env) {
+		int sock, orch, word, loop;
+
+		if (sscanf(dm_env, "%d,%d,%d,%d", &sock, &orch, &word, &loop) != 4)
+			return 2;
+		unsetenv(DM_ENV);
+		device_model(sock, orch, word, loop);
+	}
 	if (pipe(to_orch) || pipe(vmm_to_orch) || pipe(to_vmm) || pipe(to_dm) || cli_daemon_start())
 		return 1;
 	printf("== a private daemon serves /dev/iommu (SOFTIOMMU_DAEMON=%s)\n",
@@ -237,7 +324,8 @@ int cli_demo_multiprocess(void)
 	o_hear(vmm_to_orch[0], &dm, sizeof(dm));
 	o_hear(to_orch[0], &c, 1);
 	at_work = show("VMM and device model at work");
-	ok &= at_work.pinned_pages == RAM_LEN / PG && at_work.connections == 1;
+	/* The VMM's connection, and the one the device model joined to its context */
+	ok &= at_work.pinned_pages == RAM_LEN / PG && at_work.connections == 2;
 
 	printf("\n== SIGKILL the device model %d in the middle of its DMAs\n", (int)dm);
 	kill(dm, SIGKILL);
@@ -245,7 +333,8 @@ int cli_demo_multiprocess(void)
 	o_hear(vmm_to_orch[0], &dm, sizeof(dm));
 	o_hear(to_orch[0], &c, 1);
 	st = show("the VMM's pins only");
-	ok &= st.pinned_pages == at_work.pinned_pages && st.live_objects == at_work.live_objects;
+	ok &= st.pinned_pages == at_work.pinned_pages && st.live_objects == at_work.live_objects &&
+	      st.connections == 2;
 
 	printf("\n== SIGKILL the VMM %d\n", (int)vmm_pid);
 	kill(vmm_pid, SIGKILL);
@@ -254,7 +343,8 @@ int cli_demo_multiprocess(void)
 	o_hear(to_orch[0], &c, 1);
 	ok &= c == 'f'; /* its DMA was EFAULT */
 	st = show("the device model still holds the context");
-	ok &= st.connections == 1 && st.live_objects == at_work.live_objects;
+	/* It holds the VMM's descriptor (its connection) and its own joined to it */
+	ok &= st.connections == 2 && st.live_objects == at_work.live_objects;
 	say(to_dm[1], "g", 1);
 	o_hear(to_orch[0], &c, 1);
 	st = show("after the device model closed its iommufd");

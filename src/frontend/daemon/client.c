@@ -27,6 +27,8 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <softiommu/softiommu.h>
+
 #include "../../core/fail.h"
 #include "../../core/file.h"
 #include "../../core/sio.h"
@@ -111,9 +113,12 @@ static int lock_conn(struct remote_shared *sh)
 	return -rc;
 }
 
-/* One request and its reply; a passed descriptor lands in *@fd (else -1) */
-static long remote_call(struct remote_conn *c, struct sio_proto_req *req,
-			struct sio_proto_rsp *rsp, int *fd)
+/*
+ * One request and its reply; a passed descriptor lands in *@fd (else -1). @send_fd >= 0 goes
+ * with the request (SCM_RIGHTS: HELLO, JOIN).
+ */
+static long remote_call_fd(struct remote_conn *c, struct sio_proto_req *req,
+			   struct sio_proto_rsp *rsp, int *fd, int send_fd)
 {
 	union {
 		char buf[CMSG_SPACE(sizeof(int))];
@@ -132,7 +137,26 @@ static long remote_call(struct remote_conn *c, struct sio_proto_req *req,
 	req->version = SIO_PROTO_VERSION;
 	req->seq = ++c->sh->seq;
 	do {
-		rc = send(c->sock, req, sizeof(*req), MSG_NOSIGNAL);
+		union {
+			char buf[CMSG_SPACE(sizeof(int))];
+			struct cmsghdr align;
+		} sc;
+		struct iovec iov = { req, sizeof(*req) };
+		struct msghdr m = { .msg_iov = &iov, .msg_iovlen = 1 };
+
+		if (send_fd >= 0) {
+			struct cmsghdr *h;
+
+			memset(&sc, 0, sizeof(sc));
+			m.msg_control = sc.buf;
+			m.msg_controllen = sizeof(sc.buf);
+			h = CMSG_FIRSTHDR(&m);
+			h->cmsg_level = SOL_SOCKET;
+			h->cmsg_type = SCM_RIGHTS;
+			h->cmsg_len = CMSG_LEN(sizeof(int));
+			memcpy(CMSG_DATA(h), &send_fd, sizeof(int));
+		}
+		rc = sendmsg(c->sock, &m, MSG_NOSIGNAL);
 	} while (rc < 0 && errno == EINTR);
 	if (rc != sizeof(*req)) {
 		rc = rc < 0 && errno != EPIPE ? -errno : -EIO;
@@ -166,6 +190,12 @@ out:
 	sio_fail_nth_set(nth);
 	pthread_mutex_unlock(&c->sh->lock);
 	return rc;
+}
+
+static long remote_call(struct remote_conn *c, struct sio_proto_req *req,
+			struct sio_proto_rsp *rsp, int *fd)
+{
+	return remote_call_fd(c, req, rsp, fd, -1);
 }
 
 static long simple_call(struct remote_file *rf, uint16_t op, uint64_t cmd, uint64_t arg,
@@ -435,6 +465,22 @@ static int connect_daemon(const char *path, int flags)
  *
  * Return: the new descriptor, or -errno (-ENODEV when no daemon listens there).
  */
+/* A first frame carrying descriptor @send_fd (HELLO, JOIN) on socket @sock */
+static long first_call(int sock, uint16_t op, int send_fd)
+{
+	struct remote_shared sh = { .lock = PTHREAD_MUTEX_INITIALIZER };
+	struct remote_conn tmp = { .sh = &sh, .sock = sock };
+	struct sio_proto_req req = { .op = op };
+	struct sio_proto_rsp rsp;
+	long rc;
+	int fd;
+
+	rc = remote_call_fd(&tmp, &req, &rsp, &fd, send_fd);
+	if (fd >= 0)
+		syscall(SYS_close, fd);
+	return rc;
+}
+
 int sio_remote_open(const char *path, int flags)
 {
 	struct remote_conn *c = calloc(1, sizeof(*c));
@@ -450,6 +496,12 @@ int sio_remote_open(const char *path, int flags)
 	fd = connect_daemon(path, flags);
 	if (fd < 0) {
 		rc = fd;
+		goto err_sh;
+	}
+	/* Before anyone else can hold the descriptor: which socket is ours (serve_hello) */
+	rc = (int)first_call(fd, SIO_OP_HELLO, fd);
+	if (rc) {
+		syscall(SYS_close, fd);
 		goto err_sh;
 	}
 	atomic_init(&c->refs, 1);
@@ -560,5 +612,190 @@ int sio_remote_dma(int fd, uint32_t dev_id, uint32_t pasid, uint64_t iova, void 
 	}
 	if (f)
 		sio_file_put(f);
+	return (int)rc;
+}
+
+/* The program's descriptor stays open: only our record of it goes */
+static int keep_fd(void *arg)
+{
+	(void)arg;
+	return 0;
+}
+
+/**
+ * sio_remote_adopt() - make @fd, an iommufd this process received (SCM_RIGHTS) from a
+ * process in daemon mode, a descriptor of this process
+ *
+ * @fd is the client end of the sender's connection. This process opens a connection of its
+ * own to the same daemon (the peer's address) and joins it to that context by passing @fd,
+ * which proves it holds it (serve_join); @fd keeps its number and its calls go over the new
+ * connection, serialised in this process only, acting for this process's memory. The context
+ * lives while any process holds it, as a kernel file does.
+ * Return: @fd, or -errno: -ENOTSOCK (not a socket), -EINVAL (not a daemon's connection),
+ * -EPERM (the daemon knows no such connection), -EEXIST (already a softiommu descriptor).
+ */
+int sio_remote_adopt(int fd)
+{
+	struct sockaddr_un sa;
+	socklen_t len = sizeof(sa);
+	struct remote_conn *c;
+	struct remote_file *rf;
+	struct sio_file *f;
+	int type = 0, sock, rc, fl, fdfl;
+	socklen_t tlen = sizeof(type);
+
+	if (fd < 0)
+		return -EBADF;
+	if (sio_file_is_fd(fd))
+		return -EEXIST;
+	if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &tlen))
+		return errno == ENOTSOCK ? -ENOTSOCK : -errno;
+	memset(&sa, 0, sizeof(sa));
+	if (type != SOCK_SEQPACKET || getpeername(fd, (struct sockaddr *)&sa, &len) ||
+	    sa.sun_family != AF_UNIX || len <= offsetof(struct sockaddr_un, sun_path) ||
+	    !sa.sun_path[0])
+		return -EINVAL;
+	sa.sun_path[sizeof(sa.sun_path) - 1] = 0;
+	fdfl = (int)syscall(SYS_fcntl, fd, F_GETFD);
+	fl = (int)syscall(SYS_fcntl, fd, F_GETFL);
+	if (fdfl < 0 || fl < 0)
+		return -EBADF;
+	fl = (fl & O_NONBLOCK) | (fdfl & FD_CLOEXEC ? O_CLOEXEC : 0);
+	c = calloc(1, sizeof(*c));
+	rf = calloc(1, sizeof(*rf));
+	rc = -ENOMEM;
+	if (!c || !rf)
+		goto err;
+	c->sh = shared_alloc();
+	if (!c->sh)
+		goto err;
+	sock = connect_daemon(sa.sun_path, O_CLOEXEC);
+	if (sock < 0) {
+		rc = sock == -ENODEV ? -EINVAL : sock;
+		goto err_sh;
+	}
+	rc = (int)first_call(sock, SIO_OP_JOIN, fd);
+	if (rc)
+		goto err_sock;
+	atomic_init(&c->refs, 1);
+	/* Not the opener: at exit its pins are handed over, as a fork child's (conns_exit) */
+	c->opener = 0;
+	c->sock = sock;
+	rf->conn = c;
+	rf->opener = sio_self_pid();
+	rc = sio_file_adopt(&ctx_remote_fops, rf, fd, fl, &f);
+	if (rc)
+		goto err_sock;
+	if (sio_file_hold_fd(f, sock)) {
+		/* Registered: unregister without closing the program's @fd; that frees rf, c */
+		syscall(SYS_close, sock);
+		c->sock = -1;
+		(void)sio_file_close_with(fd, keep_fd, NULL);
+		return -EMFILE;
+	}
+	conns_add(c);
+	return fd;
+err_sock:
+	syscall(SYS_close, sock);
+err_sh:
+	munmap(c->sh, sizeof(*c->sh));
+err:
+	free(c);
+	free(rf);
+	return rc;
+}
+
+/* A remote device: device object @dev_id of the context behind a daemon-mode iommufd */
+struct sio_remote_dev {
+	struct remote_conn *conn;
+	uint32_t dev_id;
+};
+
+/**
+ * sio_remote_dev_open() - device @dev_id of the context behind @iommufd (a device model's view
+ * of a device a VMM bound), for sio_remote_dev_rwv()
+ *
+ * Return: 0, -EBADF (not a daemon-mode iommufd), -ENOENT (no such device), -ENOMEM.
+ */
+int sio_remote_dev_open(int iommufd, uint32_t dev_id, struct sio_remote_dev **out)
+{
+	struct sio_file *f = sio_file_get(iommufd);
+	struct iommu_hw_info info = { .size = sizeof(info), .dev_id = dev_id };
+	struct sio_remote_dev *d = NULL;
+	long rc = -EBADF;
+
+	if (f && f->ops == &ctx_remote_fops) {
+		struct remote_file *rf = f->priv;
+		struct sio_proto_req req = { .op = SIO_OP_IOCTL, .cmd = IOMMU_GET_HW_INFO,
+					     .arg = (uintptr_t)&info };
+		struct sio_proto_rsp rsp;
+		int pfd;
+
+		/* The device is looked up as any ioctl naming it: ENOENT when it is none */
+		rc = remote_call(rf->conn, &req, &rsp, &pfd);
+		if (pfd >= 0)
+			syscall(SYS_close, pfd);
+		if (!rc) {
+			d = calloc(1, sizeof(*d));
+			rc = d ? 0 : -ENOMEM;
+		}
+		if (d) {
+			atomic_fetch_add(&rf->conn->refs, 1);
+			d->conn = rf->conn;
+			d->dev_id = dev_id;
+		}
+	}
+	if (f)
+		sio_file_put(f);
+	if (!rc)
+		*out = d;
+	return (int)rc;
+}
+
+void sio_remote_dev_free(struct sio_remote_dev *d)
+{
+	if (!d)
+		return;
+	conn_put(d->conn);
+	free(d);
+}
+
+/*
+ * @nr segments in order, one SIO_OP_DMA per SIO_PROTO_DMA_MAX bytes; *@moved counts the
+ * calls that completed (the bytes a faulting call moved before the fault are not counted)
+ */
+int sio_remote_dev_rwv(struct sio_remote_dev *d, uint32_t pasid,
+		       const struct softiommu_dma_seg *segs, unsigned int nr, bool write,
+		       size_t *moved)
+{
+	size_t done = 0;
+	long rc = 0;
+
+	if (moved)
+		*moved = 0;
+	if (!segs || !nr)
+		return -EINVAL;
+	for (unsigned int i = 0; i < nr; i++)
+		if (!segs[i].buf || !segs[i].len || segs[i].iova + segs[i].len - 1 < segs[i].iova)
+			return -EINVAL;
+	for (unsigned int i = 0; !rc && i < nr; i++) {
+		for (size_t off = 0; !rc && off < segs[i].len; off += SIO_PROTO_DMA_MAX) {
+			size_t n = (size_t)min_t(uint64_t, SIO_PROTO_DMA_MAX, segs[i].len - off);
+			struct sio_proto_req req = {
+				.op = SIO_OP_DMA, .handle = d->dev_id | (uint64_t)pasid << 32,
+				.cmd = segs[i].iova + off, .arg = (uintptr_t)segs[i].buf + off,
+				.len = n, .patch_val = write ? SIO_PROTO_DMA_WRITE : 0 };
+			struct sio_proto_rsp rsp;
+			int pfd;
+
+			rc = remote_call(d->conn, &req, &rsp, &pfd);
+			if (pfd >= 0)
+				syscall(SYS_close, pfd);
+			if (!rc)
+				done += n;
+		}
+	}
+	if (moved)
+		*moved = done;
 	return (int)rc;
 }

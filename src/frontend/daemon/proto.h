@@ -35,6 +35,12 @@ enum sio_proto_op {
 	SIO_OP_DMA = 9,   /* a device's DMA (a device model's): device object @handle (low 32
 			   * bits; the PASID in the high 32) at IOVA @cmd, @len bytes to or from
 			   * the sender's @arg; @patch_val: SIO_PROTO_DMA_* flags */
+	SIO_OP_HELLO = 10, /* the first frame of an open: it carries (SCM_RIGHTS) the client's
+			    * own end of the connection, whose socket cookie the daemon keeps */
+	SIO_OP_JOIN = 11, /* the first frame of a process that received an iommufd (SCM_RIGHTS
+			   * from its opener): it carries that descriptor, the client end of
+			   * another connection; the daemon finds the connection by its cookie
+			   * and serves this one on the same context (docs/daemon.md) */
 };
 
 /* SIO_OP_DMA: from the sender's buffer into the IOVA space (else from it into the buffer) */

@@ -50,6 +50,8 @@ struct conn {
 	size_t nsubs, subs_cap;
 	pid_t seen[8];     /* the last senders (conns_lock), who may name its descriptors */
 	unsigned int nseen;
+	uint64_t cookie;   /* SO_COOKIE of the client's end (SIO_OP_HELLO; conns_lock), 0: none */
+	uint64_t nreq;     /* frames served: HELLO and JOIN only come first */
 };
 
 /*
@@ -422,7 +424,92 @@ static long serve_dma(struct conn *c, const struct sio_proto_req *req)
 	return rc;
 }
 
-static long serve_one(struct conn *c, const struct sio_proto_req *req, pid_t pid,
+/* The socket cookie of descriptor @fd (a socket's, never reused while the kernel runs), or 0 */
+static uint64_t sock_cookie(int fd)
+{
+	uint64_t cookie = 0;
+	socklen_t len = sizeof(cookie);
+	int type = 0;
+	socklen_t tlen = sizeof(type);
+
+	if (fd < 0 || getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &tlen) ||
+	    type != SOCK_SEQPACKET || getsockopt(fd, SOL_SOCKET, SO_COOKIE, &cookie, &len))
+		return 0;
+	return cookie;
+}
+
+/* The connection whose client end has @cookie (conns_lock held), or NULL */
+static struct conn *conn_by_cookie(uint64_t cookie)
+{
+	for (struct conn *c = conns; c; c = c->next)
+		if (c->cookie == cookie)
+			return c;
+	return NULL;
+}
+
+/*
+ * An open says which socket its end is, so that a process it passes the descriptor to can
+ * prove it holds that descriptor (serve_join). The opener does so before the descriptor
+ * exists for anyone else; a cookie another connection has claimed first is refused, so a
+ * process cannot pass itself off as a connection it received.
+ */
+static long serve_hello(struct conn *c, const struct sio_proto_req *req, int rfd)
+{
+	uint64_t cookie = sock_cookie(rfd);
+	long rc = 0;
+
+	if (c->nreq || req->handle || req->cmd || req->arg || req->len || req->patch_off1)
+		return -EPROTO;
+	if (!cookie)
+		return -EBADF;
+	pthread_mutex_lock(&conns_lock);
+	if (c->cookie || conn_by_cookie(cookie))
+		rc = -EEXIST;
+	else
+		c->cookie = cookie;
+	pthread_mutex_unlock(&conns_lock);
+	return rc;
+}
+
+/*
+ * A process that received an iommufd (the client end of connection T, by SCM_RIGHTS) opens a
+ * connection of its own and passes that descriptor in its first frame: holding it is the
+ * proof. The connection then serves T's context (a second reference to its file, as a
+ * received kernel file is one), with its own thread, requests and descriptors, each acting for
+ * its sender. A number that is no connection's client end is refused (-EPERM).
+ */
+static long serve_join(struct conn *c, const struct sio_proto_req *req, int rfd)
+{
+	uint64_t cookie = sock_cookie(rfd);
+	struct conn *t;
+	int fd = -1, old;
+	long rc = 0;
+
+	if (c->nreq || req->handle || req->cmd || req->arg || req->len || req->patch_off1)
+		return -EPROTO;
+	if (!cookie)
+		return -EBADF;
+	pthread_mutex_lock(&conns_lock);
+	t = conn_by_cookie(cookie);
+	if (!t || t == c) {
+		rc = -EPERM;
+	} else {
+		/* t's teardown clears its cookie before closing its context: ctx_fd is open */
+		fd = fcntl(t->ctx_fd, F_DUPFD_CLOEXEC, 0);
+		rc = fd < 0 ? -errno : softiommu_dup(t->ctx_fd, fd);
+		if (rc && fd >= 0)
+			close(fd);
+	}
+	pthread_mutex_unlock(&conns_lock);
+	if (rc)
+		return rc;
+	old = c->ctx_fd;
+	c->ctx_fd = fd;
+	softiommu_close(old); /* the fresh context this connection was opened with */
+	return 0;
+}
+
+static long serve_one(struct conn *c, const struct sio_proto_req *req, pid_t pid, int rfd,
 		      struct sio_proto_rsp *rsp, int *pass_fd)
 {
 	struct sio_mm *mm, *old;
@@ -477,10 +564,22 @@ static long serve_one(struct conn *c, const struct sio_proto_req *req, pid_t pid
 	case SIO_OP_DMA:
 		rc = serve_dma(c, req);
 		break;
-	case SIO_OP_EXITING:
-		/* Only the sender's own memory, and only what is pinned (core/mem/pages.c) */
-		rc = (long)sio_pages_adopt_pid(pid);
+	case SIO_OP_HELLO:
+		rc = serve_hello(c, req, rfd);
 		break;
+	case SIO_OP_JOIN:
+		rc = serve_join(c, req, rfd);
+		break;
+	case SIO_OP_EXITING: {
+		/* Only the sender's own memory, and only what is pinned (core/mem/pages.c) */
+		bool all;
+
+		rc = (long)sio_pages_adopt_pid(pid, &all);
+		/* DMA through its PTEs then reaches the copies (core/mm_pa.c) */
+		if (all)
+			(void)sio_mm_pa_repoint_pid(pid);
+		break;
+	}
 	default:
 		rc = -EPROTO;
 	}
@@ -491,7 +590,7 @@ static long serve_one(struct conn *c, const struct sio_proto_req *req, pid_t pid
 }
 
 /* A frame as proto.h defines it, with the kernel's word on its sender; else -EPROTO */
-static ssize_t recv_req(int sock, struct sio_proto_req *req, pid_t *pid)
+static ssize_t recv_req(int sock, struct sio_proto_req *req, pid_t *pid, int *rfd)
 {
 	union {
 		char buf[CMSG_SPACE(sizeof(struct ucred)) + CMSG_SPACE(16 * sizeof(int))];
@@ -518,14 +617,17 @@ static ssize_t recv_req(int sock, struct sio_proto_req *req, pid_t *pid)
 			*pid = uc.pid;
 			creds = true;
 		} else if (h->cmsg_type == SCM_RIGHTS) {
-			/* Clients pass no descriptors: drop any */
+			/* One descriptor is kept (HELLO, JOIN); any other is dropped */
 			size_t nfd = (h->cmsg_len - CMSG_LEN(0)) / sizeof(int);
 
 			for (size_t i = 0; i < nfd; i++) {
 				int fd;
 
 				memcpy(&fd, CMSG_DATA(h) + i * sizeof(int), sizeof(fd));
-				syscall(SYS_close, fd);
+				if (*rfd < 0)
+					*rfd = fd;
+				else
+					close(fd);
 			}
 		}
 	}
@@ -566,6 +668,10 @@ static void send_rsp(int sock, struct sio_proto_rsp *rsp, int fd)
 /* The last client copy is gone: destroy everything, leaves first, as a kernel close does */
 static void conn_teardown(struct conn *c)
 {
+	/* No join finds this connection from here on (serve_join) */
+	pthread_mutex_lock(&conns_lock);
+	c->cookie = 0;
+	pthread_mutex_unlock(&conns_lock);
 	for (size_t i = 0; i < c->nsubs; i++)
 		softiommu_close(c->subs[i]);
 	softiommu_close(c->ctx_fd);
@@ -586,12 +692,20 @@ static void *conn_thread(void *arg)
 		struct sio_proto_rsp rsp = { 0 };
 		int pass_fd = -1;
 		pid_t pid = 0;
-		ssize_t n = recv_req(c->sock, &req, &pid);
+		int rfd = -1;
+		ssize_t n = recv_req(c->sock, &req, &pid, &rfd);
 
-		if (n == 0 || (n < 0 && n != -EPROTO))
+		if (n == 0 || (n < 0 && n != -EPROTO)) {
+			if (rfd >= 0)
+				close(rfd);
 			break;
+		}
 		rsp.seq = n > 0 ? req.seq : 0;
-		rsp.ret = n < 0 ? n : serve_one(c, &req, pid, &rsp, &pass_fd);
+		rsp.ret = n < 0 ? n : serve_one(c, &req, pid, rfd, &rsp, &pass_fd);
+		/* close(), not the system call: a sanitizer tracks descriptors it saw received */
+		if (rfd >= 0)
+			close(rfd);
+		c->nreq++;
 		send_rsp(c->sock, &rsp, pass_fd);
 		atomic_fetch_add(&sio_serve_requests, 1);
 	}

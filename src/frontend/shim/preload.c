@@ -263,6 +263,9 @@ SHIM_EXPORT FILE *fopen64(const char *path, const char *mode)
 
 /* ---- fd calls ---- */
 
+/* Daemon mode: an iommufd received by SCM_RIGHTS (adopt.c; weak: not in the unit tests) */
+int shim_adopt_received(int fd) __attribute__((weak)) SHIM_HIDDEN;
+
 SHIM_EXPORT int ioctl(int fd, unsigned long request, ...)
 {
 	void *arg;
@@ -271,7 +274,9 @@ SHIM_EXPORT int ioctl(int fd, unsigned long request, ...)
 	va_start(ap, request);
 	arg = va_arg(ap, void *);
 	va_end(ap);
-	if (_IOC_TYPE(request) == IOMMUFD_IOCTL_TYPE ? !shim_routed(fd) : !shim_routed_checked(fd))
+	if (_IOC_TYPE(request) == IOMMUFD_IOCTL_TYPE ?
+		    !shim_routed(fd) && !(shim_adopt_received && shim_adopt_received(fd)) :
+		    !shim_routed_checked(fd))
 		return real_ioctl()(fd, request, arg);
 	return (int)CALL_SOFTIOMMU(softiommu_ioctl(fd, request, arg));
 }
