@@ -232,6 +232,8 @@ int sio_hwpt_get_dirty_bitmap_ioctl(struct sio_ucmd *ucmd);
 void sio_hw_pagetable_put(struct sio_ctx *ctx, struct sio_hw_pagetable *hwpt);
 int sio_hwpt_set_domain(struct sio_hw_pagetable *hwpt, struct sio_domain *domain,
 			const struct sio_iommu_ops *owner);
+int sio_hwpt_set_nested_domain(struct sio_hw_pagetable *hwpt, struct sio_domain *domain,
+			       const struct sio_iommu_ops *owner);
 
 /* Devices (dev/device.c) */
 

@@ -24,6 +24,24 @@
 #define offsetofend(T, m) (offsetof(T, m) + sizeof(((T *)0)->m))
 #define min_t(t, a, b) ((t)(a) < (t)(b) ? (t)(a) : (t)(b))
 #define max_t(t, a, b) ((t)(a) > (t)(b) ? (t)(a) : (t)(b))
+
+/*
+ * The first index in [0, @n) at which @before (an expression of the index variable @i) is
+ * false, by binary search: @before must hold for a prefix of the indices and for no index
+ * after it (the first of sorted ranges ending at or after an address, say)
+ */
+#define sio_partition_point(n, i, before)                                                  \
+	({                                                                                 \
+		size_t lo_ = 0, hi_ = (n);                                                  \
+		while (lo_ < hi_) {                                                        \
+			size_t i = lo_ + (hi_ - lo_) / 2;                                   \
+			if (before)                                                        \
+				lo_ = i + 1;                                               \
+			else                                                               \
+				hi_ = i;                                                   \
+		}                                                                          \
+		lo_;                                                                       \
+	})
 #define ALIGN_DOWN(x, a) ((x) & ~((__typeof__(x))(a) - 1))
 #define ALIGN_UP(x, a) ALIGN_DOWN((x) + (a) - 1, (a))
 #define IS_ALIGNED(x, a) (((x) & ((__typeof__(x))(a) - 1)) == 0)

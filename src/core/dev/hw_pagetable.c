@@ -36,6 +36,17 @@ int sio_hwpt_set_domain(struct sio_hw_pagetable *hwpt, struct sio_domain *domain
 	return 0;
 }
 
+/* sio_hwpt_set_domain() for a nested HWPT: a driver's domain of another type is refused */
+int sio_hwpt_set_nested_domain(struct sio_hw_pagetable *hwpt, struct sio_domain *domain,
+			       const struct sio_iommu_ops *owner)
+{
+	int rc = sio_hwpt_set_domain(hwpt, domain, owner);
+
+	if (!rc && hwpt->domain->type != SIO_DOMAIN_NESTED)
+		rc = -EOPNOTSUPP;
+	return rc;
+}
+
 static void hwpt_paging_teardown(struct sio_hwpt_paging *hwpt_paging, bool locked)
 {
 	struct sio_ioas *ioas = hwpt_paging->ioas;
@@ -187,15 +198,12 @@ static struct sio_hwpt_nested *hwpt_nested_alloc(struct sio_ctx *ctx,
 	atomic_fetch_add(&parent->common.obj.users, 1);
 	hwpt_nested->parent = parent;
 
-	rc = sio_hwpt_set_domain(hwpt, ops->domain_alloc_nested(idev->dev, parent->common.domain,
-								 flags & ~IOMMU_HWPT_FAULT_ID_VALID,
-								 user_data), ops);
+	rc = sio_hwpt_set_nested_domain(hwpt, ops->domain_alloc_nested(
+							idev->dev, parent->common.domain,
+							flags & ~IOMMU_HWPT_FAULT_ID_VALID, user_data),
+					ops);
 	if (rc)
 		goto out_abort;
-	if (hwpt->domain->type != SIO_DOMAIN_NESTED) {
-		rc = -EOPNOTSUPP;
-		goto out_abort;
-	}
 	return hwpt_nested;
 out_abort:
 	sio_object_abort_and_destroy(ctx, &hwpt->obj);

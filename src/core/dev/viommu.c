@@ -135,15 +135,12 @@ struct sio_hwpt_nested *sio_viommu_alloc_hwpt_nested(struct sio_ctx *ctx,
 	hwpt_nested->viommu = viommu;
 	atomic_fetch_add(&viommu->obj.users, 1);
 	hwpt_nested->parent = viommu->hwpt;
-	rc = sio_hwpt_set_domain(hwpt, viommu->ops->alloc_domain_nested(
-					       viommu, flags & ~IOMMU_HWPT_FAULT_ID_VALID, user_data),
-				 viommu->iommu_ops);
+	rc = sio_hwpt_set_nested_domain(hwpt, viommu->ops->alloc_domain_nested(
+						      viommu, flags & ~IOMMU_HWPT_FAULT_ID_VALID,
+						      user_data),
+					viommu->iommu_ops);
 	if (rc)
 		goto out_abort;
-	if (hwpt->domain->type != SIO_DOMAIN_NESTED) {
-		rc = -EOPNOTSUPP;
-		goto out_abort;
-	}
 	return hwpt_nested;
 out_abort:
 	sio_object_abort_and_destroy(ctx, &hwpt->obj);

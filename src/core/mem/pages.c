@@ -566,17 +566,7 @@ static int __pages_pin_check(struct iopt_pages *pages, size_t first, size_t last
 /* The first run ending at or after @idx */
 static size_t run_pos(const struct iopt_pages *pages, size_t idx)
 {
-	size_t lo = 0, hi = pages->nruns;
-
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-
-		if (pages->runs[mid].last < idx)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return lo;
+	return sio_partition_point(pages->nruns, i, pages->runs[i].last < idx);
 }
 
 static int runs_reserve(struct iopt_pages *pages, size_t want)
@@ -655,17 +645,7 @@ static uint32_t pin_count(const struct iopt_pages *pages, size_t idx)
 /* The first segment ending at or after @idx */
 static size_t seg_pos(const struct iopt_pages *pages, size_t idx)
 {
-	size_t lo = 0, hi = pages->nsegs;
-
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-
-		if (pages->segs[mid].last < idx)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return lo;
+	return sio_partition_point(pages->nsegs, i, pages->segs[i].last < idx);
 }
 
 /* iopt_pages_host() with pages->mutex held */

@@ -76,7 +76,6 @@ struct event {
 static pthread_mutex_t uffd_lock = PTHREAD_MUTEX_INITIALIZER;
 static int uffd = -1;
 static bool uffd_failed; /* unavailable or turned off: never try again (this process) */
-static atomic_ulong n_watched, n_unmaps, n_removes, n_remaps, n_failed;
 
 void sio_uffd_thaw_wait(void)
 {
@@ -104,17 +103,7 @@ static size_t nwatched, watched_cap;
 /* The first range ending after @at */
 static size_t ws_find(uint64_t at)
 {
-	size_t lo = 0, hi = nwatched;
-
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-
-		if (watched[mid].end <= at)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return lo;
+	return sio_partition_point(nwatched, i, watched[i].end <= at);
 }
 
 static bool ws_covered(uint64_t start, uint64_t end)
@@ -209,13 +198,9 @@ static int handle(const struct event *e)
 	case UFFD_EVENT_REMOVE:
 		rc = sio_keep_lost(m->arg.remove.start, m->arg.remove.end - m->arg.remove.start,
 				   e->epoch);
-		if (!rc)
-			atomic_fetch_add(m->event == UFFD_EVENT_UNMAP ? &n_unmaps : &n_removes, 1);
 		break;
 	case UFFD_EVENT_REMAP:
 		rc = sio_keep_moved(m->arg.remap.from, m->arg.remap.to, m->arg.remap.len, e->epoch);
-		if (!rc)
-			atomic_fetch_add(&n_remaps, 1);
 		break;
 	default:
 		break;
@@ -426,10 +411,8 @@ void sio_uffd_watch(uint64_t addr, uint64_t len)
 	fd = uffd_open();
 	if (fd < 0 || ws_covered(start, end))
 		goto out;
-	if (uffd_register(fd, start, end)) {
-		atomic_fetch_add(&n_watched, 1);
+	if (uffd_register(fd, start, end))
 		goto out;
-	}
 	/* Some VMA of the range is not one userfaultfd takes: watch the others one by one */
 	for (cur = start; cur < end;) {
 		uint64_t vs, ve;
@@ -438,10 +421,7 @@ void sio_uffd_watch(uint64_t addr, uint64_t len)
 			break;
 		vs = max_t(uint64_t, vs, cur);
 		ve = min_t(uint64_t, ve, end);
-		if (uffd_register(fd, vs, ve))
-			atomic_fetch_add(&n_watched, 1);
-		else
-			atomic_fetch_add(&n_failed, 1);
+		uffd_register(fd, vs, ve); /* or not watched: memory-model.md */
 		cur = ve;
 	}
 out:
@@ -499,18 +479,6 @@ int sio_uffd_vacate(int fd)
 	}
 	pthread_mutex_unlock(&uffd_lock);
 	return rc;
-}
-
-void sio_uffd_stats(struct sio_uffd_stats *s)
-{
-	pthread_mutex_lock(&uffd_lock);
-	s->active = uffd >= 0;
-	pthread_mutex_unlock(&uffd_lock);
-	s->watched = atomic_load(&n_watched);
-	s->unmaps = atomic_load(&n_unmaps);
-	s->removes = atomic_load(&n_removes);
-	s->remaps = atomic_load(&n_remaps);
-	s->failed = atomic_load(&n_failed);
 }
 
 void sio_uffd_fork_prepare(void)

@@ -46,13 +46,6 @@ void sio_uffd_unwatch(uint64_t addr, uint64_t len);
 /** sio_uffd_vacate() - the program wants number @fd: move the watch's descriptor (file.c) */
 int sio_uffd_vacate(int fd);
 
-/* Counters for softiommu dump and the tests */
-struct sio_uffd_stats {
-	unsigned long watched, unmaps, removes, remaps, failed;
-	bool active;
-};
-void sio_uffd_stats(struct sio_uffd_stats *s);
-
 /* fork.c */
 void sio_uffd_fork_prepare(void);
 void sio_uffd_fork_parent(void);
